@@ -1,0 +1,62 @@
+namespace iCrm.Azure;
+
+/// <summary>Names shared by the app, the tests and the Bicep templates (ARCHITECTURE.md, "Names shared...").</summary>
+public static class ResourceNames
+{
+    public const string DropsContainer = "drops";
+    public const string QuarantineContainer = "quarantine";
+    public const string ModelsContainer = "models";
+    public const string EventGridDeadLetterContainer = "eventgrid-deadletter";
+    public const string TrainLockBlob = "train.lock";
+
+    public const string IngestQueue = "ingest-events";
+    public const string IngestPoisonQueue = "ingest-events-poison";
+
+    public const string CosmosDatabase = "icrm";
+    public const string CustomersContainer = "customers";
+    public const string IdentitiesContainer = "identities";
+    public const string IngestionsContainer = "ingestions";
+    public const string AuditContainer = "audit";
+
+    /// <summary>Cosmos containers and their partition key paths.</summary>
+    public static readonly IReadOnlyDictionary<string, string> CosmosContainers = new Dictionary<string, string>
+    {
+        [CustomersContainer] = "/id",
+        [IdentitiesContainer] = "/id",
+        [IngestionsContainer] = "/id",
+        [AuditContainer] = "/customerId",
+    };
+
+    public static readonly IReadOnlyList<string> BlobContainers = [DropsContainer, QuarantineContainer, ModelsContainer, EventGridDeadLetterContainer];
+    public static readonly IReadOnlyList<string> Queues = [IngestQueue, IngestPoisonQueue];
+}
+
+/// <summary>Setting names the app reads (ARCHITECTURE.md). Connection prefixes are read as <c>{prefix}</c> or <c>{prefix}__*</c>.</summary>
+public static class SettingNames
+{
+    public const string StoragePrefix = "IcrmStorage";
+    public const string CosmosPrefix = "IcrmCosmos";
+    public const string LanguagePrefix = "IcrmLanguage";
+    public const string TrainSchedule = "TRAIN_SCHEDULE";
+    public const string PiiKey = "ICRM_PII_KEY";
+    public const string LocalTriggers = "ICRM_LOCAL_TRIGGERS";
+    public const string ApiKey = "ICRM_API_KEY";
+    public const string AdminKey = "ICRM_ADMIN_KEY";
+    public const string SentimentProvider = "ICRM_SENTIMENT_PROVIDER";
+
+    /// <summary>Settings the app reads in Azure; the Bicep consistency test checks each is set by the template.</summary>
+    public static readonly IReadOnlyList<string> RequiredInAzure =
+    [
+        "IcrmStorage__blobServiceUri",
+        "IcrmStorage__queueServiceUri",
+        "IcrmStorage__credential",
+        "IcrmStorage__clientId",
+        "IcrmCosmos__accountEndpoint",
+        "IcrmCosmos__credential",
+        "IcrmCosmos__clientId",
+        "IcrmLanguage__endpoint",
+        TrainSchedule,
+        PiiKey,
+        SentimentProvider,
+    ];
+}

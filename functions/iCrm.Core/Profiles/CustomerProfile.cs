@@ -1,0 +1,134 @@
+namespace iCrm.Core.Profiles;
+
+/// <summary>
+/// The unified customer profile: one document per person, everything training and the API need.
+/// History is kept compact by design (capped logs, monthly buckets) so a profile stays far below Cosmos's 2 MB limit.
+/// </summary>
+public sealed class CustomerProfile
+{
+    public required string Id { get; set; }
+
+    /// <summary>The source systems' own ids for this person, e.g. (web, 123) and (callcenter, C-9).</summary>
+    public List<SourceIdentity> Identities { get; set; } = [];
+
+    public ContactDetails Contact { get; set; } = new();
+
+    /// <summary>Which source last set each contact field and when (for conflict resolution), keyed by field name.</summary>
+    public Dictionary<string, FieldStamp> FieldStamps { get; set; } = [];
+
+    /// <summary>Columns of customer drops that iCrm has no field for; kept as text, typed by the feature builder.</summary>
+    public Dictionary<string, string> Attributes { get; set; } = [];
+
+    public Consent Consent { get; set; } = new();
+
+    public DateOnly? SignupDate { get; set; }
+
+    /// <summary>Explicit churn label from a drop (subscription-style businesses), if any.</summary>
+    public ChurnLabel? ChurnLabel { get; set; }
+
+    /// <summary>The most recent order lines, newest last; older orders are folded into <see cref="OrderMonths"/>.</summary>
+    public List<OrderLine> Orders { get; set; } = [];
+
+    public List<MonthlyOrders> OrderMonths { get; set; } = [];
+
+    public List<MonthlyEvents> EventMonths { get; set; } = [];
+
+    public List<CustomerEvent> RecentEvents { get; set; } = [];
+
+    public List<FeedbackItem> Feedback { get; set; } = [];
+
+    public List<Subscription> Subscriptions { get; set; } = [];
+
+    /// <summary>Natural keys (hashed, 16 hex chars) of events and feedback already applied, bounded, for duplicate detection.</summary>
+    public List<string> SeenKeys { get; set; } = [];
+
+    /// <summary>Markers <c>{dropId}#{chunk}</c> of drop chunks already applied, bounded to the most recent ones.</summary>
+    public List<string> AppliedChunks { get; set; } = [];
+
+    /// <summary>Latest predictions by model kind, tagged with the model version that made them.</summary>
+    public Dictionary<string, Prediction> Predictions { get; set; } = [];
+
+    /// <summary>Set on a profile that was merged into another; readers follow it.</summary>
+    public string? MergedInto { get; set; }
+
+    public List<string> MergedFrom { get; set; } = [];
+
+    public List<MergeExplanation> MergeExplanations { get; set; } = [];
+
+    public DateTimeOffset CreatedAt { get; set; }
+
+    public DateTimeOffset UpdatedAt { get; set; }
+}
+
+public sealed record SourceIdentity(string Source, string SourceId);
+
+public sealed class ContactDetails
+{
+    public string? Email { get; set; }
+    public string? Phone { get; set; }
+    public string? FirstName { get; set; }
+    public string? LastName { get; set; }
+    public DateOnly? BirthDate { get; set; }
+    public string? Gender { get; set; }
+    public string? Street { get; set; }
+    public string? City { get; set; }
+    public string? Postcode { get; set; }
+    public string? State { get; set; }
+    public string? Country { get; set; }
+    public string? LoyaltyId { get; set; }
+}
+
+public sealed record FieldStamp(string Source, DateTimeOffset At);
+
+public sealed class Consent
+{
+    public bool? Email { get; set; }
+    public bool? Sms { get; set; }
+}
+
+public sealed record ChurnLabel(bool Churned, DateOnly? ChurnedAt, string Source);
+
+public sealed record OrderLine(
+    string OrderId,
+    int Line,
+    DateTimeOffset Date,
+    string? ProductId,
+    decimal Quantity,
+    decimal Amount,
+    string Channel,
+    bool Returned);
+
+/// <summary>Orders older than the order log keeps, folded per calendar month (<c>yyyy-MM</c>).</summary>
+public sealed class MonthlyOrders
+{
+    public required string Month { get; set; }
+    public int Orders { get; set; }
+    public decimal Spend { get; set; }
+    public int Returns { get; set; }
+}
+
+public sealed class MonthlyEvents
+{
+    public required string Month { get; set; }
+    public required string Type { get; set; }
+    public int Count { get; set; }
+}
+
+public sealed record CustomerEvent(DateTimeOffset Timestamp, string Type, string? ProductId, decimal? Value, string Channel);
+
+public sealed class FeedbackItem
+{
+    public required DateTimeOffset Timestamp { get; set; }
+    public int? Rating { get; set; }
+    public required string Channel { get; set; }
+    public required string Text { get; set; }
+    public double? Sentiment { get; set; }
+}
+
+public sealed record Subscription(string Plan, DateOnly StartDate, DateOnly? EndDate, decimal? Amount, string? Period, string Source);
+
+public sealed record Prediction(string ModelVersion, DateTimeOffset At, double Value, string? Label, IReadOnlyList<Factor> TopFactors);
+
+public sealed record Factor(string Feature, string Label, double Contribution);
+
+public sealed record MergeExplanation(string OtherId, DateTimeOffset At, string Rule, double? Score, IReadOnlyList<string> Evidence);

@@ -1,0 +1,1 @@
+Console.WriteLine("iCrm.DataGen: not implemented yet");
