@@ -42,8 +42,12 @@ public sealed class CustomerProfile
     /// <summary>Natural keys (hashed, 16 hex chars) of events and feedback already applied, bounded, for duplicate detection.</summary>
     public List<string> SeenKeys { get; set; } = [];
 
-    /// <summary>Markers <c>{dropId}#{chunk}</c> of drop chunks already applied, bounded to the most recent ones.</summary>
-    public List<string> AppliedChunks { get; set; } = [];
+    /// <summary>Markers <c>{dropId}#{chunk}</c> of drop chunks already applied (with what they did, so a replay reports the
+    /// same counts), bounded to the most recent ones.</summary>
+    public List<AppliedChunk> AppliedChunks { get; set; } = [];
+
+    /// <summary>The hashed match keys (identities container ids) this profile owns; repointed when it is merged away.</summary>
+    public List<string> MatchKeys { get; set; } = [];
 
     /// <summary>Latest predictions by model kind, tagged with the model version that made them.</summary>
     public Dictionary<string, Prediction> Predictions { get; set; } = [];
@@ -59,6 +63,8 @@ public sealed class CustomerProfile
 
     public DateTimeOffset UpdatedAt { get; set; }
 }
+
+public sealed record AppliedChunk(string Marker, int Accepted, int Duplicates, bool Created);
 
 public sealed record SourceIdentity(string Source, string SourceId);
 

@@ -1,0 +1,87 @@
+using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
+using iCrm.Azure.Connections;
+using iCrm.Azure.Storage;
+using iCrm.Azure.Store;
+using iCrm.Core.Ingestion;
+using iCrm.Core.Profiles;
+using iCrm.Core.Storage;
+using iCrm.Ml.Baseline;
+using iCrm.Ml.Registry;
+using iCrm.Ml.Training;
+using Microsoft.Azure.Cosmos;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace iCrm.Azure;
+
+public static class AzureRegistration
+{
+    /// <summary>Registers iCrm's domain services with their Azure adapters: the one place that decides what talks to what.</summary>
+    public static IHostApplicationBuilder AddIcrmServices(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        var config = builder.Configuration;
+        services.TryAddSingleton(TimeProvider.System);
+
+        services.AddOptions<CosmosStoreOptions>().Configure(o =>
+        {
+            o.CreateIfMissing = config.GetValue("ICRM_CREATE_STORE", false);
+            o.AllowBulk = config.GetValue("ICRM_COSMOS_BULK", false);
+        });
+        services.AddOptions<IngestionOptions>().BindConfiguration("Ingestion");
+        services.AddOptions<ProfileHistoryOptions>().BindConfiguration("Profiles");
+
+        services.AddSingleton(_ => AzureClientFactory.CreateBlobServiceClient(config));
+        services.AddSingleton(_ => AzureClientFactory.CreateQueueServiceClient(config));
+        services.AddSingleton(sp => AzureClientFactory.CreateCosmosClient(config, sp.GetRequiredService<IOptions<CosmosStoreOptions>>().Value.AllowBulk));
+
+        services.AddSingleton<CosmosContainers>();
+        services.AddSingleton<ICustomerStore, CosmosCustomerStore>();
+        services.AddSingleton<IIdentityStore, CosmosIdentityStore>();
+        services.AddSingleton<IIngestionLedger, CosmosIngestionLedger>();
+        services.AddSingleton<IAuditLog, CosmosAuditLog>();
+        services.AddSingleton<IDropSource, BlobDropSource>();
+        services.AddSingleton<IQuarantine, BlobQuarantine>();
+        services.AddSingleton<IngestQueue>();
+        services.AddSingleton<BlobModelRegistry>();
+        services.AddSingleton<IModelRegistry>(sp => sp.GetRequiredService<BlobModelRegistry>());
+        services.AddSingleton<ITrainingLease>(sp => sp.GetRequiredService<BlobModelRegistry>());
+        services.AddSingleton<ITrainingRunLog>(sp => sp.GetRequiredService<BlobModelRegistry>());
+
+        services.AddSingleton(sp => new ProfileHistory(sp.GetRequiredService<IOptions<ProfileHistoryOptions>>().Value));
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<IngestionOptions>>().Value);
+        services.AddSingleton<IDropRowParser, BasicCsvRowParser>();
+        services.AddSingleton(sp => new KeyedIdentityResolver(sp.GetRequiredService<IIdentityStore>(), PiiKey.Read(config)));
+        services.AddSingleton<IIdentityResolver>(sp => sp.GetRequiredService<KeyedIdentityResolver>());
+        services.AddSingleton<IngestionPipeline>();
+
+        services.AddSingleton<RecencyChurnTrainer>();
+        services.AddSingleton<IModelTrainer>(sp => sp.GetRequiredService<RecencyChurnTrainer>());
+        services.AddSingleton<IModelLoader>(sp => sp.GetRequiredService<RecencyChurnTrainer>());
+        services.AddSingleton<ChampionModels>();
+        services.AddSingleton<TrainingRunner>();
+        return builder;
+    }
+}
+
+/// <summary>The HMAC secret for match keys (<c>ICRM_PII_KEY</c>; a Key Vault reference in Azure).</summary>
+public static class PiiKey
+{
+    public const int MinimumLength = 16;
+
+    public static byte[] Read(IConfiguration config)
+    {
+        var value = config[SettingNames.PiiKey];
+        if (string.IsNullOrWhiteSpace(value) || value.Length < MinimumLength)
+        {
+            throw new InvalidOperationException(
+                $"Setting '{SettingNames.PiiKey}' must hold a secret of at least {MinimumLength} characters (match keys are HMACs under it). " +
+                "Locally, local.settings.json from local.settings.sample.json sets a development value; in Azure it is a Key Vault reference.");
+        }
+        return System.Text.Encoding.UTF8.GetBytes(value);
+    }
+}

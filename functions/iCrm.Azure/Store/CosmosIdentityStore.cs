@@ -1,0 +1,80 @@
+using System.Net;
+using iCrm.Core.Storage;
+using Microsoft.Azure.Cosmos;
+
+namespace iCrm.Azure.Store;
+
+public sealed class CosmosIdentityStore(CosmosContainers containers) : IIdentityStore
+{
+    private Task<Container> Container(CancellationToken ct) => containers.GetAsync(ResourceNames.IdentitiesContainer, ct);
+
+    public async Task<IdentityClaim?> GetAsync(string key, CancellationToken cancellationToken = default) =>
+        (await CosmosQueries.ReadAsync<IdentityClaim>(await Container(cancellationToken), key, cancellationToken))?.Value;
+
+    public async Task<string> ClaimAsync(string key, string kind, string customerId, CancellationToken cancellationToken = default)
+    {
+        var container = await Container(cancellationToken);
+        try
+        {
+            await container.CreateItemAsync(new IdentityClaim(key, customerId, kind), new PartitionKey(key),
+                new ItemRequestOptions { EnableContentResponseOnWrite = false }, cancellationToken);
+            return customerId;
+        }
+        catch (CosmosException e) when (e.StatusCode == HttpStatusCode.Conflict)
+        {
+            // Someone claimed it first (another drop, or an earlier run): the existing owner wins.
+            var existing = await CosmosQueries.ReadAsync<IdentityClaim>(container, key, cancellationToken);
+            return existing?.Value.CustomerId ?? customerId;
+        }
+    }
+
+    public async Task RepointAsync(string key, string kind, string customerId, CancellationToken cancellationToken = default)
+    {
+        var container = await Container(cancellationToken);
+        var existing = await CosmosQueries.ReadAsync<IdentityClaim>(container, key, cancellationToken);
+        await container.UpsertItemAsync(new IdentityClaim(key, customerId, kind, existing?.Value.Candidates), new PartitionKey(key),
+            new ItemRequestOptions { EnableContentResponseOnWrite = false }, cancellationToken);
+    }
+
+    public async Task AddCandidateAsync(string key, string customerId, int maxCandidates, CancellationToken cancellationToken = default)
+    {
+        var container = await Container(cancellationToken);
+        for (var attempt = 0; attempt < 10; attempt++)
+        {
+            var existing = await CosmosQueries.ReadAsync<IdentityClaim>(container, key, cancellationToken);
+            if (existing is null)
+            {
+                try
+                {
+                    await container.CreateItemAsync(new IdentityClaim(key, customerId, "block", [customerId]), new PartitionKey(key),
+                        new ItemRequestOptions { EnableContentResponseOnWrite = false }, cancellationToken);
+                    return;
+                }
+                catch (CosmosException e) when (e.StatusCode == HttpStatusCode.Conflict)
+                {
+                    continue;
+                }
+            }
+            var candidates = existing.Value.Candidates ?? [];
+            if (candidates.Contains(customerId))
+            {
+                return;
+            }
+            candidates.Add(customerId);
+            if (candidates.Count > maxCandidates)
+            {
+                candidates.RemoveRange(0, candidates.Count - maxCandidates);
+            }
+            try
+            {
+                await container.ReplaceItemAsync(existing.Value with { Candidates = candidates }, key, new PartitionKey(key),
+                    new ItemRequestOptions { IfMatchEtag = existing.ETag, EnableContentResponseOnWrite = false }, cancellationToken);
+                return;
+            }
+            catch (CosmosException e) when (e.StatusCode == HttpStatusCode.PreconditionFailed)
+            {
+            }
+        }
+        throw new InvalidOperationException("Could not update a blocking key after 10 attempts (constant contention).");
+    }
+}

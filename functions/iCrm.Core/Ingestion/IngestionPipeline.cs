@@ -1,0 +1,270 @@
+using System.Diagnostics;
+using iCrm.Core.Drops;
+using iCrm.Core.Profiles;
+using iCrm.Core.Storage;
+
+namespace iCrm.Core.Ingestion;
+
+/// <summary>Thrown when a drop named by an event is not (or no longer) in the drops container.</summary>
+public sealed class DropNotFoundException(string path) : Exception($"Drop '{path}' was not found in the drops container.");
+
+/// <summary>
+/// Turns one drop into profile updates: stream, validate, resolve identities, merge into profiles chunk by chunk,
+/// quarantine bad rows, and keep an exact report. Re-delivery of a completed drop changes nothing; a re-run after a
+/// crash replays the same fixed-size chunks and skips those already applied, ending with the same profiles and counts.
+/// </summary>
+public sealed class IngestionPipeline(
+    IDropSource drops,
+    IDropRowParser parser,
+    IIdentityResolver resolver,
+    ICustomerStore customers,
+    IIdentityStore identities,
+    IIngestionLedger ledger,
+    IQuarantine quarantine,
+    IAuditLog audit,
+    ProfileHistory history,
+    IngestionOptions options,
+    TimeProvider time)
+{
+    public async Task<IngestionReport> IngestAsync(string blobPath, CancellationToken cancellationToken = default)
+    {
+        var blob = await drops.GetAsync(blobPath, cancellationToken) ?? throw new DropNotFoundException(blobPath);
+        var dropId = DropIds.Compute(blob.Container, blob.Path, blob.ETag);
+        var previous = await ledger.GetAsync(dropId, cancellationToken);
+        if (previous?.Value.Status == IngestionStatus.Completed)
+        {
+            return previous.Value;
+        }
+
+        var started = time.GetTimestamp();
+        var report = new IngestionReport
+        {
+            Id = dropId,
+            BlobPath = $"{blob.Container}/{blob.Path}",
+            ETag = blob.ETag,
+            Attempts = (previous?.Value.Attempts ?? 0) + 1,
+            Status = IngestionStatus.Running,
+            StartedAt = time.GetUtcNow(),
+        };
+        var pathError = parser.Validate(blob.Path, out var source, out var entity);
+        report.Source = source;
+        report.Entity = entity.ToString().ToLowerInvariant();
+        if (pathError is not null)
+        {
+            // A drop iCrm cannot read never becomes readable by retrying: report it and stop.
+            report.Status = IngestionStatus.Failed;
+            report.Error = pathError;
+            return await FinishAsync(report, started, cancellationToken);
+        }
+
+        try
+        {
+            await ledger.UpsertAsync(report, cancellationToken);
+            report.RejectedPath = await quarantine.BeginAsync(dropId, cancellationToken);
+            await using (var content = await drops.OpenReadAsync(blob, cancellationToken))
+            {
+                var chunk = new List<ValidatedRow>(options.ChunkSize);
+                foreach (var row in parser.Parse(content, blob.Path))
+                {
+                    chunk.Add(row);
+                    if (chunk.Count == options.ChunkSize)
+                    {
+                        await ProcessChunkAsync(report, report.Chunks++, chunk, cancellationToken);
+                        chunk.Clear();
+                    }
+                }
+                if (chunk.Count > 0)
+                {
+                    await ProcessChunkAsync(report, report.Chunks++, chunk, cancellationToken);
+                }
+            }
+            if (!report.IsBalanced)
+            {
+                throw new InvalidOperationException(
+                    $"Accounting does not balance: read {report.RowsRead} != accepted {report.RowsAccepted} + rejected {report.RowsRejected} + duplicates {report.DuplicatesSkipped}.");
+            }
+            report.Status = IngestionStatus.Completed;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            report.Status = IngestionStatus.Failed;
+            report.Error = $"{e.GetType().Name}: {e.Message}";
+            await FinishAsync(report, started, CancellationToken.None);
+            throw;
+        }
+        return await FinishAsync(report, started, cancellationToken);
+    }
+
+    private async Task<IngestionReport> FinishAsync(IngestionReport report, long started, CancellationToken cancellationToken)
+    {
+        report.CompletedAt = time.GetUtcNow();
+        report.DurationSeconds = Math.Round(time.GetElapsedTime(started).TotalSeconds, 3);
+        report.ReportPath = $"quarantine/{report.Id}/report.json";
+        await quarantine.WriteReportAsync(report, cancellationToken);
+        await ledger.UpsertAsync(report, cancellationToken);
+        return report;
+    }
+
+    private async Task ProcessChunkAsync(IngestionReport report, int chunkIndex, List<ValidatedRow> rows, CancellationToken cancellationToken)
+    {
+        var marker = $"{report.Id}#{chunkIndex}";
+        var now = time.GetUtcNow();
+        var working = new ChunkWorkingSet(customers, history, marker, now);
+        List<RowRejection>? rejections = null;
+        report.RowsRead += rows.Count;
+        foreach (var row in rows)
+        {
+            if (row.Rejection is { } rejection)
+            {
+                (rejections ??= []).Add(rejection);
+                report.RowsRejected++;
+                Increment(report.RejectedByReason, rejection.Reason);
+                continue;
+            }
+            if (row.Warnings is { Count: > 0 } warnings)
+            {
+                report.RowsFlagged++;
+                foreach (var warning in warnings)
+                {
+                    Increment(report.FlaggedByReason, warning.Reason);
+                }
+            }
+            var record = row.Record!;
+            var resolution = await resolver.ResolveAsync(record, working, cancellationToken);
+            foreach (var otherId in resolution.MergeFrom)
+            {
+                await working.MergeAsync(resolution.CustomerId, otherId,
+                    resolution.Explanation ?? new MergeExplanation(otherId, now, "shared-key", null, []), cancellationToken);
+            }
+            await working.AddAsync(resolution.CustomerId, record, resolution.MatchKeys, cancellationToken);
+        }
+        if (rejections is not null)
+        {
+            await quarantine.AppendRejectedAsync(report.Id, rejections, cancellationToken);
+        }
+
+        var entries = working.Entries.Values.ToList();
+        var survivors = entries.Where(e => e.Absorbed.Count > 0).ToList();
+        var mergedAway = entries.Where(e => e.Profile.MergedInto is not null && e.Dirty).ToList();
+        var rest = entries.Except(survivors).Except(mergedAway).ToList();
+        // Merge order: survivor (with the union and mergedFrom), then repoint keys, then mark the other.
+        await WriteAllAsync(survivors, working, marker, now, cancellationToken);
+        foreach (var other in mergedAway)
+        {
+            foreach (var key in other.Profile.MatchKeys)
+            {
+                await identities.RepointAsync(key, KeyKind(key), other.Profile.MergedInto!, cancellationToken);
+            }
+        }
+        await WriteAllAsync(mergedAway, working, marker, now, cancellationToken);
+        await WriteAllAsync(rest, working, marker, now, cancellationToken);
+        foreach (var survivor in survivors)
+        {
+            foreach (var (otherId, explanation) in survivor.Absorbed)
+            {
+                report.CustomersMerged++;
+                await audit.WriteAsync(new AuditEntry($"merge-{otherId}", survivor.Profile.Id, "merge", "ingest", now,
+                    explanation.Rule, otherId), cancellationToken);
+            }
+        }
+
+        foreach (var entry in entries)
+        {
+            report.RowsAccepted += entry.Accepted;
+            report.DuplicatesSkipped += entry.Duplicates;
+            var thisChunk = entry.Profile.AppliedChunks.Find(c => c.Marker == marker);
+            if (thisChunk?.Created == true)
+            {
+                report.CustomersCreated++;
+            }
+            else if (entry.Profile.MergedInto is null && !entry.Profile.AppliedChunks.Any(c => c.Marker != marker && c.Marker.StartsWith(report.Id, StringComparison.Ordinal)))
+            {
+                report.CustomersUpdated++;
+            }
+        }
+    }
+
+    private async Task WriteAllAsync(List<ChunkWorkingSet.Entry> entries, ChunkWorkingSet working, string marker, DateTimeOffset now,
+        CancellationToken cancellationToken)
+    {
+        await Parallel.ForEachAsync(entries, new ParallelOptions { MaxDegreeOfParallelism = options.WriteConcurrency, CancellationToken = cancellationToken },
+            async (entry, ct) => await WriteAsync(entry, working, marker, now, ct));
+    }
+
+    private async Task WriteAsync(ChunkWorkingSet.Entry entry, ChunkWorkingSet working, string marker, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (!entry.Dirty)
+        {
+            return;
+        }
+        for (var attempt = 1; ; attempt++)
+        {
+            if (!entry.AlreadyApplied && !entry.Profile.AppliedChunks.Exists(c => c.Marker == marker))
+            {
+                entry.Profile.AppliedChunks.Add(new AppliedChunk(marker, entry.Accepted, entry.Duplicates, !entry.Existed));
+                if (entry.Profile.AppliedChunks.Count > history.Options.MaxAppliedChunks)
+                {
+                    entry.Profile.AppliedChunks.RemoveAt(0);
+                }
+            }
+            entry.Profile.UpdatedAt = now;
+            var etag = entry.Existed
+                ? await customers.TryReplaceAsync(entry.Profile, entry.ETag!, cancellationToken)
+                : await customers.TryCreateAsync(entry.Profile, cancellationToken);
+            if (etag is not null)
+            {
+                entry.ETag = etag;
+                return;
+            }
+            if (attempt >= options.MaxWriteAttempts)
+            {
+                throw new InvalidOperationException($"Profile {entry.Profile.Id} kept changing under this chunk; gave up after {attempt} attempts.");
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(5, 20 * attempt)), cancellationToken);
+            await ReplayOnFreshCopyAsync(entry, working, marker, now, cancellationToken);
+            if (entry.AlreadyApplied && entry.Absorbed.Count == 0)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Another writer changed the profile meanwhile: start again from the stored version and replay this chunk's records.</summary>
+    private async Task ReplayOnFreshCopyAsync(ChunkWorkingSet.Entry entry, ChunkWorkingSet working, string marker, DateTimeOffset now,
+        CancellationToken cancellationToken)
+    {
+        var fresh = await customers.GetAsync(entry.Profile.Id, cancellationToken);
+        var mergedInto = entry.Profile.MergedInto;
+        entry.Profile = fresh?.Value ?? new CustomerProfile { Id = entry.Profile.Id, CreatedAt = now, UpdatedAt = now };
+        entry.ETag = fresh?.ETag;
+        var applied = entry.Profile.AppliedChunks.Find(c => c.Marker == marker);
+        if (applied is not null)
+        {
+            entry.AlreadyApplied = true;
+            entry.Accepted = applied.Accepted;
+            entry.Duplicates = applied.Duplicates;
+        }
+        else
+        {
+            var outcome = history.Apply(entry.Profile, entry.Records, now);
+            entry.Accepted = outcome.Accepted;
+            entry.Duplicates = outcome.Duplicates;
+        }
+        foreach (var (otherId, explanation) in entry.Absorbed)
+        {
+            if (working.Entries.TryGetValue(otherId, out var other))
+            {
+                ProfileMerge.Union(entry.Profile, other.Profile, explanation);
+            }
+        }
+        if (mergedInto is not null)
+        {
+            entry.Profile.MergedInto = mergedInto;
+        }
+    }
+
+    private static string KeyKind(string key) => key.IndexOf(':') is var i and > 0 ? key[..i] : "key";
+
+    private static void Increment(Dictionary<string, long> counts, string key) =>
+        counts[key] = counts.TryGetValue(key, out var n) ? n + 1 : 1;
+}

@@ -1,0 +1,43 @@
+namespace iCrm.Core.Ingestion;
+
+public enum IngestionStatus
+{
+    Running,
+    Completed,
+    Failed,
+}
+
+/// <summary>
+/// The ledger entry and report of one drop. Invariant: <c>RowsRead == RowsAccepted + RowsRejected + DuplicatesSkipped</c>;
+/// flagged rows are a subset of the accepted ones.
+/// </summary>
+public sealed class IngestionReport
+{
+    public required string Id { get; set; }
+    public required string BlobPath { get; set; }
+    public required string ETag { get; set; }
+    public string Source { get; set; } = "";
+    public string Entity { get; set; } = "";
+    public IngestionStatus Status { get; set; }
+    public int Attempts { get; set; }
+    public long RowsRead { get; set; }
+    public long RowsAccepted { get; set; }
+    public long RowsRejected { get; set; }
+    public long RowsFlagged { get; set; }
+    public long DuplicatesSkipped { get; set; }
+    public Dictionary<string, long> RejectedByReason { get; set; } = [];
+    public Dictionary<string, long> FlaggedByReason { get; set; } = [];
+    public long CustomersCreated { get; set; }
+    public long CustomersUpdated { get; set; }
+    public long CustomersMerged { get; set; }
+    public long StoreWrites { get; set; }
+    public int Chunks { get; set; }
+    public DateTimeOffset StartedAt { get; set; }
+    public DateTimeOffset? CompletedAt { get; set; }
+    public double DurationSeconds { get; set; }
+    public string? RejectedPath { get; set; }
+    public string? ReportPath { get; set; }
+    public string? Error { get; set; }
+
+    public bool IsBalanced => RowsRead == RowsAccepted + RowsRejected + DuplicatesSkipped;
+}

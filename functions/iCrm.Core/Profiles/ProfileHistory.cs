@@ -1,0 +1,312 @@
+using System.Globalization;
+using System.IO.Hashing;
+using System.Text;
+using iCrm.Core.Drops;
+
+namespace iCrm.Core.Profiles;
+
+/// <summary>What applying one batch of rows to a profile did.</summary>
+public readonly record struct ApplyOutcome(int Accepted, int Duplicates);
+
+/// <summary>
+/// Applies validated drop records to a profile's history: the capped order log with folding into monthly buckets,
+/// event buckets, recent feedback, subscriptions, contact fields with conflict resolution, and duplicate detection by
+/// each entity's natural key against what the profile already holds.
+/// </summary>
+public sealed class ProfileHistory(ProfileHistoryOptions options)
+{
+    public ProfileHistoryOptions Options => options;
+
+    public ApplyOutcome Apply(CustomerProfile profile, IReadOnlyList<DropRecord> records, DateTimeOffset observedAt)
+    {
+        var accepted = 0;
+        var duplicates = 0;
+        HashSet<string>? seen = null;
+        HashSet<(string, int)>? orderKeys = null;
+        foreach (var record in records)
+        {
+            var applied = record switch
+            {
+                CustomerRecord c => ApplyCustomer(profile, c, observedAt),
+                OrderRecord o => ApplyOrder(profile, o, orderKeys ??= OrderKeys(profile), seen ??= [.. profile.SeenKeys]),
+                EventRecord e => ApplyEvent(profile, e, seen ??= [.. profile.SeenKeys]),
+                FeedbackRecord f => ApplyFeedback(profile, f, seen ??= [.. profile.SeenKeys]),
+                SubscriptionRecord s => ApplySubscription(profile, s),
+                _ => throw new ArgumentOutOfRangeException(nameof(records), record.GetType().Name, "Unknown record type."),
+            };
+            if (applied)
+            {
+                accepted++;
+            }
+            else
+            {
+                duplicates++;
+            }
+        }
+        FoldOldOrders(profile);
+        TrimSeenKeys(profile);
+        profile.RecentEvents.Sort((a, b) => a.Timestamp.CompareTo(b.Timestamp));
+        if (profile.RecentEvents.Count > options.MaxRecentEvents)
+        {
+            profile.RecentEvents.RemoveRange(0, profile.RecentEvents.Count - options.MaxRecentEvents);
+        }
+        profile.Feedback.Sort((a, b) => a.Timestamp.CompareTo(b.Timestamp));
+        if (profile.Feedback.Count > options.MaxFeedback)
+        {
+            profile.Feedback.RemoveRange(0, profile.Feedback.Count - options.MaxFeedback);
+        }
+        return new ApplyOutcome(accepted, duplicates);
+    }
+
+    private static HashSet<(string, int)> OrderKeys(CustomerProfile profile)
+    {
+        var keys = new HashSet<(string, int)>();
+        foreach (var line in profile.Orders)
+        {
+            keys.Add((line.OrderId, line.Line));
+        }
+        return keys;
+    }
+
+    private bool ApplyCustomer(CustomerProfile profile, CustomerRecord c, DateTimeOffset at)
+    {
+        AddIdentity(profile, c.Source, c.SourceCustomerId);
+        var contact = profile.Contact;
+        Set(profile, "email", c.Email, c.Source, at, v => contact.Email = v, contact.Email);
+        Set(profile, "phone", c.Phone, c.Source, at, v => contact.Phone = v, contact.Phone);
+        Set(profile, "firstName", c.FirstName, c.Source, at, v => contact.FirstName = v, contact.FirstName);
+        Set(profile, "lastName", c.LastName, c.Source, at, v => contact.LastName = v, contact.LastName);
+        Set(profile, "gender", c.Gender, c.Source, at, v => contact.Gender = v, contact.Gender);
+        Set(profile, "street", c.Street, c.Source, at, v => contact.Street = v, contact.Street);
+        Set(profile, "city", c.City, c.Source, at, v => contact.City = v, contact.City);
+        Set(profile, "postcode", c.Postcode, c.Source, at, v => contact.Postcode = v, contact.Postcode);
+        Set(profile, "state", c.State, c.Source, at, v => contact.State = v, contact.State);
+        Set(profile, "country", c.Country, c.Source, at, v => contact.Country = v, contact.Country);
+        Set(profile, "loyaltyId", c.LoyaltyId, c.Source, at, v => contact.LoyaltyId = v, contact.LoyaltyId);
+        Set(profile, "birthDate", c.BirthDate?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), c.Source, at,
+            v => contact.BirthDate = DateOnly.ParseExact(v, "yyyy-MM-dd", CultureInfo.InvariantCulture),
+            contact.BirthDate?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+        if (c.SignupDate is { } signup && (profile.SignupDate is null || signup < profile.SignupDate))
+        {
+            profile.SignupDate = signup;
+        }
+        if (c.ConsentEmail is { } consentEmail && Wins(profile, "consentEmail", c.Source, at))
+        {
+            profile.Consent.Email = consentEmail;
+            profile.FieldStamps["consentEmail"] = new FieldStamp(c.Source, at);
+        }
+        if (c.ConsentSms is { } consentSms && Wins(profile, "consentSms", c.Source, at))
+        {
+            profile.Consent.Sms = consentSms;
+            profile.FieldStamps["consentSms"] = new FieldStamp(c.Source, at);
+        }
+        if (c.Churned is { } churned)
+        {
+            profile.ChurnLabel = new ChurnLabel(churned, churned ? c.ChurnedAt : null, c.Source);
+        }
+        foreach (var (name, value) in c.Attributes)
+        {
+            if (!string.IsNullOrWhiteSpace(value))
+            {
+                profile.Attributes[name] = value;
+            }
+        }
+        return true;
+    }
+
+    private void Set(CustomerProfile profile, string field, string? value, string source, DateTimeOffset at, Action<string> assign, string? current)
+    {
+        if (string.IsNullOrWhiteSpace(value) || value == current)
+        {
+            if (!string.IsNullOrWhiteSpace(value) && Wins(profile, field, source, at))
+            {
+                profile.FieldStamps[field] = new FieldStamp(source, at);
+            }
+            return;
+        }
+        if (current is null || Wins(profile, field, source, at))
+        {
+            assign(value);
+            profile.FieldStamps[field] = new FieldStamp(source, at);
+        }
+    }
+
+    /// <summary>Whether a value from <paramref name="source"/> observed at <paramref name="at"/> beats the field's current one.</summary>
+    private bool Wins(CustomerProfile profile, string field, string source, DateTimeOffset at)
+    {
+        if (!profile.FieldStamps.TryGetValue(field, out var stamp))
+        {
+            return true;
+        }
+        var rank = Rank(source);
+        var currentRank = Rank(stamp.Source);
+        return rank != currentRank ? rank < currentRank : at >= stamp.At;
+    }
+
+    private int Rank(string source)
+    {
+        var index = options.SourcePriority.FindIndex(s => string.Equals(s, source, StringComparison.OrdinalIgnoreCase));
+        return index < 0 ? int.MaxValue : index;
+    }
+
+    public static void AddIdentity(CustomerProfile profile, string source, string sourceId)
+    {
+        foreach (var identity in profile.Identities)
+        {
+            if (identity.Source == source && identity.SourceId == sourceId)
+            {
+                return;
+            }
+        }
+        profile.Identities.Add(new SourceIdentity(source, sourceId));
+    }
+
+    private bool ApplyOrder(CustomerProfile profile, OrderRecord o, HashSet<(string, int)> orderKeys, HashSet<string> seen)
+    {
+        AddIdentity(profile, o.Source, o.SourceCustomerId);
+        if (!orderKeys.Add((o.OrderId, o.OrderLine)) || seen.Contains(OrderKey(o.OrderId, o.OrderLine)))
+        {
+            return false;
+        }
+        profile.Orders.Add(new OrderLine(o.OrderId, o.OrderLine, o.OrderDate, o.ProductId, o.Quantity, o.Amount, o.Channel, o.Returned));
+        return true;
+    }
+
+    private bool ApplyEvent(CustomerProfile profile, EventRecord e, HashSet<string> seen)
+    {
+        AddIdentity(profile, e.Source, e.SourceCustomerId);
+        var key = e.EventId is { Length: > 0 } id
+            ? Hash("ev", e.Source, id)
+            : Hash("ev", e.Source, e.SourceCustomerId, e.Timestamp.UtcTicks.ToString(CultureInfo.InvariantCulture), e.Type, e.ProductId ?? "");
+        if (!seen.Add(key))
+        {
+            return false;
+        }
+        profile.SeenKeys.Add(key);
+        var month = e.Timestamp.UtcDateTime.ToString("yyyy-MM", CultureInfo.InvariantCulture);
+        var bucket = profile.EventMonths.Find(b => b.Month == month && b.Type == e.Type);
+        if (bucket is null)
+        {
+            profile.EventMonths.Add(new MonthlyEvents { Month = month, Type = e.Type, Count = 1 });
+        }
+        else
+        {
+            bucket.Count++;
+        }
+        profile.RecentEvents.Add(new CustomerEvent(e.Timestamp, e.Type, e.ProductId, e.Value, e.Channel));
+        return true;
+    }
+
+    private bool ApplyFeedback(CustomerProfile profile, FeedbackRecord f, HashSet<string> seen)
+    {
+        AddIdentity(profile, f.Source, f.SourceCustomerId);
+        var key = f.FeedbackId is { Length: > 0 } id
+            ? Hash("fb", f.Source, id)
+            : Hash("fb", f.Source, f.SourceCustomerId, f.Timestamp.UtcTicks.ToString(CultureInfo.InvariantCulture), f.Text);
+        if (!seen.Add(key))
+        {
+            return false;
+        }
+        profile.SeenKeys.Add(key);
+        profile.Feedback.Add(new FeedbackItem { Timestamp = f.Timestamp, Rating = f.Rating, Channel = f.Channel, Text = f.Text });
+        return true;
+    }
+
+    private static bool ApplySubscription(CustomerProfile profile, SubscriptionRecord s)
+    {
+        AddIdentity(profile, s.Source, s.SourceCustomerId);
+        var index = profile.Subscriptions.FindIndex(x => x.Source == s.Source && x.Plan == s.Plan && x.StartDate == s.StartDate);
+        var subscription = new Subscription(s.Plan, s.StartDate, s.EndDate, s.Amount, s.Period, s.Source);
+        if (index < 0)
+        {
+            profile.Subscriptions.Add(subscription);
+            return true;
+        }
+        if (profile.Subscriptions[index] == subscription)
+        {
+            return false;
+        }
+        profile.Subscriptions[index] = subscription;
+        return true;
+    }
+
+    /// <summary>Keeps the newest <see cref="ProfileHistoryOptions.MaxOrders"/> orders with their lines; older ones go to monthly buckets.</summary>
+    private void FoldOldOrders(CustomerProfile profile)
+    {
+        profile.Orders.Sort(CompareOrderLines);
+        var orderIds = new List<string>();
+        var distinct = new HashSet<string>();
+        for (var i = profile.Orders.Count - 1; i >= 0; i--)
+        {
+            if (distinct.Add(profile.Orders[i].OrderId))
+            {
+                orderIds.Add(profile.Orders[i].OrderId);
+            }
+        }
+        if (orderIds.Count <= options.MaxOrders)
+        {
+            return;
+        }
+        var keep = new HashSet<string>(orderIds.Take(options.MaxOrders));
+        var folded = new HashSet<string>();
+        foreach (var line in profile.Orders)
+        {
+            if (keep.Contains(line.OrderId))
+            {
+                continue;
+            }
+            var month = line.Date.UtcDateTime.ToString("yyyy-MM", CultureInfo.InvariantCulture);
+            var bucket = profile.OrderMonths.Find(b => b.Month == month);
+            if (bucket is null)
+            {
+                bucket = new MonthlyOrders { Month = month };
+                profile.OrderMonths.Add(bucket);
+            }
+            if (folded.Add(line.OrderId))
+            {
+                bucket.Orders++;
+            }
+            bucket.Spend += line.Returned ? -Math.Abs(line.Amount) : line.Amount;
+            if (line.Returned)
+            {
+                bucket.Returns++;
+            }
+            profile.SeenKeys.Add(OrderKey(line.OrderId, line.Line));
+        }
+        profile.Orders.RemoveAll(l => !keep.Contains(l.OrderId));
+        profile.OrderMonths.Sort((a, b) => string.CompareOrdinal(a.Month, b.Month));
+    }
+
+    private static int CompareOrderLines(OrderLine a, OrderLine b)
+    {
+        var byDate = a.Date.CompareTo(b.Date);
+        if (byDate != 0)
+        {
+            return byDate;
+        }
+        var byOrder = string.CompareOrdinal(a.OrderId, b.OrderId);
+        return byOrder != 0 ? byOrder : a.Line.CompareTo(b.Line);
+    }
+
+    private void TrimSeenKeys(CustomerProfile profile)
+    {
+        if (profile.SeenKeys.Count > options.MaxSeenKeys)
+        {
+            profile.SeenKeys.RemoveRange(0, profile.SeenKeys.Count - options.MaxSeenKeys);
+        }
+    }
+
+    private static string OrderKey(string orderId, int line) => Hash("or", orderId, line.ToString(CultureInfo.InvariantCulture));
+
+    /// <summary>A short, stable hash of a natural key (16 hex chars); not a secret, only for duplicate detection.</summary>
+    public static string Hash(params string[] parts)
+    {
+        var hash = new XxHash64();
+        foreach (var part in parts)
+        {
+            hash.Append(Encoding.UTF8.GetBytes(part));
+            hash.Append([0x1f]);
+        }
+        return Convert.ToHexStringLower(hash.GetCurrentHash());
+    }
+}

@@ -1,0 +1,88 @@
+using iCrm.Core.Profiles;
+
+namespace iCrm.Core.Storage;
+
+/// <summary>A document with the version tag the store gave it, for optimistic concurrency.</summary>
+public sealed record Versioned<T>(T Value, string ETag);
+
+/// <summary>One page of a listing and the token for the next page (null at the end).</summary>
+public sealed record Page<T>(IReadOnlyList<T> Items, string? ContinuationToken);
+
+/// <summary>The unified customer profiles (Cosmos container <c>customers</c> in production).</summary>
+public interface ICustomerStore
+{
+    Task<Versioned<CustomerProfile>?> GetAsync(string id, CancellationToken cancellationToken = default);
+
+    /// <summary>Creates the profile; returns null when a profile with that id already exists.</summary>
+    Task<string?> TryCreateAsync(CustomerProfile profile, CancellationToken cancellationToken = default);
+
+    /// <summary>Replaces the profile if it still has <paramref name="etag"/>; returns the new ETag, or null when it changed meanwhile.</summary>
+    Task<string?> TryReplaceAsync(CustomerProfile profile, string etag, CancellationToken cancellationToken = default);
+
+    Task<Page<CustomerProfile>> ListAsync(int pageSize, string? continuationToken, CancellationToken cancellationToken = default);
+
+    /// <summary>Every live (not merged-away) profile, streamed.</summary>
+    IAsyncEnumerable<CustomerProfile> ReadAllAsync(CancellationToken cancellationToken = default);
+}
+
+/// <summary>An entry of the <c>identities</c> container: a hashed match key and the customer that owns it.</summary>
+public sealed record IdentityClaim(string Id, string CustomerId, string Kind, List<string>? Candidates = null);
+
+/// <summary>Match keys → customer ids. Keys are keyed hashes; no personal data is stored here.</summary>
+public interface IIdentityStore
+{
+    Task<IdentityClaim?> GetAsync(string key, CancellationToken cancellationToken = default);
+
+    /// <summary>Claims <paramref name="key"/> for <paramref name="customerId"/> if nobody owns it; returns the owner either way.</summary>
+    Task<string> ClaimAsync(string key, string kind, string customerId, CancellationToken cancellationToken = default);
+
+    /// <summary>Points an existing key at another customer (used when profiles are merged).</summary>
+    Task RepointAsync(string key, string kind, string customerId, CancellationToken cancellationToken = default);
+
+    /// <summary>Adds a candidate customer to a blocking key (bounded list).</summary>
+    Task AddCandidateAsync(string key, string customerId, int maxCandidates, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Drop reports (Cosmos container <c>ingestions</c>), keyed by drop id.</summary>
+public interface IIngestionLedger
+{
+    Task<Versioned<iCrm.Core.Ingestion.IngestionReport>?> GetAsync(string dropId, CancellationToken cancellationToken = default);
+
+    Task UpsertAsync(iCrm.Core.Ingestion.IngestionReport report, CancellationToken cancellationToken = default);
+
+    Task<Page<iCrm.Core.Ingestion.IngestionReport>> ListAsync(int pageSize, string? continuationToken, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Who read, changed, merged or erased which profile, when and why. Never personal data.</summary>
+public sealed record AuditEntry(string Id, string CustomerId, string Action, string Actor, DateTimeOffset At, string? Reason = null, string? RelatedId = null);
+
+public interface IAuditLog
+{
+    Task WriteAsync(AuditEntry entry, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<AuditEntry>> ListAsync(string customerId, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Rejected rows and reports of a drop (blob container <c>quarantine</c>, folder <c>{dropId}/</c>).</summary>
+public interface IQuarantine
+{
+    /// <summary>Starts (or restarts, on a re-run) the rejected-rows file of a drop; returns its path.</summary>
+    Task<string> BeginAsync(string dropId, CancellationToken cancellationToken = default);
+
+    Task AppendRejectedAsync(string dropId, IReadOnlyList<iCrm.Core.Drops.RowRejection> rejections, CancellationToken cancellationToken = default);
+
+    /// <summary>Writes <c>{dropId}/report.json</c>; returns its path.</summary>
+    Task<string> WriteReportAsync(iCrm.Core.Ingestion.IngestionReport report, CancellationToken cancellationToken = default);
+}
+
+/// <summary>A drop file as the store reports it: where it is and which version (ETag) it is.</summary>
+public sealed record DropBlob(string Container, string Path, string ETag, long Length);
+
+/// <summary>Where drops are read from (blob container <c>drops</c> in production).</summary>
+public interface IDropSource
+{
+    Task<DropBlob?> GetAsync(string path, CancellationToken cancellationToken = default);
+
+    /// <summary>Opens that exact version for streaming; fails if the blob changed since (a new event will come for the new version).</summary>
+    Task<Stream> OpenReadAsync(DropBlob blob, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,19 @@
+namespace iCrm.Functions.Api;
+
+/// <summary>The API's one error shape: RFC 9457 ProblemDetails.</summary>
+public static class ApiProblems
+{
+    public static IResult BadRequest(string detail) =>
+        Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid request", detail: detail);
+
+    public static IResult NotFound(string detail) =>
+        Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: detail);
+
+    public static IResult Unavailable(string detail) =>
+        Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Not available yet", detail: detail);
+
+    public static IResult InvalidId(string id) =>
+        BadRequest($"'{Truncate(id)}' is not a valid id: use 1-64 letters, digits, '-' or '_'.");
+
+    private static string Truncate(string value) => value.Length <= 70 ? value : value[..70] + "…";
+}

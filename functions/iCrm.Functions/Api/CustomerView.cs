@@ -1,0 +1,72 @@
+using iCrm.Core.Profiles;
+
+namespace iCrm.Functions.Api;
+
+/// <summary>The 360° profile as the API shows it: identities, contact, attributes, consent, a history summary and the
+/// latest predictions. Internal bookkeeping (hashed keys, chunk markers) stays out.</summary>
+public sealed record CustomerView(
+    string Id,
+    IReadOnlyDictionary<string, IReadOnlyList<string>> Identities,
+    ContactDetails Contact,
+    IReadOnlyDictionary<string, string> Attributes,
+    Consent Consent,
+    DateOnly? SignupDate,
+    ChurnLabel? ChurnLabel,
+    HistorySummary History,
+    IReadOnlyDictionary<string, Prediction> Predictions,
+    IReadOnlyList<string> MergedFrom,
+    IReadOnlyList<MergeExplanation> MergeExplanations,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt)
+{
+    public static CustomerView From(CustomerProfile p) => new(
+        p.Id,
+        p.Identities.GroupBy(i => i.Source).ToDictionary(g => g.Key, g => (IReadOnlyList<string>)[.. g.Select(i => i.SourceId)]),
+        p.Contact,
+        p.Attributes,
+        p.Consent,
+        p.SignupDate,
+        p.ChurnLabel,
+        HistorySummary.From(p),
+        p.Predictions,
+        p.MergedFrom,
+        p.MergeExplanations,
+        p.CreatedAt,
+        p.UpdatedAt);
+}
+
+public sealed record HistorySummary(
+    int Orders,
+    decimal Spend,
+    int Returns,
+    DateTimeOffset? FirstOrder,
+    DateTimeOffset? LastOrder,
+    IReadOnlyDictionary<string, int> EventsByType,
+    int Feedback,
+    double? AverageRating,
+    int ActiveSubscriptions,
+    IReadOnlyList<OrderLine> RecentOrderLines)
+{
+    public static HistorySummary From(CustomerProfile p)
+    {
+        var orders = p.Orders.Select(o => o.OrderId).Distinct().Count() + p.OrderMonths.Sum(m => m.Orders);
+        var spend = p.Orders.Sum(o => o.Returned ? -Math.Abs(o.Amount) : o.Amount) + p.OrderMonths.Sum(m => m.Spend);
+        var returns = p.Orders.Count(o => o.Returned) + p.OrderMonths.Sum(m => m.Returns);
+        DateTimeOffset? first = p.OrderMonths.Count > 0
+            ? DateTimeOffset.ParseExact(p.OrderMonths[0].Month + "-01", "yyyy-MM-dd", null, System.Globalization.DateTimeStyles.AssumeUniversal)
+            : p.Orders.Count > 0 ? p.Orders.Min(o => o.Date) : null;
+        DateTimeOffset? last = p.Orders.Count > 0 ? p.Orders.Max(o => o.Date) : null;
+        var ratings = p.Feedback.Where(f => f.Rating is not null).Select(f => (double)f.Rating!.Value).ToList();
+        return new HistorySummary(
+            orders,
+            spend,
+            returns,
+            first,
+            last,
+            p.EventMonths.GroupBy(e => e.Type).ToDictionary(g => g.Key, g => g.Sum(e => e.Count)),
+            p.Feedback.Count,
+            ratings.Count > 0 ? Math.Round(ratings.Average(), 2) : null,
+            p.Subscriptions.Count(s => s.EndDate is null),
+            [.. p.Orders.OrderByDescending(o => o.Date).Take(20)]);
+    }
+}

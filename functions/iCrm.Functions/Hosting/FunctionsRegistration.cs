@@ -1,0 +1,83 @@
+using System.Text.Json.Serialization;
+using iCrm.Azure;
+using iCrm.Functions.Api;
+using iCrm.Functions.Invocation;
+using iCrm.Functions.LocalTriggers;
+
+namespace iCrm.Functions.Hosting;
+
+public static class FunctionsRegistration
+{
+    /// <summary>Settings, the custom-handler port, iCrm's services, the HTTP API and (locally) the trigger runner.</summary>
+    public static WebApplicationBuilder AddIcrmFunctions(this WebApplicationBuilder builder)
+    {
+        builder.Configuration.AddLocalSettings(builder.Environment.ContentRootPath);
+        // The Functions host tells a custom handler which port to listen on.
+        if (builder.Configuration["FUNCTIONS_CUSTOMHANDLER_PORT"] is { Length: > 0 } port)
+        {
+            builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        }
+
+        builder.AddIcrmServices();
+        var services = builder.Services;
+        services.AddProblemDetails();
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase));
+            o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
+        });
+        services.AddOpenApi();
+        services.AddSingleton<FunctionInvoker>();
+        services.AddSingleton<CustomerLookup>();
+        services.AddSingleton<TrainingJobs>();
+
+        var config = builder.Configuration;
+        services.AddOptions<LocalTriggerOptions>().Configure(o =>
+        {
+            o.Enabled = config.GetValue(SettingNames.LocalTriggers, false);
+            o.TrainSchedule = config[SettingNames.TrainSchedule] is { Length: > 0 } schedule ? schedule : o.TrainSchedule;
+            if (config.GetValue<double?>("ICRM_LOCAL_DROP_POLL_SECONDS") is { } poll)
+            {
+                o.DropPollInterval = TimeSpan.FromSeconds(poll);
+            }
+            if (config.GetValue<double?>("ICRM_LOCAL_RETRY_SECONDS") is { } retry)
+            {
+                o.RetryDelay = TimeSpan.FromSeconds(retry);
+            }
+        });
+        if (config.GetValue(SettingNames.LocalTriggers, false))
+        {
+            services.AddHostedService<DropWatcher>();
+            services.AddHostedService<IngestQueueRunner>();
+            services.AddHostedService<TrainScheduler>();
+        }
+        return builder;
+    }
+
+    public static WebApplication MapIcrmFunctions(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+
+        // The host's readiness probe: any answer to GET / will do.
+        app.MapGet("/", () => Results.Ok(new { service = "iCrm", status = "ready" })).ExcludeFromDescription();
+
+        // Non-HTTP triggers, posted by the Functions host per the custom-handler contract.
+        foreach (var name in new[] { FunctionNames.Ingest, FunctionNames.Train })
+        {
+            app.MapPost($"/{name}", async (InvocationRequest request, FunctionInvoker invoker, CancellationToken ct) =>
+            {
+                var result = await invoker.InvokeAsync(name, request, ct);
+                return Results.Json(result.Response, statusCode: result.Succeeded ? StatusCodes.Status200OK : StatusCodes.Status500InternalServerError);
+            }).ExcludeFromDescription();
+        }
+
+        app.MapOpenApi("/api/openapi.json");
+        var api = app.MapGroup("/api");
+        api.MapHealthEndpoint();
+        var secured = api.MapGroup("").RequireApiKey();
+        secured.MapCustomerEndpoints();
+        secured.MapOperationsEndpoints();
+        return app;
+    }
+}

@@ -1,0 +1,42 @@
+using System.Text.Json;
+using Cronos;
+using iCrm.Functions.Invocation;
+using Microsoft.Extensions.Options;
+
+namespace iCrm.Functions.LocalTriggers;
+
+/// <summary>Locally stands in for the timer trigger of Train: runs it on <c>TRAIN_SCHEDULE</c> (NCRONTAB with seconds, UTC).</summary>
+public sealed class TrainScheduler(FunctionInvoker invoker, IOptions<LocalTriggerOptions> options, TimeProvider time, ILogger<TrainScheduler> log)
+    : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var schedule = CronExpression.Parse(options.Value.TrainSchedule, CronFormat.IncludeSeconds);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var next = schedule.GetNextOccurrence(time.GetUtcNow(), TimeZoneInfo.Utc);
+            if (next is null)
+            {
+                return;
+            }
+            Log.NextTraining(log, next.Value);
+            var delay = next.Value - time.GetUtcNow();
+            if (delay > TimeSpan.Zero)
+            {
+                await Task.Delay(delay, time, stoppingToken);
+            }
+            try
+            {
+                var request = new InvocationRequest
+                {
+                    Data = { ["timer"] = JsonSerializer.SerializeToElement(new { Schedule = new { AdjustForDST = false }, IsPastDue = false }) },
+                };
+                await invoker.InvokeAsync(FunctionNames.Train, request, stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                Log.LocalTriggerFailed(log, nameof(TrainScheduler), e.GetType().Name, e.Message);
+            }
+        }
+    }
+}

@@ -1,0 +1,39 @@
+namespace iCrm.Ml.Registry;
+
+public enum TrainingRunStatus
+{
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Skipped,
+}
+
+/// <summary>Progress and outcome of one training run (<c>models/runs/{runId}.json</c>), readable from any instance.</summary>
+public sealed class TrainingRunRecord
+{
+    public required string RunId { get; init; }
+    public required string Trigger { get; init; }
+    public TrainingRunStatus Status { get; set; }
+    public DateTimeOffset RequestedAt { get; init; }
+    public DateTimeOffset? StartedAt { get; set; }
+    public DateTimeOffset? CompletedAt { get; set; }
+    public DateTimeOffset AsOf { get; set; }
+    public List<string> Kinds { get; set; } = [];
+    public string? Stage { get; set; }
+    public Dictionary<string, ModelOutcome> Models { get; set; } = [];
+    public long Profiles { get; set; }
+    public long PredictionsWritten { get; set; }
+    public Dictionary<string, double> StageSeconds { get; set; } = [];
+    public string? Error { get; set; }
+}
+
+/// <summary>What happened to one model kind in a run: trained version, its metric, and whether it became champion.</summary>
+public sealed record ModelOutcome(string Version, string Metric, double Value, double? ChampionValue, bool Promoted, string Reason);
+
+public interface ITrainingRunLog
+{
+    Task SaveAsync(TrainingRunRecord run, CancellationToken cancellationToken = default);
+
+    Task<TrainingRunRecord?> GetAsync(string runId, CancellationToken cancellationToken = default);
+}

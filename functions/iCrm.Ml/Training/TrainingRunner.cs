@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using iCrm.Core.Profiles;
+using iCrm.Core.Storage;
+using iCrm.Ml.Registry;
+
+namespace iCrm.Ml.Training;
+
+/// <summary>
+/// One training run: snapshot the profiles, train each model kind, evaluate, publish, promote when not worse than the
+/// champion (the champion swap is the commit point), then write fresh predictions back to the profiles. Two runs never
+/// overlap (lease); a run that fails before a swap changes nothing the API serves.
+/// </summary>
+public sealed class TrainingRunner(
+    ICustomerStore customers,
+    IModelRegistry registry,
+    ITrainingLease lease,
+    ITrainingRunLog runs,
+    IEnumerable<IModelTrainer> trainers,
+    IEnumerable<IModelLoader> loaders,
+    ChampionModels champions,
+    TimeProvider time)
+{
+    public IReadOnlyList<string> AvailableKinds => [.. trainers.Select(t => t.Kind)];
+
+    public async Task<TrainingRunRecord> RunAsync(TrainingRunRecord run, CancellationToken cancellationToken = default)
+    {
+        await using var held = await lease.TryAcquireAsync(cancellationToken);
+        if (held is null)
+        {
+            run.Status = TrainingRunStatus.Skipped;
+            run.Error = "Another training run holds the lease on models/train.lock.";
+            run.CompletedAt = time.GetUtcNow();
+            await runs.SaveAsync(run, cancellationToken);
+            return run;
+        }
+        run.Status = TrainingRunStatus.Running;
+        run.StartedAt = time.GetUtcNow();
+        try
+        {
+            run.Stage = "snapshot";
+            await runs.SaveAsync(run, cancellationToken);
+            var stage = Stopwatch.StartNew();
+            var profiles = new List<CustomerProfile>();
+            await foreach (var profile in customers.ReadAllAsync(cancellationToken))
+            {
+                profiles.Add(profile);
+            }
+            run.Profiles = profiles.Count;
+            run.StageSeconds["snapshot"] = Math.Round(stage.Elapsed.TotalSeconds, 3);
+            var snapshot = new TrainingSnapshot(profiles, run.AsOf);
+            var version = $"{run.AsOf:yyyyMMdd}-{time.GetUtcNow():HHmmss}-{run.RunId[..6]}";
+
+            foreach (var trainer in trainers.Where(t => run.Kinds.Count == 0 || run.Kinds.Contains(t.Kind)))
+            {
+                run.Stage = trainer.Kind;
+                await runs.SaveAsync(run, cancellationToken);
+                stage.Restart();
+                run.Models[trainer.Kind] = await TrainOneAsync(trainer, snapshot, version, cancellationToken);
+                run.StageSeconds[trainer.Kind] = Math.Round(stage.Elapsed.TotalSeconds, 3);
+            }
+            champions.Invalidate();
+
+            run.Stage = "write-back";
+            await runs.SaveAsync(run, cancellationToken);
+            stage.Restart();
+            run.PredictionsWritten = await WriteBackAsync(profiles, run.AsOf, cancellationToken);
+            run.StageSeconds["write-back"] = Math.Round(stage.Elapsed.TotalSeconds, 3);
+            run.Status = run.Models.Values.Any(m => m.Reason.StartsWith("failed", StringComparison.Ordinal))
+                ? TrainingRunStatus.Failed
+                : TrainingRunStatus.Succeeded;
+            if (run.Status == TrainingRunStatus.Failed)
+            {
+                run.Error = string.Join("; ", run.Models.Where(m => m.Value.Reason.StartsWith("failed", StringComparison.Ordinal)).Select(m => $"{m.Key}: {m.Value.Reason}"));
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            run.Status = TrainingRunStatus.Failed;
+            run.Error = $"{e.GetType().Name}: {e.Message}";
+        }
+        run.Stage = null;
+        run.CompletedAt = time.GetUtcNow();
+        await runs.SaveAsync(run, CancellationToken.None);
+        return run;
+    }
+
+    private async Task<ModelOutcome> TrainOneAsync(IModelTrainer trainer, TrainingSnapshot snapshot, string version, CancellationToken cancellationToken)
+    {
+        TrainedModel trained;
+        try
+        {
+            trained = await trainer.TrainAsync(snapshot, version, cancellationToken);
+            // A bundle that cannot be loaded back is never published, let alone promoted.
+            var loader = loaders.First(l => l.Kind == trainer.Kind);
+            loader.Load(new MemoryStream(trained.Bundle), trained.Card).Score(snapshot.Profiles.Count > 0
+                ? snapshot.Profiles[0] : new CustomerProfile { Id = "probe" }, snapshot.AsOf);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return new ModelOutcome(version, "", double.NaN, null, false, $"failed: {e.Message}");
+        }
+        var card = trained.Card;
+        await registry.PublishAsync(card, new MemoryStream(trained.Bundle), cancellationToken);
+        var champion = await registry.GetChampionAsync(trainer.Kind, cancellationToken);
+        var championCard = champion is null ? null : await registry.GetCardAsync(trainer.Kind, champion.Value.Version, cancellationToken);
+        var championValue = championCard?.PromotionValue;
+        var notWorse = championValue is null || double.IsNaN(championValue.Value) || (card.HigherIsBetter
+            ? card.PromotionValue >= championValue.Value - trainer.Tolerance
+            : card.PromotionValue <= championValue.Value + trainer.Tolerance);
+        if (!notWorse)
+        {
+            return new ModelOutcome(version, card.PromotionMetric, card.PromotionValue, championValue, false,
+                $"kept champion {champion!.Value.Version}: {card.PromotionMetric} {card.PromotionValue:0.####} is worse than {championValue:0.####} beyond tolerance {trainer.Tolerance}");
+        }
+        var pointer = new ChampionPointer(trainer.Kind, version, time.GetUtcNow(), card.PromotionMetric, card.PromotionValue, champion?.Value.Version);
+        var promoted = await registry.TryPromoteAsync(pointer, champion?.ETag, cancellationToken);
+        return new ModelOutcome(version, card.PromotionMetric, card.PromotionValue, championValue, promoted,
+            promoted ? "promoted" : "not promoted: the champion changed during the run");
+    }
+
+    /// <summary>Writes each profile's predictions from the current champions. Idempotent: unchanged versions are skipped,
+    /// so a failed write-back is simply completed by the next run.</summary>
+    private async Task<long> WriteBackAsync(List<CustomerProfile> profiles, DateTimeOffset asOf, CancellationToken cancellationToken)
+    {
+        var scorers = new List<IProfileScorer>();
+        foreach (var kind in trainers.Select(t => t.Kind))
+        {
+            var (scorer, _) = await champions.GetAsync(kind, cancellationToken);
+            if (scorer is not null)
+            {
+                scorers.Add(scorer);
+            }
+        }
+        long written = 0;
+        await Parallel.ForEachAsync(profiles, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (snapshotProfile, ct) =>
+        {
+            for (var attempt = 0; attempt < 10; attempt++)
+            {
+                var stored = await customers.GetAsync(snapshotProfile.Id, ct);
+                if (stored is null || stored.Value.MergedInto is not null)
+                {
+                    return;
+                }
+                var profile = stored.Value;
+                var changed = false;
+                foreach (var scorer in scorers)
+                {
+                    if (profile.Predictions.TryGetValue(scorer.Kind, out var existing) && existing.ModelVersion == scorer.Version)
+                    {
+                        continue;
+                    }
+                    profile.Predictions[scorer.Kind] = scorer.Score(profile, asOf);
+                    changed = true;
+                }
+                if (!changed || await customers.TryReplaceAsync(profile, stored.ETag, ct) is not null)
+                {
+                    if (changed)
+                    {
+                        Interlocked.Increment(ref written);
+                    }
+                    return;
+                }
+            }
+        });
+        return written;
+    }
+}
