@@ -1,0 +1,49 @@
+using iCrm.Core.Storage;
+using iCrm.Ml.Registry;
+using iCrm.Testing;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace iCrm.Functions.Tests;
+
+/// <summary>The real app over HTTP, with the store ports backed by memory so contract tests need no servers.</summary>
+public sealed class IcrmAppFactory : WebApplicationFactory<Program>
+{
+    public InMemoryCustomerStore Customers { get; } = new();
+    public InMemoryIdentityStore Identities { get; } = new();
+    public InMemoryIngestionLedger Ledger { get; } = new();
+    public InMemoryQuarantine Quarantine { get; } = new();
+    public InMemoryAuditLog Audit { get; } = new();
+    public InMemoryDropSource Drops { get; } = new();
+    public InMemoryModelRegistry Registry { get; } = new();
+
+    public Dictionary<string, string?> Settings { get; } = new()
+    {
+        ["ICRM_PII_KEY"] = "contract-test-pii-key-0123456789",
+        ["IcrmStorage"] = "UseDevelopmentStorage=true",
+        ["IcrmCosmos"] = "AccountEndpoint=https://127.0.0.1:1/;AccountKey=C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnvyMO9Y6/wJxc7Bb7Ow==;",
+        ["ICRM_LOCAL_TRIGGERS"] = "false",
+    };
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        foreach (var (key, value) in Settings)
+        {
+            builder.UseSetting(key, value);
+        }
+        builder.ConfigureServices(services =>
+        {
+            services.RemoveAll<ICustomerStore>().AddSingleton<ICustomerStore>(Customers);
+            services.RemoveAll<IIdentityStore>().AddSingleton<IIdentityStore>(Identities);
+            services.RemoveAll<IIngestionLedger>().AddSingleton<IIngestionLedger>(Ledger);
+            services.RemoveAll<IQuarantine>().AddSingleton<IQuarantine>(Quarantine);
+            services.RemoveAll<IAuditLog>().AddSingleton<IAuditLog>(Audit);
+            services.RemoveAll<IDropSource>().AddSingleton<IDropSource>(Drops);
+            services.RemoveAll<IModelRegistry>().AddSingleton<IModelRegistry>(Registry);
+            services.RemoveAll<ITrainingLease>().AddSingleton<ITrainingLease>(Registry);
+            services.RemoveAll<ITrainingRunLog>().AddSingleton<ITrainingRunLog>(Registry);
+        });
+    }
+}
