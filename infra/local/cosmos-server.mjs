@@ -402,6 +402,7 @@ export function createCosmosServer({ ssl = true } = {}) {
     : http.createServer(onRequest);
   // Longer than the .NET HttpClient's idle pooling, so the client closes idle connections, not us
   // (avoids a reused connection being reset mid-request).
+  if (DEBUG) server.on("connection", (socket) => console.error(`new connection from port ${socket.remotePort}`));
   server.keepAliveTimeout = 150_000;
   server.headersTimeout = 155_000;
   server.on("listening", () => {
