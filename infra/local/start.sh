@@ -42,8 +42,8 @@ port_open() {
 }
 
 fail() {
-  local name="$1" log="$2"
-  echo "infra/local: $name did not become ready within ${TIMEOUT}s. Last lines of $log:" >&2
+  local name="$1" log="$2" why="${3:-did not become ready within ${TIMEOUT}s}"
+  echo "infra/local: $name $why. Last lines of $log:" >&2
   tail -n 30 "$log" >&2 || true
   exit 1
 }
@@ -51,6 +51,10 @@ fail() {
 start_azurite() {
   local pidfile="$DATA/azurite.pid" log="$LOGS/azurite.log"
   if running "$pidfile" "$HERE/node_modules/.bin/azurite"; then
+    if [ "$(cat "$DATA/azurite.ports" 2>/dev/null)" != "$BLOB_PORT $QUEUE_PORT $TABLE_PORT" ]; then
+      echo "infra/local: Azurite already runs on ports $(cat "$DATA/azurite.ports" 2>/dev/null), not $BLOB_PORT $QUEUE_PORT $TABLE_PORT; run stop.sh first" >&2
+      exit 1
+    fi
     echo "infra/local: Azurite already running (pid $(cat "$pidfile"))"
     return 0
   fi
@@ -67,12 +71,17 @@ start_azurite() {
     --tableHost 127.0.0.1 --tablePort "$TABLE_PORT" \
     >"$log" 2>&1 </dev/null &
   echo $! >"$pidfile"
+  echo "$BLOB_PORT $QUEUE_PORT $TABLE_PORT" >"$DATA/azurite.ports"
   AZURITE_STARTED=1
 }
 
 start_cosmos() {
   local pidfile="$DATA/cosmos.pid" log="$LOGS/cosmos.log"
   if running "$pidfile" "$HERE/cosmos-server.mjs"; then
+    if [ "$(cat "$DATA/cosmos.port" 2>/dev/null)" != "$COSMOS_PORT" ]; then
+      echo "infra/local: the Cosmos wrapper already runs on port $(cat "$DATA/cosmos.port" 2>/dev/null), not $COSMOS_PORT; run stop.sh first" >&2
+      exit 1
+    fi
     echo "infra/local: Cosmos wrapper already running (pid $(cat "$pidfile"))"
     return 0
   fi
@@ -82,6 +91,7 @@ start_cosmos() {
   fi
   setsid nohup node "$HERE/cosmos-server.mjs" --host 127.0.0.1 --port "$COSMOS_PORT" >"$log" 2>&1 </dev/null &
   echo $! >"$pidfile"
+  echo "$COSMOS_PORT" >"$DATA/cosmos.port"
   COSMOS_STARTED=1
 }
 
@@ -100,9 +110,8 @@ wait_for() {
     for p in "$@"; do port_open "$p" || ok=0; done
     if [ "$ok" = 1 ]; then return 0; fi
     if ! running "$pidfile" "$marker"; then
-      echo "infra/local: $name exited during start-up." >&2
       rm -f "$pidfile"
-      fail "$name" "$log"
+      fail "$name" "$log" "exited during start-up"
     fi
     if [ "$(date +%s)" -ge "$deadline" ]; then fail "$name" "$log"; fi
     sleep 0.1

@@ -32,3 +32,4 @@ stop_one() {
 
 stop_one "Cosmos wrapper" "$DATA/cosmos.pid" "$HERE/cosmos-server.mjs"
 stop_one "Azurite" "$DATA/azurite.pid" "$HERE/node_modules/.bin/azurite"
+rm -f "$DATA/cosmos.port" "$DATA/azurite.ports"
