@@ -193,18 +193,25 @@ function maxItemCount(req) {
   return Number.isFinite(n) && n > 0 ? n : null;
 }
 
-async function queryDocuments(account, req, { dbId, collId }) {
+async function queryDocuments(account, req, params) {
   const body = await readJson(req);
-  const collection = account.database(dbId).collection(collId);
-  const collectionData = collection.read();
-  if (!collectionData) return notFound("Resource Not Found");
-
   if (isTrue(req, "x-ms-cosmos-is-query-plan-request")) {
+    const collection = account.database(params.dbId).collection(params.collId);
+    if (!collection.read()) return notFound("Resource Not Found");
     return { status: 200, body: passThroughQueryPlan() };
   }
   if (!body || !body.query) {
     return { status: 400, body: { code: "BadRequest", message: "missing query" } };
   }
+  return runQuery(account, req, params, body.query, body.parameters);
+}
+
+// Runs SQL over the container's documents, restricted to the logical partition named by the
+// x-ms-documentdb-partitionkey header when there is one (the package itself ignores that header).
+function runQuery(account, req, { dbId, collId }, sql, parameters) {
+  const collection = account.database(dbId).collection(collId);
+  const collectionData = collection.read();
+  if (!collectionData) return notFound("Resource Not Found");
 
   let docs = allDocuments(collection);
   const key = partitionKeyFromHeader(req);
@@ -216,8 +223,8 @@ async function queryDocuments(account, req, { dbId, collId }) {
   const compositeIndexes = (collectionData.indexingPolicy || {}).compositeIndexes || [];
   let result;
   try {
-    result = collection.documents._getQuery(body.query).exec(docs, {
-      parameters: body.parameters,
+    result = collection.documents._getQuery(sql).exec(docs, {
+      parameters,
       udf: collection.documents._userDefinedFunctions(),
       maxItemCount: maxItemCount(req),
       continuation: parseContinuation(req),
@@ -338,6 +345,8 @@ async function dispatch(account, req, res) {
       String(req.headers["content-type"] || "").startsWith("application/query+json"));
     if (isQuery && !params.docId) return queryDocuments(account, req, params);
     if (req.method === "GET" && !params.docId && req.headers["a-im"]) return readChangeFeed(account, req, params);
+    // Read feed (iterator without query text): same as SELECT * so the partition-key header is honoured.
+    if (req.method === "GET" && !params.docId) return runQuery(account, req, params, "SELECT * FROM c", []);
     if (req.method === "GET" && params.docId) return readDocument(account, req, params);
   }
   const result = await delegate(account, req, res);

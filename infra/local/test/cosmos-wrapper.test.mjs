@@ -175,6 +175,15 @@ describe("queries", () => {
     assert.equal(pages, 3);
   });
 
+  test("A read feed (no query text) with a partition-key header lists only that partition", async () => {
+    const r = await request("GET", "/dbs/crm/colls/customers/docs", {
+      headers: { "x-ms-documentdb-partitionkey": '["north"]' },
+    });
+    assert.equal(r.status, 200);
+    assert.ok(r.body.Documents.length >= 3);
+    assert.ok(r.body.Documents.every((d) => d.tenant === "north"));
+  });
+
   test("A query the engine cannot parse answers 400 BadRequest", async () => {
     const r = await query("SELECT FROM WHERE", { "x-ms-documentdb-query-enablecrosspartition": "True" });
     assert.equal(r.status, 400);
