@@ -1,0 +1,472 @@
+#!/usr/bin/env node
+// Local Cosmos DB stand-in for iCrm: @vercel/cosmosdb-server run in-process, with the gaps that
+// stop the .NET SDK (Microsoft.Azure.Cosmos 3.x, Gateway mode) from working against it filled in.
+//
+// The package's own request handler is replaced by ours; we reuse its router, its in-memory account
+// and its SQL engine (@zeit/cosmosdb-query), and answer the following requests ourselves:
+//   - query-plan requests (x-ms-cosmos-is-query-plan-request): the SDK asks the gateway for a plan
+//     before every query on Linux (no native query engine there); we answer a pass-through plan so the
+//     SDK sends the SQL unchanged to the single partition range and the server's engine does the work
+//     (ORDER BY, TOP, aggregates included);
+//   - queries carrying x-ms-documentdb-partitionkey: the package ignores the header, we run the query
+//     only over the documents of that logical partition (so COUNT/TOP/paging are per partition);
+//   - point reads: 404 with a Cosmos-shaped body for missing items (the package answers 500), and 304
+//     when If-None-Match carries the current etag;
+//   - change feed (A-IM: Incremental feed): every document write gets a monotonically increasing LSN;
+//     the feed returns documents changed after the LSN in If-None-Match (the continuation), from the
+//     beginning when there is none, and only "now" for If-None-Match: *;
+//   - keep-alive instead of Connection: close (a TLS handshake per request costs ~5 ms);
+//   - error bodies always carry a Cosmos error code ({"code":"NotFound","message":...}).
+import { createRequire } from "node:module";
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import http from "node:http";
+import https from "node:https";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const require = createRequire(import.meta.url);
+const pkgDir = path.dirname(require.resolve("@vercel/cosmosdb-server/package.json"));
+const pkgRequire = createRequire(path.join(pkgDir, "lib", "index.js"));
+const Account = pkgRequire("./account/index.js").default;
+const Documents = pkgRequire("./account/documents.js").default;
+const route = pkgRequire("./routes.js").default;
+const readJson = pkgRequire("./json.js").default;
+const { SyntaxError: QuerySyntaxError } = pkgRequire("@zeit/cosmosdb-query");
+
+// ---------------------------------------------------------------------------------------------
+// Change-feed positions. The package keeps no log sequence number, so every stored document version
+// is stamped here. A replace stores a new object, so a WeakMap keyed by the stored object gives the
+// LSN of the latest version without touching the document body clients see.
+let lastLsn = 0;
+const lsnOf = new WeakMap();
+const originalSet = Object.getPrototypeOf(Documents.prototype)._set;
+Documents.prototype._set = function setAndStampLsn(data) {
+  const stored = originalSet.call(this, data);
+  lastLsn += 1;
+  lsnOf.set(data, lastLsn);
+  return stored;
+};
+
+const ERROR_CODES = {
+  400: "BadRequest",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "NotFound",
+  405: "MethodNotAllowed",
+  409: "Conflict",
+  412: "PreconditionFailed",
+  413: "RequestEntityTooLarge",
+  429: "TooManyRequests",
+  500: "InternalServerError",
+};
+
+const DOCS_PATH = /^\/dbs\/([^/]+)\/colls\/([^/]+)\/docs(?:\/([^/]+))?$/;
+
+function isTrue(req, name) {
+  const v = req.headers[name];
+  if (!v) return false;
+  return (Array.isArray(v) ? v : [v]).some((x) => String(x).toLowerCase() === "true");
+}
+
+function header(req, name) {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function normalisePath(url) {
+  let pathname = new URL(url, "http://local").pathname;
+  if (pathname.startsWith("//")) pathname = pathname.slice(1);
+  while (pathname.length > 1 && pathname.endsWith("/")) pathname = pathname.slice(0, -1);
+  return pathname;
+}
+
+function unquote(etag) {
+  if (typeof etag !== "string") return etag;
+  const t = etag.trim();
+  return t.length >= 2 && t.startsWith('"') && t.endsWith('"') ? t.slice(1, -1) : t;
+}
+
+/** Partition key components sent by the SDK (`["a"]`, `[5]`, `[{}]` for PartitionKey.None), or undefined. */
+function partitionKeyFromHeader(req) {
+  const raw = header(req, "x-ms-documentdb-partitionkey");
+  if (raw === undefined) return undefined;
+  try {
+    const v = JSON.parse(raw);
+    const key = Array.isArray(v) ? v : [v];
+    return key.length ? key : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function partitionPaths(collectionData) {
+  const paths = ((collectionData || {}).partitionKey || {}).paths || [];
+  return paths
+    .filter((p) => p !== "/_partitionKey")
+    .map((p) => p.slice(1).split("/").map((s) => s.replace(/^"(.*)"$/, "$1")));
+}
+
+function valueAt(doc, segments) {
+  let v = doc;
+  for (const s of segments) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = v[s];
+  }
+  return v;
+}
+
+function isNonePartitionKey(component) {
+  return component !== null && typeof component === "object" && Object.keys(component).length === 0;
+}
+
+/** True when the document lives in the logical partition named by the header's components. */
+function inPartition(doc, paths, key) {
+  const n = Math.min(paths.length, key.length);
+  for (let i = 0; i < n; i += 1) {
+    const actual = valueAt(doc, paths[i]);
+    const expected = key[i];
+    if (isNonePartitionKey(expected)) {
+      if (actual !== undefined) return false;
+    } else if (actual !== expected) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** The key the package indexes a document under: first partition component, falling back to the id. */
+function storageKey(key, id) {
+  if (!key) return id;
+  const first = key[0];
+  if (first === null || first === undefined || typeof first === "object") return id;
+  return first;
+}
+
+function notFound(message = "Entity with the specified id does not exist in the system.") {
+  return { status: 404, body: { code: "NotFound", message } };
+}
+
+function allDocuments(collection) {
+  return [...collection.documents._data.values()].map((item) => item.read());
+}
+
+// A plan that asks the SDK for nothing: no client-side ORDER BY merge, TOP, aggregation or DISTINCT.
+// With a single partition key range the server's own engine already produces the final answer, so the
+// SDK just forwards the SQL and pages through the server's continuation tokens.
+function passThroughQueryPlan() {
+  return {
+    partitionedQueryExecutionInfoVersion: 2,
+    queryInfo: {
+      distinctType: "None",
+      top: null,
+      offset: null,
+      limit: null,
+      orderBy: [],
+      orderByExpressions: [],
+      groupByExpressions: [],
+      groupByAliases: [],
+      aggregates: [],
+      groupByAliasToAggregateType: {},
+      rewrittenQuery: "",
+      hasSelectValue: false,
+      dCountInfo: null,
+      hasNonStreamingOrderBy: false,
+    },
+    queryRanges: [{ min: "", max: "FF", isMinInclusive: true, isMaxInclusive: false }],
+  };
+}
+
+function parseContinuation(req) {
+  const raw = header(req, "x-ms-continuation");
+  if (!raw) return null;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return null;
+  }
+}
+
+function maxItemCount(req) {
+  const raw = header(req, "x-ms-max-item-count");
+  const n = raw ? parseInt(raw, 10) : NaN;
+  return Number.isFinite(n) && n > 0 ? n : null;
+}
+
+async function queryDocuments(account, req, params) {
+  const body = await readJson(req);
+  if (isTrue(req, "x-ms-cosmos-is-query-plan-request")) {
+    const collection = account.database(params.dbId).collection(params.collId);
+    if (!collection.read()) return notFound("Resource Not Found");
+    return { status: 200, body: passThroughQueryPlan() };
+  }
+  if (!body || !body.query) {
+    return { status: 400, body: { code: "BadRequest", message: "missing query" } };
+  }
+  return runQuery(account, req, params, body.query, body.parameters);
+}
+
+// Runs SQL over the container's documents, restricted to the logical partition named by the
+// x-ms-documentdb-partitionkey header when there is one (the package itself ignores that header).
+function runQuery(account, req, { dbId, collId }, sql, parameters) {
+  const collection = account.database(dbId).collection(collId);
+  const collectionData = collection.read();
+  if (!collectionData) return notFound("Resource Not Found");
+
+  let docs = allDocuments(collection);
+  const key = partitionKeyFromHeader(req);
+  if (key) {
+    const paths = partitionPaths(collectionData);
+    docs = docs.filter((d) => inPartition(d, paths, key));
+  }
+
+  const compositeIndexes = (collectionData.indexingPolicy || {}).compositeIndexes || [];
+  let result;
+  try {
+    result = collection.documents._getQuery(sql).exec(docs, {
+      parameters,
+      udf: collection.documents._userDefinedFunctions(),
+      maxItemCount: maxItemCount(req),
+      continuation: parseContinuation(req),
+      compositeIndexes,
+    });
+  } catch (err) {
+    // Syntax errors and constructs the engine cannot run (GROUP BY, OFFSET/LIMIT...) are the caller's problem.
+    const kind = err instanceof QuerySyntaxError ? "Syntax error" : "Query failed";
+    return { status: 400, body: { code: "BadRequest", message: `${kind}: ${err.message}` } };
+  }
+  const headers = { "x-ms-item-count": String(result.result.length) };
+  if (result.continuation) headers["x-ms-continuation"] = JSON.stringify(result.continuation);
+  return {
+    status: 200,
+    headers,
+    body: { _rid: collectionData._rid, Documents: result.result, _count: result.result.length },
+  };
+}
+
+function readDocument(account, req, { dbId, collId, docId }) {
+  const collection = account.database(dbId).collection(collId);
+  const collectionData = collection.read();
+  if (!collectionData) return notFound("Resource Not Found");
+  const key = partitionKeyFromHeader(req);
+  const doc = collection.document(docId, storageKey(key, docId)).read();
+  if (!doc || doc.id !== docId && doc._rid !== docId) return notFound();
+  if (key && !inPartition(doc, partitionPaths(collectionData), key)) return notFound();
+
+  const ifNoneMatch = header(req, "if-none-match");
+  if (ifNoneMatch && (ifNoneMatch === "*" || unquote(ifNoneMatch) === unquote(doc._etag))) {
+    return { status: 304, headers: { etag: doc._etag }, body: null };
+  }
+  return { status: 200, body: doc };
+}
+
+// Change feed, "latest version" mode: each document at most once, at the LSN of its latest write.
+function readChangeFeed(account, req, { dbId, collId }) {
+  const collection = account.database(dbId).collection(collId);
+  const collectionData = collection.read();
+  if (!collectionData) return notFound("Resource Not Found");
+
+  const etag = (lsn) => `"${lsn}"`;
+  const ifNoneMatch = header(req, "if-none-match");
+  if (ifNoneMatch && ifNoneMatch.trim() === "*") {
+    // Start from now: nothing yet, but hand out the current position as the continuation.
+    return { status: 304, headers: { etag: etag(lastLsn), "x-ms-item-count": "0" }, body: null };
+  }
+  let since = 0;
+  if (ifNoneMatch) {
+    const n = parseInt(unquote(ifNoneMatch), 10);
+    since = Number.isFinite(n) ? n : 0;
+  }
+  let modifiedSince = null;
+  const ims = header(req, "if-modified-since");
+  if (ims && !ifNoneMatch) {
+    const t = Date.parse(ims);
+    if (Number.isFinite(t)) modifiedSince = Math.floor(t / 1000);
+  }
+
+  let docs = allDocuments(collection)
+    .map((d) => ({ doc: d, lsn: lsnOf.get(d) || 0 }))
+    .filter((x) => x.lsn > since && (modifiedSince === null || x.doc._ts >= modifiedSince));
+  const key = partitionKeyFromHeader(req);
+  if (key) {
+    const paths = partitionPaths(collectionData);
+    docs = docs.filter((x) => inPartition(x.doc, paths, key));
+  }
+  docs.sort((a, b) => a.lsn - b.lsn);
+
+  const limit = maxItemCount(req) || 100;
+  const page = docs.slice(0, limit);
+  if (page.length === 0) {
+    // Nothing new: keep the caller's position (or move it to now when it started from the beginning).
+    return { status: 304, headers: { etag: etag(ifNoneMatch ? since : lastLsn), "x-ms-item-count": "0" }, body: null };
+  }
+  const position = page.length < docs.length ? page[page.length - 1].lsn : Math.max(lastLsn, page[page.length - 1].lsn);
+  const out = page.map((x) => ({ ...x.doc, _lsn: x.lsn }));
+  return {
+    status: 200,
+    headers: { etag: etag(position), "x-ms-item-count": String(out.length), lsn: String(position) },
+    body: { _rid: collectionData._rid, Documents: out, _count: out.length },
+  };
+}
+
+async function delegate(account, req, res) {
+  const found = route(req);
+  if (!found) return { status: 400, body: { code: "BadRequest", message: "no route" } };
+  const [params, handler] = found;
+  const isBatch = isTrue(req, "x-ms-cosmos-is-batch-request");
+  try {
+    const body = await handler(account, req, res, params);
+    return { status: res.statusCode, body };
+  } catch (err) {
+    if (isBatch) {
+      // The .NET SDK sends TransactionalBatch / bulk operations in a binary format this server cannot read.
+      return {
+        status: 400,
+        body: { code: "BadRequest", message: `TransactionalBatch and bulk execution are not supported by the local Cosmos stand-in (${err.message})` },
+      };
+    }
+    // Requests naming a missing database/collection make the package dereference undefined.
+    if (err instanceof TypeError && /undefined|null/.test(err.message)) return notFound("Resource Not Found");
+    return { status: 500, body: { code: "InternalServerError", message: err.message } };
+  }
+}
+
+async function dispatch(account, req, res) {
+  const pathname = normalisePath(req.url);
+  const m = DOCS_PATH.exec(pathname);
+  if (m) {
+    const params = {
+      dbId: decodeURIComponent(m[1]),
+      collId: decodeURIComponent(m[2]),
+      docId: m[3] === undefined ? undefined : decodeURIComponent(m[3]),
+    };
+    const isQuery = req.method === "POST" && (isTrue(req, "x-ms-documentdb-isquery") ||
+      isTrue(req, "x-ms-cosmos-is-query-plan-request") ||
+      String(req.headers["content-type"] || "").startsWith("application/query+json"));
+    if (isQuery && !params.docId) return queryDocuments(account, req, params);
+    if (req.method === "GET" && !params.docId && req.headers["a-im"]) return readChangeFeed(account, req, params);
+    // Read feed (iterator without query text): same as SELECT * so the partition-key header is honoured.
+    if (req.method === "GET" && !params.docId) return runQuery(account, req, params, "SELECT * FROM c", []);
+    if (req.method === "GET" && params.docId) return readDocument(account, req, params);
+  }
+  const result = await delegate(account, req, res);
+  // The package's own change-feed imitation for other feeds (partition key ranges): "nothing changed".
+  if (req.headers["a-im"] && result.status === 200) {
+    if (req.headers["if-none-match"]) result.status = 304;
+    result.headers = { ...(result.headers || {}), etag: "1" };
+  }
+  return result;
+}
+
+const DEBUG = process.env.COSMOS_DEBUG === "1";
+
+function send(req, res, { status, headers = {}, body }) {
+  if (DEBUG) console.error(`${req.method} ${req.url} -> ${status}`, JSON.stringify(req.headers), JSON.stringify(headers));
+  let payload = body;
+  if (status >= 400) {
+    payload = payload && typeof payload === "object" ? { ...payload } : {};
+    if (!payload.code) payload.code = ERROR_CODES[status] || "Error";
+    if (payload.message === undefined) payload.message = "";
+  }
+  res.statusCode = status;
+  if (payload && payload._etag && !headers.etag) res.setHeader("etag", payload._etag);
+  for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+  res.setHeader("content-type", "application/json");
+  res.setHeader("content-location", `${req.socket.encrypted ? "https" : "http"}://${req.headers.host}${req.url}`);
+  res.setHeader("connection", "keep-alive");
+  res.setHeader("x-ms-activity-id", randomUUID());
+  res.setHeader("x-ms-request-charge", "1");
+  res.setHeader("x-ms-gatewayversion", "version=2.14.0");
+  if (req.headers["x-ms-documentdb-populatequerymetrics"]) {
+    res.setHeader("x-ms-documentdb-query-metrics", "totalExecutionTimeInMs=0.00;queryCompileTimeInMs=0.00;queryLogicalPlanBuildTimeInMs=0.00;queryPhysicalPlanBuildTimeInMs=0.00;queryOptimizationTimeInMs=0.00;VMExecutionTimeInMs=0.00;indexLookupTimeInMs=0.00;documentLoadTimeInMs=0.00;systemFunctionExecuteTimeInMs=0.00;userFunctionExecuteTimeInMs=0.00;retrievedDocumentCount=0;retrievedDocumentSize=0;outputDocumentCount=1;outputDocumentSize=0;writeOutputTimeInMs=0.00;indexUtilizationRatio=0.00");
+  }
+  if (status === 304 || status === 204 || payload === null || payload === undefined) {
+    res.end();
+  } else {
+    res.end(JSON.stringify(payload));
+  }
+}
+
+/**
+ * Creates (but does not start) the wrapped Cosmos server. `ssl: false` serves plain HTTP.
+ * Call `.listen(port, host)`; the in-memory account is created once the socket is bound.
+ */
+export function createCosmosServer({ ssl = true } = {}) {
+  let account;
+  const onRequest = (req, res) => {
+    dispatch(account, req, res)
+      .then((result) => send(req, res, result))
+      .catch((err) => {
+        console.error(err);
+        if (!res.headersSent) send(req, res, { status: 500, body: { code: "InternalServerError", message: err.message } });
+      });
+  };
+  const server = ssl
+    ? https.createServer({
+      cert: readFileSync(path.join(pkgDir, "cert.pem")),
+      key: readFileSync(path.join(pkgDir, "key.pem")),
+      rejectUnauthorized: false,
+      requestCert: false,
+    }, onRequest)
+    : http.createServer(onRequest);
+  // Longer than the .NET HttpClient's idle pooling, so the client closes idle connections, not us
+  // (avoids a reused connection being reset mid-request).
+  if (DEBUG) server.on("connection", (socket) => console.error(`new connection from port ${socket.remotePort}`));
+  server.keepAliveTimeout = 150_000;
+  server.headersTimeout = 155_000;
+  server.on("listening", () => {
+    const { address, port } = server.address();
+    const host = address === "0.0.0.0" || address === "::" ? "localhost" : address;
+    account = new Account(host.includes(":") ? `[${host}]` : host, port);
+    const endpoint = `${ssl ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${port}/`;
+    const meta = account.read();
+    for (const loc of [...meta.writableLocations, ...meta.readableLocations]) loc.databaseAccountEndpoint = endpoint;
+  });
+  return server;
+}
+
+const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
+
+function parseArgs(argv) {
+  const args = { port: parseInt(process.env.COSMOS_PORT || "8081", 10), host: "127.0.0.1", ssl: true };
+  for (let i = 0; i < argv.length; i += 1) {
+    const a = argv[i];
+    if (a === "--port" || a === "-p") args.port = parseInt(argv[++i], 10);
+    else if (a === "--host") args.host = argv[++i];
+    else if (a === "--no-ssl") args.ssl = false;
+    else if (a === "--help" || a === "-h") args.help = true;
+    else throw new Error(`unknown option ${a}`);
+  }
+  if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) throw new Error("--port must be 0..65535");
+  if (!LOOPBACK.has(args.host)) throw new Error("--host must be a loopback address (127.0.0.1, ::1, localhost)");
+  return args;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  let args;
+  try {
+    args = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    console.error(`cosmos-server: ${err.message}`);
+    process.exit(2);
+  }
+  if (args.help) {
+    console.log("Usage: node cosmos-server.mjs [--port N (default $COSMOS_PORT or 8081)] [--host 127.0.0.1] [--no-ssl]");
+    process.exit(0);
+  }
+  const server = createCosmosServer({ ssl: args.ssl });
+  server.on("error", (err) => {
+    console.error(`cosmos-server: ${err.message}`);
+    process.exit(1);
+  });
+  server.listen(args.port, args.host, () => {
+    const { port } = server.address();
+    console.log(`Ready to accept HTTP${args.ssl ? "S" : ""} connections at ${args.host}:${port}`);
+  });
+  const stop = () => {
+    server.close(() => process.exit(0));
+    server.closeAllConnections();
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}

@@ -1,0 +1,240 @@
+// Smoke test of the local Cosmos stand-in over real HTTPS: each fix the wrapper makes to
+// @vercel/cosmosdb-server is exercised the way the .NET SDK (Gateway mode) sends it.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import https from "node:https";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const serverScript = path.join(here, "..", "cosmos-server.mjs");
+const agent = new https.Agent({ keepAlive: true, rejectUnauthorized: false, maxSockets: 1 });
+
+let server;
+let port;
+
+function request(method, urlPath, { headers = {}, body } = {}) {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = https.request({
+      host: "127.0.0.1",
+      port,
+      method,
+      path: urlPath,
+      agent,
+      headers: {
+        "x-ms-version": "2020-07-15",
+        ...(payload === undefined ? {} : { "content-type": "application/json" }),
+        ...headers,
+      },
+    }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (c) => { text += c; });
+      res.on("end", () => {
+        resolve({ status: res.statusCode, headers: res.headers, body: text ? JSON.parse(text) : null, socket: res.socket });
+      });
+    });
+    req.on("error", reject);
+    req.end(payload);
+  });
+}
+
+const upsert = (doc) => request("POST", "/dbs/crm/colls/customers/docs", {
+  headers: { "x-ms-documentdb-is-upsert": "True", "x-ms-documentdb-partitionkey": JSON.stringify([doc.tenant]) },
+  body: doc,
+});
+
+const query = (sql, headers = {}, parameters = []) => request("POST", "/dbs/crm/colls/customers/docs", {
+  headers: {
+    "x-ms-documentdb-isquery": "True",
+    "content-type": "application/query+json",
+    ...headers,
+  },
+  body: { query: sql, parameters },
+});
+
+const changeFeed = (headers = {}) => request("GET", "/dbs/crm/colls/customers/docs", {
+  headers: { "a-im": "Incremental Feed", "x-ms-documentdb-partitionkeyrangeid": "0", ...headers },
+});
+
+before(async () => {
+  server = spawn(process.execPath, [serverScript, "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+  port = await new Promise((resolve, reject) => {
+    let out = "";
+    server.stdout.on("data", (chunk) => {
+      out += chunk;
+      const m = /connections at 127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    server.on("exit", (code) => reject(new Error(`cosmos-server exited with ${code}`)));
+  });
+  assert.equal((await request("POST", "/dbs", { body: { id: "crm" } })).status, 201);
+  const coll = await request("POST", "/dbs/crm/colls", {
+    body: { id: "customers", partitionKey: { paths: ["/tenant"], kind: "Hash", version: 2 } },
+  });
+  assert.equal(coll.status, 201);
+  for (let i = 0; i < 6; i += 1) {
+    const r = await upsert({ id: `c${i}`, tenant: i % 2 === 0 ? "north" : "south", score: i });
+    assert.equal(r.status, 201);
+  }
+});
+
+after(() => {
+  agent.destroy();
+  server.kill("SIGTERM");
+});
+
+describe("point reads", () => {
+  test("Reading a missing customer answers 404 with a Cosmos NotFound body", async () => {
+    const r = await request("GET", "/dbs/crm/colls/customers/docs/nobody", {
+      headers: { "x-ms-documentdb-partitionkey": '["north"]' },
+    });
+    assert.equal(r.status, 404);
+    assert.equal(r.body.code, "NotFound");
+    assert.equal(typeof r.body.message, "string");
+  });
+
+  test("Reading a customer under another partition key answers 404", async () => {
+    const r = await request("GET", "/dbs/crm/colls/customers/docs/c1", {
+      headers: { "x-ms-documentdb-partitionkey": '["north"]' },
+    });
+    assert.equal(r.status, 404);
+  });
+
+  test("Reading with the current etag in If-None-Match answers 304, with a stale one 200", async () => {
+    const first = await request("GET", "/dbs/crm/colls/customers/docs/c0", {
+      headers: { "x-ms-documentdb-partitionkey": '["north"]' },
+    });
+    assert.equal(first.status, 200);
+    assert.ok(first.headers.etag);
+    const again = await request("GET", "/dbs/crm/colls/customers/docs/c0", {
+      headers: { "x-ms-documentdb-partitionkey": '["north"]', "if-none-match": first.headers.etag },
+    });
+    assert.equal(again.status, 304);
+    const stale = await request("GET", "/dbs/crm/colls/customers/docs/c0", {
+      headers: { "x-ms-documentdb-partitionkey": '["north"]', "if-none-match": '"stale"' },
+    });
+    assert.equal(stale.status, 200);
+    assert.equal(stale.body.id, "c0");
+  });
+
+  test("Deleting a missing customer answers 404 with an error code", async () => {
+    const r = await request("DELETE", "/dbs/crm/colls/customers/docs/nobody", {
+      headers: { "x-ms-documentdb-partitionkey": '["north"]' },
+    });
+    assert.equal(r.status, 404);
+    assert.equal(r.body.code, "NotFound");
+  });
+});
+
+describe("queries", () => {
+  test("A query plan request gets a pass-through plan covering the whole key space", async () => {
+    const r = await query("SELECT * FROM c ORDER BY c.score", {
+      "x-ms-cosmos-is-query-plan-request": "True",
+      "x-ms-cosmos-supported-query-features": "Aggregate, Distinct, MultipleOrderBy, OffsetAndLimit, OrderBy, Top",
+      "x-ms-documentdb-query-enablecrosspartition": "True",
+    });
+    assert.equal(r.status, 200);
+    assert.equal(r.body.partitionedQueryExecutionInfoVersion, 2);
+    assert.deepEqual(r.body.queryInfo.orderBy, []);
+    assert.deepEqual(r.body.queryRanges, [{ min: "", max: "FF", isMinInclusive: true, isMaxInclusive: false }]);
+  });
+
+  test("A query with a partition-key header sees only that partition's customers", async () => {
+    const r = await query("SELECT * FROM c WHERE c.score >= @min", { "x-ms-documentdb-partitionkey": '["south"]' }, [
+      { name: "@min", value: 0 },
+    ]);
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.body.Documents.map((d) => d.id).sort(), ["c1", "c3", "c5"]);
+  });
+
+  test("COUNT with a partition-key header counts only that partition", async () => {
+    const r = await query("SELECT VALUE COUNT(1) FROM c", { "x-ms-documentdb-partitionkey": '["north"]' });
+    assert.deepEqual(r.body.Documents, [3]);
+  });
+
+  test("A cross-partition query pages with continuation tokens and ORDER BY holds across pages", async () => {
+    const ids = [];
+    let continuation;
+    let pages = 0;
+    do {
+      const r = await query("SELECT * FROM c ORDER BY c.score DESC", {
+        "x-ms-documentdb-query-enablecrosspartition": "True",
+        "x-ms-max-item-count": "2",
+        ...(continuation ? { "x-ms-continuation": continuation } : {}),
+      });
+      assert.equal(r.status, 200);
+      assert.ok(r.body.Documents.length <= 2);
+      ids.push(...r.body.Documents.map((d) => d.id));
+      continuation = r.headers["x-ms-continuation"];
+      pages += 1;
+    } while (continuation && pages < 10);
+    assert.deepEqual(ids, ["c5", "c4", "c3", "c2", "c1", "c0"]);
+    assert.equal(pages, 3);
+  });
+
+  test("A read feed (no query text) with a partition-key header lists only that partition", async () => {
+    const r = await request("GET", "/dbs/crm/colls/customers/docs", {
+      headers: { "x-ms-documentdb-partitionkey": '["north"]' },
+    });
+    assert.equal(r.status, 200);
+    assert.ok(r.body.Documents.length >= 3);
+    assert.ok(r.body.Documents.every((d) => d.tenant === "north"));
+  });
+
+  test("A query the engine cannot parse answers 400 BadRequest", async () => {
+    const r = await query("SELECT FROM WHERE", { "x-ms-documentdb-query-enablecrosspartition": "True" });
+    assert.equal(r.status, 400);
+    assert.equal(r.body.code, "BadRequest");
+  });
+});
+
+describe("change feed", () => {
+  test("From the beginning, then from the continuation, the feed sees a new write exactly once", async () => {
+    const first = await changeFeed();
+    assert.equal(first.status, 200);
+    assert.ok(first.body.Documents.length >= 6);
+    const token = first.headers.etag;
+    assert.ok(token);
+
+    const nothing = await changeFeed({ "if-none-match": token });
+    assert.equal(nothing.status, 304);
+    assert.equal(nothing.headers.etag, token);
+
+    await upsert({ id: "c9", tenant: "north", score: 9 });
+    const next = await changeFeed({ "if-none-match": token });
+    assert.equal(next.status, 200);
+    assert.deepEqual(next.body.Documents.map((d) => d.id), ["c9"]);
+
+    const after = await changeFeed({ "if-none-match": next.headers.etag });
+    assert.equal(after.status, 304);
+  });
+
+  test("Starting from now (If-None-Match: *) skips history and then sees new writes", async () => {
+    const now = await changeFeed({ "if-none-match": "*" });
+    assert.equal(now.status, 304);
+    await upsert({ id: "c1", tenant: "south", score: 100 });
+    const next = await changeFeed({ "if-none-match": now.headers.etag });
+    assert.equal(next.status, 200);
+    assert.deepEqual(next.body.Documents.map((d) => [d.id, d.score]), [["c1", 100]]);
+  });
+
+  test("A partition-scoped change feed returns only that partition", async () => {
+    const r = await changeFeed({ "x-ms-documentdb-partitionkey": '["south"]' });
+    assert.equal(r.status, 200);
+    assert.ok(r.body.Documents.length > 0);
+    assert.ok(r.body.Documents.every((d) => d.tenant === "south"));
+  });
+});
+
+describe("connections", () => {
+  test("Responses keep the connection alive so requests reuse one TLS session", async () => {
+    const a = await request("GET", "/");
+    const b = await request("GET", "/dbs/crm");
+    assert.equal(a.headers.connection, "keep-alive");
+    assert.equal(b.status, 200);
+    assert.equal(a.socket, b.socket);
+  });
+});
