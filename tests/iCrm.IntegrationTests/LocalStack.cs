@@ -1,0 +1,48 @@
+using iCrm.Azure.Connections;
+using iCrm.Azure.Store;
+using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
+using Microsoft.Azure.Cosmos;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
+
+// Tests share one Azurite and one Cosmos server: run them one at a time.
+[assembly: CollectionBehavior(DisableTestParallelization = true)]
+
+namespace iCrm.IntegrationTests;
+
+/// <summary>
+/// Connection settings of the local stack (infra/local/start.sh). Defaults are the standard local ports; the
+/// environment variables <c>IcrmStorage</c> and <c>IcrmCosmos</c> override them, as they do for the app.
+/// </summary>
+public static class LocalStack
+{
+    public const string PiiKey = "integration-test-pii-key-0123456789";
+
+    public static string Storage => Environment.GetEnvironmentVariable("IcrmStorage") is { Length: > 0 } s ? s : "UseDevelopmentStorage=true";
+
+    public static string Cosmos => Environment.GetEnvironmentVariable("IcrmCosmos") is { Length: > 0 } c ? c
+        : "AccountEndpoint=https://127.0.0.1:8081/;AccountKey=C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnvyMO9Y6/wJxc7Bb7Ow==;";
+
+    public static IConfiguration Configuration { get; } = new ConfigurationBuilder().AddInMemoryCollection(Settings()).Build();
+
+    public static Dictionary<string, string?> Settings() => new()
+    {
+        ["IcrmStorage"] = Storage,
+        ["IcrmCosmos"] = Cosmos,
+        ["ICRM_CREATE_STORE"] = "true",
+        ["ICRM_PII_KEY"] = PiiKey,
+    };
+
+    public static BlobServiceClient Blobs() => AzureClientFactory.CreateBlobServiceClient(Configuration);
+
+    public static QueueServiceClient Queues() => AzureClientFactory.CreateQueueServiceClient(Configuration);
+
+    private static readonly Lazy<CosmosClient> SharedCosmos = new(() => AzureClientFactory.CreateCosmosClient(Configuration, allowBulk: false));
+
+    public static CosmosContainers CosmosContainers() =>
+        new(SharedCosmos.Value, Options.Create(new CosmosStoreOptions { CreateIfMissing = true }));
+
+    /// <summary>A run-unique suffix so tests sharing the stack never see each other's data.</summary>
+    public static string Unique() => Guid.NewGuid().ToString("N")[..10];
+}
