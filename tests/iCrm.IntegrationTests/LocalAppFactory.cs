@@ -1,0 +1,25 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace iCrm.IntegrationTests;
+
+/// <summary>The whole app against the local stack, with the local triggers on (drop watcher, queue runner, scheduler).</summary>
+public sealed class LocalAppFactory : WebApplicationFactory<Program>
+{
+    public Dictionary<string, string?> Settings { get; } = new(LocalStack.Settings())
+    {
+        ["ICRM_LOCAL_TRIGGERS"] = "true",
+        ["ICRM_LOCAL_DROP_POLL_SECONDS"] = "0.5",
+        ["ICRM_LOCAL_RETRY_SECONDS"] = "0.5",
+        // Far away: tests start training over HTTP.
+        ["TRAIN_SCHEDULE"] = "0 0 2 1 1 *",
+    };
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        foreach (var (key, value) in Settings)
+        {
+            builder.UseSetting(key, value);
+        }
+    }
+}
