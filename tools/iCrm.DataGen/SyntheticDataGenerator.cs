@@ -428,11 +428,12 @@ internal sealed class GenerationRun : IDisposable
 
     private void WriteCustomer(Person p, Account a, Noise noise, Rng mess)
     {
-        bool fuzzy = a.FuzzyOnly;
-        // Fuzzy-only records keep the evidence a matcher needs (name, postcode, birth date); others may lose fields.
-        string? first = noise.Optional(noise.Text(p.FirstName), keep: fuzzy || a.IsPrimary);
-        string? last = noise.Optional(noise.Text(p.LastName), keep: fuzzy || a.IsPrimary);
-        DateOnly? birth = noise.Optional("x", keep: fuzzy) is null ? null : noise.BirthDate(p.BirthDate);
+        // Fuzzy-only records and the primary record they must be matched to keep the evidence a matcher needs
+        // (name, postcode, birth date); other records may lose those fields.
+        bool keepEvidence = a.FuzzyOnly || a.IsPrimary;
+        string? first = noise.Optional(noise.Text(p.FirstName), keep: keepEvidence);
+        string? last = noise.Optional(noise.Text(p.LastName), keep: keepEvidence);
+        DateOnly? birth = noise.Optional("x", keep: keepEvidence) is null ? null : noise.BirthDate(p.BirthDate);
         string? email = a.EmittedEmail is null ? null : noise.Email(a.EmittedEmail);
         string? loyalty = a.EmitsLoyalty ? p.Loyalty : null;
         bool bad = mess.Chance(_o.BadRowRate);
@@ -450,7 +451,7 @@ internal sealed class GenerationRun : IDisposable
                         .Field(first).Field(last).Field(birth is DateOnly b ? f.FormatDate(b) : null)
                         .Field(noise.Optional(p.Gender == 'X' ? null : p.Gender.ToString()))
                         .Field(noise.Optional(noise.Street(p))).Field(noise.Optional(noise.Text(p.CityName)))
-                        .Field(noise.Optional(noise.Rng.Chance(0.1) ? $"{p.Postcode}-{noise.Rng.Next(10_000):D4}" : p.Postcode, keep: fuzzy))
+                        .Field(noise.Optional(noise.Rng.Chance(0.1) ? $"{p.Postcode}-{noise.Rng.Next(10_000):D4}" : p.Postcode, keep: keepEvidence))
                         .Field(noise.Optional(p.State)).Field(noise.Optional("US"))
                         .Field(f.FormatDate(a.Joined)).Field(loyalty)
                         .Field(f.FormatBool(p.ConsentEmail)).Field(f.FormatBool(p.ConsentSms));
@@ -465,7 +466,7 @@ internal sealed class GenerationRun : IDisposable
                     s.Field(id, first: true).Field(email).Field(a.EmitsPhone ? noise.Phone(p.Phone, 1) : null)
                         .Field(first).Field(last).Field(birth is DateOnly b ? f.FormatDate(b) : null)
                         .Field(noise.Optional(noise.Street(p))).Field(noise.Optional(noise.Text(p.CityName)))
-                        .Field(noise.Optional(p.Postcode.TrimStart('0'), keep: fuzzy)).Field(loyalty)
+                        .Field(noise.Optional(p.Postcode.TrimStart('0'), keep: keepEvidence)).Field(loyalty)
                         .Field(f.FormatBool(p.ConsentSms)).Field(f.FormatDate(a.Joined));
                     Commit(s, pass);
                     break;
@@ -483,7 +484,7 @@ internal sealed class GenerationRun : IDisposable
                     Json.Property(row, "last_name", last, ref firstProperty);
                     Json.Property(row, "birth_date", birth is DateOnly b ? f.FormatDate(b) : null, ref firstProperty);
                     Json.Property(row, "gender", noise.Optional(p.Gender switch { 'F' => "female", 'M' => "male", _ => "other" }), ref firstProperty);
-                    Json.Property(row, "postcode", noise.Optional(p.Postcode, keep: fuzzy), ref firstProperty);
+                    Json.Property(row, "postcode", noise.Optional(p.Postcode, keep: keepEvidence), ref firstProperty);
                     Json.Property(row, "loyalty_id", loyalty?.ToLowerInvariant(), ref firstProperty);
                     Json.RawProperty(row, "consent_email", p.ConsentEmail ? "true" : "false", ref firstProperty);
                     Json.RawProperty(row, "consent_sms", p.ConsentSms ? "true" : "false", ref firstProperty);
@@ -498,7 +499,7 @@ internal sealed class GenerationRun : IDisposable
                     var s = _ccCustomers;
                     s.Field(id, first: true).Field(first).Field(last).Field(a.EmitsPhone ? noise.Phone(p.Phone, 3) : null)
                         .Field(email).Field(noise.Optional(noise.Street(p))).Field(noise.Optional(noise.Text(p.CityName)))
-                        .Field(noise.Optional(p.State)).Field(noise.Optional(p.Postcode, keep: fuzzy))
+                        .Field(noise.Optional(p.State)).Field(noise.Optional(p.Postcode, keep: keepEvidence))
                         .Field(birth is DateOnly b ? f.FormatDate(b) : null);
                     Commit(s, pass);
                     break;
