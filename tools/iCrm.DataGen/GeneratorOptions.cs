@@ -28,6 +28,9 @@ public sealed record GeneratorOptions
     /// <summary>Of the people in several sources, the share whose extra record shares no deterministic key (only name, postcode, birth date).</summary>
     public double FuzzyOnlyRate { get; init; } = 0.15;
 
+    /// <summary>Probability that a person whose primary record is web or app has a second account there.</summary>
+    public double DuplicateWithinSourceRate { get; init; } = 0.02;
+
     public double LoyaltyRate { get; init; } = 0.4;
     public double SubscriptionRate { get; init; } = 0.08;
 

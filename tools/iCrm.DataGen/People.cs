@@ -65,6 +65,8 @@ internal sealed class Account
     public required bool IsPrimary { get; init; }
     /// <summary>Shares no deterministic key with the person's other records (only name, postcode, birth date).</summary>
     public bool FuzzyOnly { get; set; }
+    /// <summary>A second account of the person in the same source (registered with the work email, linked by phone).</summary>
+    public bool SecondInSource { get; init; }
     public string? EmittedEmail { get; set; }
     public bool EmitsPhone { get; set; }
     public bool EmitsLoyalty { get; set; }

@@ -206,16 +206,19 @@ internal sealed class GenerationRun : IDisposable
                 weights.RemoveAt(chosen);
             }
         }
+        // Some people register twice in the same shop (forgotten password, a work address): a second id in one source.
+        bool secondAccount = primary is "web" or "app" && rng.Chance(_o.DuplicateWithinSourceRate);
+        if (secondAccount) sources.Add(primary);
         int remaining = _o.End.DayNumber - person.Signup.DayNumber;
-        foreach (string source in sources)
+        for (int k = 0; k < sources.Count; k++)
         {
-            bool isPrimary = source == primary;
             person.Accounts.Add(new Account
             {
-                Source = source,
-                CustomerId = NewCustomerId(source),
-                Joined = isPrimary ? person.Signup : person.Signup.AddDays(rng.Next(remaining + 1)),
-                IsPrimary = isPrimary,
+                Source = sources[k],
+                CustomerId = NewCustomerId(sources[k]),
+                Joined = k == 0 ? person.Signup : person.Signup.AddDays(rng.Next(remaining + 1)),
+                IsPrimary = k == 0,
+                SecondInSource = k > 0 && secondAccount && k == sources.Count - 1,
             });
         }
         if (person.Accounts.Count > 1 && rng.Chance(_o.FuzzyOnlyRate))
@@ -243,6 +246,13 @@ internal sealed class GenerationRun : IDisposable
             if (a.FuzzyOnly)
             {
                 a.EmittedEmail = a.Source is "web" or "app" || rng.Chance(0.5) ? person.WorkEmail : null;
+                continue;
+            }
+            if (a.SecondInSource)
+            {
+                // Registered with the work address; the phone number is what gives the second account away.
+                a.EmittedEmail = person.WorkEmail;
+                a.EmitsPhone = true;
                 continue;
             }
             switch (a.Source)

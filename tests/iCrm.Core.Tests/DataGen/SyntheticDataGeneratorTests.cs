@@ -150,6 +150,7 @@ public sealed class SyntheticDataGeneratorTests(GeneratedDataFixture data) : ICl
         double multiSource = byPerson.Count(g => g.Select(r => r["source"]).Distinct().Count() > 1) / (double)byPerson.Count;
         Assert.InRange(multiSource, 0.4, 0.95);
         Assert.All(byPerson, g => Assert.Equal(g.Count(), g.Select(r => r["customer_id"]).Distinct().Count()));
+        Assert.Contains(byPerson, g => g.GroupBy(r => r["source"]).Any(s => s.Count() > 1));
         Assert.Equal(truth.Count, truth.Select(r => (r["source"], r["customer_id"])).Distinct().Count());
 
         // Every truth record is in its source's customer drop, and nothing else is.
