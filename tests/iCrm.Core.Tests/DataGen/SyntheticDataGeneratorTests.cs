@@ -314,6 +314,29 @@ public sealed class SyntheticDataGeneratorTests(GeneratedDataFixture data) : ICl
     }
 
     [Fact]
+    public void Products_bought_together_are_often_each_others_complements()
+    {
+        var complements = DropFileReader.ReadTruth(data.Root, "products.csv").ToDictionary(p => p["product_id"], p => p["complements"].Split('|').ToHashSet());
+        var baskets = data.FilesOf("web", "orders").SelectMany(f => DropFileReader.Read(data.Root, f.Path))
+            .Where(r => OrderRows.Defect("web", r) is null).GroupBy(r => r.Get("order_id")).Select(g => g.Select(r => r.Get("product_id")).Distinct().ToList());
+        int pairs = 0, complementary = 0;
+        foreach (var basket in baskets)
+        {
+            for (int i = 0; i < basket.Count; i++)
+            {
+                for (int j = i + 1; j < basket.Count; j++)
+                {
+                    pairs++;
+                    if (complements[basket[i]].Contains(basket[j]) || complements[basket[j]].Contains(basket[i])) complementary++;
+                }
+            }
+        }
+        // By chance about 6 / 240 products ≈ 2.5 % of pairs would be complements; the affinity structure makes it far more.
+        Assert.True(pairs > 1_000);
+        Assert.True(complementary > 0.2 * pairs, $"{complementary} of {pairs} pairs are complements");
+    }
+
+    [Fact]
     public void People_who_dropped_out_long_before_the_export_show_little_recent_activity()
     {
         var people = DropFileReader.ReadTruth(data.Root, "people.csv").ToDictionary(p => p["person_id"]);
