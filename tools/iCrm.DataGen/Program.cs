@@ -1,1 +1,41 @@
-Console.WriteLine("iCrm.DataGen: not implemented yet");
+using System.Globalization;
+using System.Text.Json;
+using iCrm.DataGen;
+
+// dotnet run --project tools/iCrm.DataGen -c Release -- --customers 1000 --seed 42 --out ./.local/sample
+//     [--start 2023-01-01 --end 2025-12-31] [--products 2000] [--future-days 365] [--clean-only]
+// Prints one JSON object summarising what was written.
+var options = new GeneratorOptions();
+string output = "./.local/sample";
+bool cleanOnly = false;
+try
+{
+    for (int i = 0; i < args.Length; i++)
+    {
+        string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+        switch (args[i])
+        {
+            case "--customers": options = options with { Customers = int.Parse(Value(), CultureInfo.InvariantCulture) }; break;
+            case "--seed": options = options with { Seed = int.Parse(Value(), CultureInfo.InvariantCulture) }; break;
+            case "--out": output = Value(); break;
+            case "--start": options = options with { Start = DateOnly.ParseExact(Value(), "yyyy-MM-dd", CultureInfo.InvariantCulture) }; break;
+            case "--end": options = options with { End = DateOnly.ParseExact(Value(), "yyyy-MM-dd", CultureInfo.InvariantCulture) }; break;
+            case "--products": options = options with { Products = int.Parse(Value(), CultureInfo.InvariantCulture) }; break;
+            case "--future-days": options = options with { FutureDays = int.Parse(Value(), CultureInfo.InvariantCulture) }; break;
+            case "--clean-only": cleanOnly = true; break;
+            case "--help" or "-h":
+                Console.WriteLine("iCrm.DataGen --customers N --seed S --out DIR [--start yyyy-MM-dd] [--end yyyy-MM-dd] [--products N] [--future-days N] [--clean-only]");
+                return 0;
+            default: throw new ArgumentException($"unknown argument {args[i]}");
+        }
+    }
+    if (cleanOnly) options = options.AsCleanOnly();
+    var summary = new SyntheticDataGenerator(options).Generate(output);
+    Console.WriteLine(JsonSerializer.Serialize(summary, new JsonSerializerOptions(JsonSerializerDefaults.Web)));
+    return 0;
+}
+catch (Exception e) when (e is ArgumentException or FormatException)
+{
+    Console.Error.WriteLine($"iCrm.DataGen: {e.Message}");
+    return 2;
+}
