@@ -4,10 +4,12 @@ using iCrm.DataGen;
 
 // dotnet run --project tools/iCrm.DataGen -c Release -- --customers 1000 --seed 42 --out ./.local/sample
 //     [--start 2023-01-01 --end 2025-12-31] [--products 2000] [--future-days 365] [--clean-only]
+//     [--upload "UseDevelopmentStorage=true"]   (uploads drops/** to the 'drops' blob container, customers first)
 // Prints one JSON object summarising what was written.
 var options = new GeneratorOptions();
 string output = "./.local/sample";
 bool cleanOnly = false;
+string? upload = null;
 try
 {
     for (int i = 0; i < args.Length; i++)
@@ -23,8 +25,9 @@ try
             case "--products": options = options with { Products = int.Parse(Value(), CultureInfo.InvariantCulture) }; break;
             case "--future-days": options = options with { FutureDays = int.Parse(Value(), CultureInfo.InvariantCulture) }; break;
             case "--clean-only": cleanOnly = true; break;
+            case "--upload": upload = Value(); break;
             case "--help" or "-h":
-                Console.WriteLine("iCrm.DataGen --customers N --seed S --out DIR [--start yyyy-MM-dd] [--end yyyy-MM-dd] [--products N] [--future-days N] [--clean-only]");
+                Console.WriteLine("iCrm.DataGen --customers N --seed S --out DIR [--start yyyy-MM-dd] [--end yyyy-MM-dd] [--products N] [--future-days N] [--clean-only] [--upload STORAGE_CONNECTION_STRING]");
                 return 0;
             default: throw new ArgumentException($"unknown argument {args[i]}");
         }
@@ -32,6 +35,11 @@ try
     if (cleanOnly) options = options.AsCleanOnly();
     var summary = new SyntheticDataGenerator(options).Generate(output);
     Console.WriteLine(JsonSerializer.Serialize(summary, new JsonSerializerOptions(JsonSerializerDefaults.Web)));
+    if (upload is not null)
+    {
+        var uploaded = await DropUploader.UploadAsync(Path.Combine(output, "drops"), upload);
+        Console.Error.WriteLine($"iCrm.DataGen: uploaded {uploaded} drop files to the 'drops' container");
+    }
     return 0;
 }
 catch (Exception e) when (e is ArgumentException or FormatException)
