@@ -247,7 +247,7 @@ module privateEndpoints 'modules/private-endpoint.bicep' = [
 module functionApp 'modules/function-app.bicep' = {
   name: 'function-app'
   params: {
-    name: 'func-icrm-${environmentName}-${resourceToken}'
+    name: 'func-icrm-${resourceToken}'
     planName: 'plan-icrm-${resourceToken}'
     location: location
     tags: tags
