@@ -45,6 +45,8 @@ for pattern in '*.bicep' 'modules/*.bicep'; do
   run "lint ${pattern}" lint --pattern "${pattern}"
   run "build ${pattern}" build --pattern "${pattern}" --outdir "${out_dir}/$(dirname "${pattern}")"
 done
+# The compiled parameters file would contain the PII key if it happened to be set here: compile without it.
+unset ICRM_PII_KEY
 for file in *.bicepparam; do
   run "build-params ${file}" build-params "${file}" --outfile "${out_dir}/${file%.bicepparam}.parameters.json"
 done

@@ -150,6 +150,39 @@ public sealed class InfrastructureTemplateTests(CompiledTemplate template) : ICl
     }
 
     [Fact]
+    public void Drops_and_quarantined_files_expire_after_the_retention_period()
+    {
+        var (policy, scope) = template.Single("Microsoft.Storage/storageAccounts/managementPolicies");
+        var rule = Assert.Single(policy["properties"]!["policy"]!["rules"]!.AsArray())!;
+        var prefixes = rule["definition"]!["filters"]!["prefixMatch"]!.AsArray().Select(p => p!.GetValue<string>());
+        var expireAfter = rule["definition"]!["actions"]!["baseBlob"]!["delete"]!["daysAfterModificationGreaterThan"]!;
+
+        Assert.Equal(new[] { $"{ResourceNames.DropsContainer}/", $"{ResourceNames.QuarantineContainer}/" }, prefixes.Order());
+        Assert.Equal("[parameters('retentionDays')]", expireAfter.GetValue<string>());
+        Assert.NotNull(scope.ResolveParameter("retentionDays"));
+    }
+
+    [Theory]
+    [InlineData("b7e6dc6d-f1e8-4753-8033-0f276bb0955b", "Storage Blob Data Owner (app; the host's storage)")]
+    [InlineData("974c5e8b-45b9-4653-ba55-5f855dd0fb88", "Storage Queue Data Contributor (app)")]
+    [InlineData("0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3", "Storage Table Data Contributor (host)")]
+    [InlineData("c6a89b2d-59bc-44d0-9896-0f6e12d7b80a", "Storage Queue Data Message Sender (Event Grid topic)")]
+    [InlineData("ba92f5b4-2d11-453d-a403-e96b0029c9fe", "Storage Blob Data Contributor (Event Grid dead letters)")]
+    [InlineData("3913510d-42f4-4e42-8a64-420c390055eb", "Monitoring Metrics Publisher (app telemetry)")]
+    [InlineData("4633458b-17de-408a-b874-0445c86b69e6", "Key Vault Secrets User (PII key reference)")]
+    [InlineData("a97b65f3-24c7-4388-baec-2e87135dc908", "Cognitive Services User (Azure AI Language)")]
+    [InlineData("00000000-0000-0000-0000-000000000002", "Cosmos DB Built-in Data Contributor (data plane)")]
+    public void Every_role_the_app_and_the_topic_need_is_assigned_by_its_built_in_id(string roleId, string role)
+    {
+        var assigned = template.Resources
+            .Where(r => r.Resource["type"]?.GetValue<string>() is "Microsoft.Authorization/roleAssignments" or "Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments")
+            .Select(r => r.Resource.ToJsonString() + r.Scope.VariablesJson())
+            .ToList();
+
+        Assert.True(assigned.Any(json => json.Contains(roleId, StringComparison.OrdinalIgnoreCase)), $"{role} ({roleId}) is not assigned");
+    }
+
+    [Fact]
     public void Function_definitions_use_only_queues_and_settings_the_template_provides()
     {
         var definitions = Path.Combine(template.RepoRoot, "functions", "iCrm.Functions", "FunctionDefinitions");
@@ -358,6 +391,9 @@ public sealed partial class TemplateScope
         var last = ParameterReference.Matches(name).LastOrDefault();
         return last is null ? name.Split('/').Last() : ResolveParameter(last.Groups[1].Value)?.GetValue<string>();
     }
+
+    /// <summary>The template's variables as JSON text (role ids are kept there).</summary>
+    public string VariablesJson() => template["variables"]?.ToJsonString() ?? "";
 
     private JsonNode? ResolveVariable(string name) =>
         template["variables"]?[name] is { } variable ? Resolve(variable) : null;
