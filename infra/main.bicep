@@ -267,8 +267,9 @@ module functionApp 'modules/function-app.bicep' = {
     maximumInstanceCount: maximumInstanceCount
     subnetId: network.?outputs.appSubnetId ?? ''
   }
-  // The roles must exist before the app starts: the Key Vault reference and the host's storage are resolved at
-  // start-up with the identity, and a failed Key Vault reference is retried only after a day or a restart.
+  // The app starts only after every module it takes an output from has finished, role assignments included: the
+  // Key Vault reference and the host's storage are resolved at start-up with the identity, and a failed Key Vault
+  // reference is retried only after a day or a restart. With isolation, the private endpoints must exist too.
   dependsOn: [
     privateEndpoints
   ]
