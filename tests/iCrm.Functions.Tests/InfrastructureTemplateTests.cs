@@ -1,0 +1,409 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using iCrm.Azure;
+
+namespace iCrm.Functions.Tests;
+
+/// <summary>
+/// The Bicep templates and the app must agree on every name: a container, queue or setting spelled differently
+/// deploys cleanly and then fails at run time. These tests read the compiled template (infra/lint.sh writes
+/// .artifacts/bicep/main.json) and compare it with the app's constants in <see cref="ResourceNames"/> and
+/// <see cref="SettingNames"/>.
+/// </summary>
+public sealed class InfrastructureTemplateTests(CompiledTemplate template) : IClassFixture<CompiledTemplate>
+{
+    [Fact]
+    public void Every_setting_the_app_reads_in_Azure_is_set_on_the_function_app()
+    {
+        var settings = template.FunctionAppSettings();
+
+        var missing = SettingNames.RequiredInAzure.Where(name => !settings.ContainsKey(name)).ToList();
+
+        Assert.True(missing.Count == 0, $"app settings missing from the template: {string.Join(", ", missing)}");
+    }
+
+    [Fact]
+    public void The_Functions_host_storage_and_telemetry_use_the_managed_identity()
+    {
+        var settings = template.FunctionAppSettings();
+
+        Assert.Equal("managedidentity", settings["AzureWebJobsStorage__credential"]);
+        Assert.Equal("managedidentity", settings["IcrmStorage__credential"]);
+        Assert.Equal("managedidentity", settings["IcrmCosmos__credential"]);
+        Assert.Contains("AzureWebJobsStorage__blobServiceUri", settings.Keys);
+        Assert.Contains("AzureWebJobsStorage__queueServiceUri", settings.Keys);
+        Assert.Contains("AzureWebJobsStorage__tableServiceUri", settings.Keys);
+        Assert.Contains("Authorization=AAD", settings["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]);
+        Assert.Equal("false", settings[SettingNames.LocalTriggers]);
+    }
+
+    [Fact]
+    public void No_app_setting_carries_a_key_or_a_connection_string_with_a_secret()
+    {
+        var settings = template.FunctionAppSettings();
+        string[] secretMarkers = ["accountkey=", "sharedaccesskey=", "sharedaccesssignature=", "listkeys(", "listconnectionstrings(", "instrumentationkey="];
+
+        var leaking = settings
+            .Where(s => s.Key != "APPLICATIONINSIGHTS_CONNECTION_STRING")
+            .Where(s => secretMarkers.Any(m => s.Value.Contains(m, StringComparison.OrdinalIgnoreCase)))
+            .Select(s => s.Key)
+            .ToList();
+
+        Assert.True(leaking.Count == 0, $"settings with secrets: {string.Join(", ", leaking)}");
+        // The App Insights connection string names the resource only; it must not be built from listKeys.
+        Assert.DoesNotContain("listKeys(", settings["APPLICATIONINSIGHTS_CONNECTION_STRING"], StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void The_PII_key_comes_from_a_Key_Vault_reference_resolved_with_the_user_assigned_identity()
+    {
+        var settings = template.FunctionAppSettings();
+        var site = template.Single("Microsoft.Web/sites").Resource;
+
+        Assert.Contains("@Microsoft.KeyVault(SecretUri=", settings[SettingNames.PiiKey]);
+        Assert.False(string.IsNullOrEmpty(site["properties"]?["keyVaultReferenceIdentity"]?.GetValue<string>()));
+        Assert.DoesNotContain("newGuid(", template.Json.ToJsonString());
+    }
+
+    [Fact]
+    public void The_function_app_runs_the_custom_handler_on_Flex_Consumption()
+    {
+        var plan = template.Single("Microsoft.Web/serverfarms").Resource;
+        var site = template.Single("Microsoft.Web/sites").Resource;
+        var config = site["properties"]!["functionAppConfig"]!;
+
+        Assert.Equal("FC1", plan["sku"]!["name"]!.GetValue<string>());
+        Assert.Equal("custom", config["runtime"]!["name"]!.GetValue<string>());
+        Assert.Equal("UserAssignedIdentity", config["deployment"]!["storage"]!["authentication"]!["type"]!.GetValue<string>());
+        Assert.True(site["properties"]!["httpsOnly"]!.GetValue<bool>());
+        Assert.Equal("1.2", site["properties"]!["siteConfig"]!["minTlsVersion"]!.GetValue<string>());
+        Assert.Equal("Disabled", site["properties"]!["siteConfig"]!["ftpsState"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void Every_blob_container_the_app_uses_is_declared()
+    {
+        var declared = template.LoopedNames("Microsoft.Storage/storageAccounts/blobServices/containers");
+
+        Assert.Empty(ResourceNames.BlobContainers.Except(declared));
+    }
+
+    [Fact]
+    public void Every_queue_the_app_uses_is_declared()
+    {
+        var declared = template.LoopedNames("Microsoft.Storage/storageAccounts/queueServices/queues");
+
+        Assert.Empty(ResourceNames.Queues.Except(declared));
+    }
+
+    [Fact]
+    public void The_Cosmos_database_is_icrm()
+    {
+        var (database, scope) = template.Single("Microsoft.DocumentDB/databaseAccounts/sqlDatabases");
+
+        Assert.Equal(ResourceNames.CosmosDatabase, scope.ResolveLastNameSegment(database));
+    }
+
+    [Fact]
+    public void Every_Cosmos_container_is_declared_with_the_partition_key_the_app_uses()
+    {
+        var (container, scope) = template.Single("Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers");
+        var loopParameter = scope.LoopParameter(container);
+        var paths = container["properties"]!["resource"]!["partitionKey"]!["paths"]!.AsArray();
+
+        // The resource takes each container's partition key from the same list it takes the names from.
+        Assert.Equal($"[parameters('{loopParameter}')[copyIndex()].partitionKey]", Assert.Single(paths)!.GetValue<string>());
+        var declared = scope.ResolveParameter(loopParameter)!.AsArray()
+            .ToDictionary(c => c!["name"]!.GetValue<string>(), c => c!["partitionKey"]!.GetValue<string>());
+        Assert.Equal(ResourceNames.CosmosContainers.OrderBy(c => c.Key), declared.OrderBy(c => c.Key));
+    }
+
+    [Fact]
+    public void Cosmos_DB_and_storage_accept_Entra_ID_only()
+    {
+        var cosmos = template.Single("Microsoft.DocumentDB/databaseAccounts").Resource;
+        var storage = template.Single("Microsoft.Storage/storageAccounts").Resource;
+
+        Assert.True(cosmos["properties"]!["disableLocalAuth"]!.GetValue<bool>());
+        Assert.False(storage["properties"]!["allowSharedKeyAccess"]!.GetValue<bool>());
+        Assert.False(storage["properties"]!["allowBlobPublicAccess"]!.GetValue<bool>());
+    }
+
+    [Fact]
+    public void Blobs_created_under_drops_are_delivered_to_the_ingest_queue_with_the_topic_identity()
+    {
+        var (subscription, scope) = template.Single("Microsoft.EventGrid/systemTopics/eventSubscriptions");
+        var properties = subscription["properties"]!;
+        var delivery = properties["deliveryWithResourceIdentity"]!;
+
+        Assert.Equal(
+            $"/blobServices/default/containers/{ResourceNames.DropsContainer}/",
+            scope.Resolve(properties["filter"]!["subjectBeginsWith"]!)!.GetValue<string>());
+        Assert.Equal("Microsoft.Storage.BlobCreated", Assert.Single(properties["filter"]!["includedEventTypes"]!.AsArray())!.GetValue<string>());
+        Assert.Equal("StorageQueue", delivery["destination"]!["endpointType"]!.GetValue<string>());
+        Assert.Equal(ResourceNames.IngestQueue, scope.Resolve(delivery["destination"]!["properties"]!["queueName"]!)!.GetValue<string>());
+        Assert.Equal("SystemAssigned", delivery["identity"]!["type"]!.GetValue<string>());
+        Assert.Equal(
+            ResourceNames.EventGridDeadLetterContainer,
+            scope.Resolve(properties["deadLetterWithResourceIdentity"]!["deadLetterDestination"]!["properties"]!["blobContainerName"]!)!.GetValue<string>());
+    }
+
+    [Fact]
+    public void Drops_and_quarantined_files_expire_after_the_retention_period()
+    {
+        var (policy, scope) = template.Single("Microsoft.Storage/storageAccounts/managementPolicies");
+        var rule = Assert.Single(policy["properties"]!["policy"]!["rules"]!.AsArray())!;
+        var prefixes = rule["definition"]!["filters"]!["prefixMatch"]!.AsArray().Select(p => p!.GetValue<string>());
+        var expireAfter = rule["definition"]!["actions"]!["baseBlob"]!["delete"]!["daysAfterModificationGreaterThan"]!;
+
+        Assert.Equal(new[] { $"{ResourceNames.DropsContainer}/", $"{ResourceNames.QuarantineContainer}/" }, prefixes.Order());
+        Assert.Equal("[parameters('retentionDays')]", expireAfter.GetValue<string>());
+        Assert.NotNull(scope.ResolveParameter("retentionDays"));
+    }
+
+    [Theory]
+    [InlineData("b7e6dc6d-f1e8-4753-8033-0f276bb0955b", "Storage Blob Data Owner (app; the host's storage)")]
+    [InlineData("974c5e8b-45b9-4653-ba55-5f855dd0fb88", "Storage Queue Data Contributor (app)")]
+    [InlineData("0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3", "Storage Table Data Contributor (host)")]
+    [InlineData("c6a89b2d-59bc-44d0-9896-0f6e12d7b80a", "Storage Queue Data Message Sender (Event Grid topic)")]
+    [InlineData("ba92f5b4-2d11-453d-a403-e96b0029c9fe", "Storage Blob Data Contributor (Event Grid dead letters)")]
+    [InlineData("3913510d-42f4-4e42-8a64-420c390055eb", "Monitoring Metrics Publisher (app telemetry)")]
+    [InlineData("4633458b-17de-408a-b874-0445c86b69e6", "Key Vault Secrets User (PII key reference)")]
+    [InlineData("a97b65f3-24c7-4388-baec-2e87135dc908", "Cognitive Services User (Azure AI Language)")]
+    [InlineData("00000000-0000-0000-0000-000000000002", "Cosmos DB Built-in Data Contributor (data plane)")]
+    public void Every_role_the_app_and_the_topic_need_is_assigned_by_its_built_in_id(string roleId, string role)
+    {
+        var assigned = template.Resources
+            .Where(r => r.Resource["type"]?.GetValue<string>() is "Microsoft.Authorization/roleAssignments" or "Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments")
+            .Select(r => r.Resource.ToJsonString() + r.Scope.VariablesJson())
+            .ToList();
+
+        Assert.True(assigned.Any(json => json.Contains(roleId, StringComparison.OrdinalIgnoreCase)), $"{role} ({roleId}) is not assigned");
+    }
+
+    [Fact]
+    public void Function_definitions_use_only_queues_and_settings_the_template_provides()
+    {
+        var definitions = Path.Combine(template.RepoRoot, "functions", "iCrm.Functions", "FunctionDefinitions");
+        var settings = template.FunctionAppSettings();
+        var queues = template.LoopedNames("Microsoft.Storage/storageAccounts/queueServices/queues");
+        var problems = new List<string>();
+
+        foreach (var file in Directory.Exists(definitions) ? Directory.GetFiles(definitions, "function.json", SearchOption.AllDirectories) : [])
+        {
+            var function = Path.GetFileName(Path.GetDirectoryName(file));
+            var text = File.ReadAllText(file);
+            foreach (Match reference in Regex.Matches(text, "%([A-Za-z0-9_]+)%"))
+            {
+                if (!settings.ContainsKey(reference.Groups[1].Value)) problems.Add($"{function}: setting %{reference.Groups[1].Value}% is not set");
+            }
+
+            foreach (var binding in JsonNode.Parse(text)?["bindings"]?.AsArray() ?? new JsonArray())
+            {
+                if (binding?["queueName"]?.GetValue<string>() is { } queue && !queue.Contains('%') && !queues.Contains(queue))
+                    problems.Add($"{function}: queue '{queue}' is not declared");
+                if (binding?["connection"]?.GetValue<string>() is { } connection && !settings.Keys.Any(k => k.StartsWith(connection + "__", StringComparison.Ordinal)))
+                    problems.Add($"{function}: connection '{connection}' has no {connection}__* settings");
+            }
+        }
+
+        Assert.True(problems.Count == 0, string.Join(Environment.NewLine, problems));
+    }
+}
+
+/// <summary>
+/// The compiled ARM template of infra/main.bicep, with just enough evaluation to follow a module parameter back
+/// to the variable that feeds it. Compiles the templates with infra/lint.sh when they are missing or stale.
+/// </summary>
+public sealed class CompiledTemplate
+{
+    public CompiledTemplate()
+    {
+        RepoRoot = FindRepoRoot();
+        var compiled = Path.Combine(RepoRoot, ".artifacts", "bicep", "main.json");
+        if (IsMissingOrStale(compiled)) Compile();
+        Json = JsonNode.Parse(File.ReadAllText(compiled))!.AsObject();
+        Resources = TemplateScope.Root(Json).EnumerateResources().ToList();
+    }
+
+    public string RepoRoot { get; }
+
+    public JsonObject Json { get; }
+
+    public IReadOnlyList<(JsonObject Resource, TemplateScope Scope)> Resources { get; }
+
+    public (JsonObject Resource, TemplateScope Scope) Single(string type) =>
+        Assert.Single(Resources, r => string.Equals(r.Resource["type"]?.GetValue<string>(), type, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>App settings of the function app (name → raw template value).</summary>
+    public IReadOnlyDictionary<string, string> FunctionAppSettings()
+    {
+        var site = Single("Microsoft.Web/sites").Resource;
+        var settings = site["properties"]?["siteConfig"]?["appSettings"] as JsonArray;
+        Assert.NotNull(settings);
+        return settings.ToDictionary(
+            s => s!["name"]!.GetValue<string>(),
+            s => s!["value"] is JsonValue v && v.TryGetValue<string>(out var text) ? text : s!["value"]?.ToJsonString() ?? "");
+    }
+
+    /// <summary>Names of resources of this type declared in copy loops over arrays that resolve to literals.</summary>
+    public HashSet<string> LoopedNames(string type)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (resource, scope) in Resources.Where(r => string.Equals(r.Resource["type"]?.GetValue<string>(), type, StringComparison.OrdinalIgnoreCase)))
+        {
+            var count = resource["copy"]?["count"]?.GetValue<string>() ?? "";
+            foreach (Match parameter in TemplateScope.ParameterReference.Matches(count))
+            {
+                switch (scope.ResolveParameter(parameter.Groups[1].Value))
+                {
+                    case JsonArray array: names.UnionWith(array.Select(n => n!.GetValue<string>())); break;
+                    case JsonValue value: names.Add(value.GetValue<string>()); break;
+                }
+            }
+        }
+
+        return names;
+    }
+
+    private static string FindRepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "iCrm.Functions.sln"))) return dir.FullName;
+        }
+
+        throw new InvalidOperationException($"iCrm.Functions.sln not found above {AppContext.BaseDirectory}");
+    }
+
+    private bool IsMissingOrStale(string compiled)
+    {
+        if (!File.Exists(compiled)) return true;
+        var builtAt = File.GetLastWriteTimeUtc(compiled);
+        var infra = Path.Combine(RepoRoot, "infra");
+        return Directory.GetFiles(infra, "*.bicep*", SearchOption.TopDirectoryOnly)
+            .Concat(Directory.GetFiles(Path.Combine(infra, "modules"), "*.bicep"))
+            .Any(f => File.GetLastWriteTimeUtc(f) > builtAt);
+    }
+
+    private void Compile()
+    {
+        var start = new ProcessStartInfo("bash", [Path.Combine(RepoRoot, "infra", "lint.sh")])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = RepoRoot,
+        };
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException($"infra/lint.sh failed ({process.ExitCode}):\n{stdout}\n{stderr.Result}");
+    }
+}
+
+/// <summary>A template and the parameter values it was called with (a module's parameters, resolved in its parent).</summary>
+public sealed partial class TemplateScope
+{
+    private readonly JsonObject template;
+    private readonly Dictionary<string, JsonNode?> arguments;
+
+    private TemplateScope(JsonObject template, Dictionary<string, JsonNode?> arguments)
+    {
+        this.template = template;
+        this.arguments = arguments;
+    }
+
+    public static Regex ParameterReference { get; } = ParameterReferenceRegex();
+
+    public static TemplateScope Root(JsonObject template) => new(template, []);
+
+    /// <summary>Every resource, descending into nested deployments (Bicep modules).</summary>
+    public IEnumerable<(JsonObject Resource, TemplateScope Scope)> EnumerateResources()
+    {
+        var resources = template["resources"] switch
+        {
+            JsonArray array => array.Select(r => r!.AsObject()),
+            JsonObject symbolic => symbolic.Select(r => r.Value!.AsObject()),
+            _ => [],
+        };
+
+        foreach (var resource in resources)
+        {
+            yield return (resource, this);
+            if (resource["properties"]?["template"] is not JsonObject nested) continue;
+
+            var nestedArguments = new Dictionary<string, JsonNode?>(StringComparer.OrdinalIgnoreCase);
+            foreach (var (name, argument) in resource["properties"]?["parameters"]?.AsObject() ?? new JsonObject())
+            {
+                nestedArguments[name] = argument?["value"] is { } value ? Resolve(value) : null;
+            }
+
+            foreach (var inner in new TemplateScope(nested, nestedArguments).EnumerateResources()) yield return inner;
+        }
+    }
+
+    /// <summary>Resolves literals, variables('x'), parameters('x') and format() over those; anything else is returned as is.</summary>
+    public JsonNode? Resolve(JsonNode node)
+    {
+        if (node is not JsonValue value || !value.TryGetValue<string>(out var text)) return node.DeepClone();
+
+        var reference = SimpleReferenceRegex().Match(text);
+        if (reference.Success)
+        {
+            return reference.Groups[1].Value == "variables"
+                ? ResolveVariable(reference.Groups[2].Value)
+                : ResolveParameter(reference.Groups[2].Value);
+        }
+
+        var format = FormatRegex().Match(text);
+        if (format.Success)
+        {
+            var args = format.Groups[2].Value.Split(", ")
+                .Select(a => Resolve(JsonValue.Create($"[{a}]"))?.ToString() ?? a)
+                .ToArray<object>();
+            return JsonValue.Create(string.Format(System.Globalization.CultureInfo.InvariantCulture, format.Groups[1].Value, args));
+        }
+
+        return node.DeepClone();
+    }
+
+    public JsonNode? ResolveParameter(string name)
+    {
+        if (arguments.TryGetValue(name, out var argument)) return argument;
+        var defaultValue = template["parameters"]?[name]?["defaultValue"];
+        return defaultValue is null ? null : Resolve(defaultValue);
+    }
+
+    /// <summary>The parameter a copy loop iterates over.</summary>
+    public string LoopParameter(JsonObject resource)
+    {
+        var count = resource["copy"]?["count"]?.GetValue<string>() ?? "";
+        return Assert.Single(ParameterReference.Matches(count)).Groups[1].Value;
+    }
+
+    /// <summary>Resolves the last parameters('x') in a child resource name such as format('{0}/{1}', ..., parameters('x')).</summary>
+    public string? ResolveLastNameSegment(JsonObject resource)
+    {
+        var name = resource["name"]!.GetValue<string>();
+        var last = ParameterReference.Matches(name).LastOrDefault();
+        return last is null ? name.Split('/').Last() : ResolveParameter(last.Groups[1].Value)?.GetValue<string>();
+    }
+
+    /// <summary>The template's variables as JSON text (role ids are kept there).</summary>
+    public string VariablesJson() => template["variables"]?.ToJsonString() ?? "";
+
+    private JsonNode? ResolveVariable(string name) =>
+        template["variables"]?[name] is { } variable ? Resolve(variable) : null;
+
+    [GeneratedRegex(@"parameters\('([^']+)'\)")]
+    private static partial Regex ParameterReferenceRegex();
+
+    [GeneratedRegex(@"^\[(variables|parameters)\('([^']+)'\)\]$")]
+    private static partial Regex SimpleReferenceRegex();
+
+    [GeneratedRegex(@"^\[format\('([^']*)', ((?:(?:variables|parameters)\('[^']+'\)(?:, )?)+)\)\]$")]
+    private static partial Regex FormatRegex();
+}
