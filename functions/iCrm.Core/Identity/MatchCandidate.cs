@@ -70,7 +70,8 @@ public sealed record MatchCandidate(
             return null;
         }
 
-        var folded = text.Normalize(NormalizationForm.FormD);
+        // Most contact data is ASCII; decomposing it (to drop accents) is only needed otherwise.
+        var folded = System.Text.Ascii.IsValid(text) ? text : text.Normalize(NormalizationForm.FormD);
         var sb = new StringBuilder(folded.Length);
         var pendingSpace = false;
         foreach (var raw in folded)

@@ -49,6 +49,9 @@ public sealed class MatchKeyHasher
 {
     private readonly byte[] secret;
 
+    // One keyed HMAC per thread: re-keying on every call (the one-shot API) costs 2-3× the hash itself.
+    private readonly ThreadLocal<IncrementalHash> hmac;
+
     public MatchKeyHasher(byte[] secret)
     {
         ArgumentNullException.ThrowIfNull(secret);
@@ -58,6 +61,7 @@ public sealed class MatchKeyHasher
         }
 
         this.secret = (byte[])secret.Clone();
+        hmac = new ThreadLocal<IncrementalHash>(() => IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, this.secret));
     }
 
     /// <summary>The setting as text (e.g. from Key Vault); its UTF-8 bytes are the HMAC key.</summary>
@@ -174,7 +178,9 @@ public sealed class MatchKeyHasher
         var prefix = MatchKey.Prefix(kind);
         var payload = Encoding.UTF8.GetBytes(prefix + "|" + normalised);
         Span<byte> mac = stackalloc byte[32];
-        HMACSHA256.HashData(secret, payload, mac);
+        var hash = hmac.Value!;
+        hash.AppendData(payload);
+        hash.GetHashAndReset(mac);
         return new MatchKey(kind, string.Create(CultureInfo.InvariantCulture, $"{prefix}:{Convert.ToHexStringLower(mac)}"));
     }
 }
