@@ -121,8 +121,13 @@ public static class ProfileVariants
             return false;
         }
 
-        if (variants.Count >= cap && cap > 1)
+        if (variants.Count >= cap)
         {
+            if (cap <= 1)
+            {
+                return false;
+            }
+
             variants.RemoveAt(1);
         }
 
@@ -148,14 +153,16 @@ public static class BlockingKeys
         var dob = c.BirthDate?.ToString("yyyyMMdd", System.Globalization.CultureInfo.InvariantCulture);
         var year = c.BirthDate?.Year.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-        Add(keys, "pc+sx", c.Postcode, surname);
-        Add(keys, "pc+gi", c.Postcode, givenInitial);
-        Add(keys, "sx+yr", surname, year);
+        // Sources that swap given name and surname: every recipe over one name is filed under either name's code,
+        // and the two-name recipe uses the codes in sorted order.
+        Add(keys, "pc+nx", c.Postcode, surname);
+        Add(keys, "pc+nx", c.Postcode, given);
         Add(keys, "dob+gi", dob, givenInitial);
         Add(keys, "dob+si", dob, surnameInitial);
-        Add(keys, "gx+sx", given, surname);
-        // Given name and surname swapped between sources: the given name's code under the surname's recipe.
-        Add(keys, "pc+sx", c.Postcode, given);
+        Add(keys, "nx+nx", string.CompareOrdinal(given, surname) <= 0 ? given : surname, string.CompareOrdinal(given, surname) <= 0 ? surname : given);
+        Add(keys, "dob+nx", dob, surname);
+        Add(keys, "dob+nx", dob, given);
+        Add(keys, "pc+dob", c.Postcode, dob);
         Add(keys, "sn+st", c.StreetNumber, Phonetic.Soundex(c.Street));
         return keys;
     }

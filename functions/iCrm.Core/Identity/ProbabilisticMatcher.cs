@@ -77,10 +77,10 @@ public sealed class MatchWeights
 public sealed record MatchOptions
 {
     /// <summary>At or above: the record is the candidate's person and is merged into that profile.</summary>
-    public double MatchThreshold { get; init; } = 12.0;
+    public double MatchThreshold { get; init; } = 14.0;
 
     /// <summary>At or above (but below <see cref="MatchThreshold"/>): kept separate, recorded as a possible match for review.</summary>
-    public double ReviewThreshold { get; init; } = 6.0;
+    public double ReviewThreshold { get; init; } = 7.0;
 
     /// <summary>When a record matches two existing profiles above <see cref="MatchThreshold"/>, merge them (else join the best).</summary>
     public bool MergeProfilesLinkedByScore { get; init; } = true;

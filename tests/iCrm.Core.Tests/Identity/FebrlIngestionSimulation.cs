@@ -83,7 +83,7 @@ internal sealed record MatchQuality(
 /// (deterministic key → owner, claimed if absent; blocking key → up to <see cref="BlockCap"/> customer ids), per profile the
 /// bounded list of match variants, and <c>mergedInto</c> pointers (followed like a union-find).
 /// </summary>
-internal sealed class InMemoryIdentityIngestion(MatchKeyHasher hasher, IdentityResolver resolver)
+internal sealed class InMemoryIdentityIngestion(MatchKeyHasher hasher, IdentityResolver resolver, int variantCap = ProfileVariants.DefaultCap)
 {
     public const int BlockCap = 20;
 
@@ -159,7 +159,7 @@ internal sealed class InMemoryIdentityIngestion(MatchKeyHasher hasher, IdentityR
         {
             foreach (var v in variants[merged])
             {
-                ProfileVariants.Add(variants[customerId], v);
+                ProfileVariants.Add(variants[customerId], v, variantCap);
             }
 
             variants.Remove(merged);
@@ -167,7 +167,7 @@ internal sealed class InMemoryIdentityIngestion(MatchKeyHasher hasher, IdentityR
             Merges++;
         }
 
-        ProfileVariants.Add(variants[customerId], fields);
+        ProfileVariants.Add(variants[customerId], fields, variantCap);
         foreach (var key in keys)
         {
             owners.TryAdd(key.Value, customerId);
@@ -189,10 +189,11 @@ internal sealed class InMemoryIdentityIngestion(MatchKeyHasher hasher, IdentityR
         return customerId;
     }
 
-    public static MatchQuality Run(IReadOnlyList<FebrlRow> rows, MatchOptions options, out InMemoryIdentityIngestion ingestion)
+    public static MatchQuality Run(
+        IReadOnlyList<FebrlRow> rows, MatchOptions options, out InMemoryIdentityIngestion ingestion, int variantCap = ProfileVariants.DefaultCap)
     {
         ingestion = new InMemoryIdentityIngestion(
-            new MatchKeyHasher("febrl-test-key-not-a-secret-0123456789"), new IdentityResolver(new ProbabilisticMatcher(options)));
+            new MatchKeyHasher("febrl-test-key-not-a-secret-0123456789"), new IdentityResolver(new ProbabilisticMatcher(options)), variantCap);
         var assigned = new string[rows.Count];
         // CPU time, not wall time: the figure should not depend on what else the machine is running.
         var process = Process.GetCurrentProcess();

@@ -11,9 +11,9 @@ namespace iCrm.Core.Tests.Identity;
 public sealed class FebrlMatchingTests(ITestOutputHelper output)
 {
     [Theory]
-    [InlineData("dataset1.csv", 0.9980)]
+    [InlineData("dataset1.csv", 0.9990)]
     [InlineData("dataset2.csv", 0.9992)]
-    [InlineData("dataset3.csv", 0.9948)]
+    [InlineData("dataset3.csv", 0.9990)]
     public void Febrl_records_ingested_from_two_sources_resolve_to_their_people(string dataset, double reachedF1)
     {
         var rows = FebrlData.Load(dataset);
