@@ -50,6 +50,21 @@ public sealed record IdentityDecision(
 {
     /// <summary>The probabilistic score of the best match (null for deterministic and new).</summary>
     public double? Score => ScoredLinks.Count > 0 ? ScoredLinks[0].Explanation.Score : null;
+
+    /// <summary>
+    /// Why the record was tied to <paramref name="customerId"/>, for <c>MergeExplanation.Evidence</c> and the audit entry:
+    /// <c>key:Email</c> lines for deterministic links, <c>Field:Level:weight</c> lines for a scored one. No personal data.
+    /// </summary>
+    public IReadOnlyList<string> EvidenceFor(string customerId)
+    {
+        var lines = KeyLinks.Where(l => l.CustomerId == customerId).Select(l => "key:" + l.Kind).ToList();
+        foreach (var link in ScoredLinks.Where(l => l.CustomerId == customerId))
+        {
+            lines.AddRange(link.Explanation.ToEvidenceLines());
+        }
+
+        return lines;
+    }
 }
 
 /// <summary>

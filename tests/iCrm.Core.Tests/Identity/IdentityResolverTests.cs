@@ -63,6 +63,8 @@ public sealed class IdentityResolverTests
         Assert.Equal("c_aaa", decision.CustomerId);
         Assert.Equal(["c_bbb"], decision.MergedIds);
         Assert.Equal(ResolutionRule.Email, decision.Rule);
+        Assert.Equal(["key:Email"], decision.EvidenceFor("c_bbb"));
+        Assert.Equal(["key:Phone"], decision.EvidenceFor("c_aaa"));
     }
 
     [Fact]
@@ -116,6 +118,7 @@ public sealed class IdentityResolverTests
         Assert.Equal("c_a", decision.CustomerId);
         Assert.Equal(["c_b"], decision.MergedIds);
         Assert.Equal(2, decision.ScoredLinks.Count);
+        Assert.Contains(decision.EvidenceFor("c_b"), l => l.StartsWith("Surname:Exact:", StringComparison.Ordinal));
     }
 
     [Fact]
