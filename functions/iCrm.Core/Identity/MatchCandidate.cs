@@ -142,6 +142,35 @@ public static class ProfileVariants
 /// </summary>
 public static class BlockingKeys
 {
+    /// <summary>How many customer ids one blocking key document holds; later profiles are found through their other keys.</summary>
+    public const int CandidateCap = 20;
+
+    /// <summary>
+    /// Files <paramref name="customerId"/> under a blocking key's candidate list (the <c>bk:</c> document's ids): not when an
+    /// id already there is (after following <c>mergedInto</c> with <paramref name="current"/>) the same customer, not when the
+    /// list is full. Returns whether the list changed (i.e. whether the document needs a write).
+    /// </summary>
+    public static bool TryFile(List<string> candidates, string customerId, Func<string, string> current, int cap = CandidateCap)
+    {
+        ArgumentNullException.ThrowIfNull(candidates);
+        ArgumentNullException.ThrowIfNull(current);
+        if (candidates.Count >= cap)
+        {
+            return false;
+        }
+
+        foreach (var id in candidates)
+        {
+            if (id == customerId || current(id) == customerId)
+            {
+                return false;
+            }
+        }
+
+        candidates.Add(customerId);
+        return true;
+    }
+
     public static IReadOnlyList<string> Payloads(MatchCandidate c)
     {
         ArgumentNullException.ThrowIfNull(c);

@@ -127,11 +127,23 @@ public sealed class ProbabilisticMatcher(MatchOptions options)
     private const double PlaceSimilar = 0.92;
     private const double PlacePartial = 0.80;
 
-    public MatchOptions Options { get; } = options ?? throw new ArgumentNullException(nameof(options));
+    public MatchOptions Options { get; } = Validated(options);
 
     public ProbabilisticMatcher()
         : this(new MatchOptions())
     {
+    }
+
+    private static MatchOptions Validated(MatchOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.ReviewThreshold > options.MatchThreshold)
+        {
+            throw new ArgumentException(
+                $"ReviewThreshold ({options.ReviewThreshold}) must not exceed MatchThreshold ({options.MatchThreshold}).", nameof(options));
+        }
+
+        return options;
     }
 
     public double Score(MatchCandidate a, MatchCandidate b) => Compare(a, b, null).Score;

@@ -80,13 +80,11 @@ internal sealed record MatchQuality(
 
 /// <summary>
 /// The ingestion pipeline's identity steps with in-memory stores in place of Cosmos: the <c>identities</c> container
-/// (deterministic key → owner, claimed if absent; blocking key → up to <see cref="BlockCap"/> customer ids), per profile the
+/// (deterministic key → owner, claimed if absent; blocking key → up to <see cref="BlockingKeys.CandidateCap"/> customer ids), per profile the
 /// bounded list of match variants, and <c>mergedInto</c> pointers (followed like a union-find).
 /// </summary>
 internal sealed class InMemoryIdentityIngestion(MatchKeyHasher hasher, IdentityResolver resolver, int variantCap = ProfileVariants.DefaultCap)
 {
-    public const int BlockCap = 20;
-
     private readonly Dictionary<string, string> owners = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<string>> blocks = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<MatchCandidate>> variants = new(StringComparer.Ordinal);
@@ -180,10 +178,7 @@ internal sealed class InMemoryIdentityIngestion(MatchKeyHasher hasher, IdentityR
                 blocks[key.Value] = ids = [];
             }
 
-            if (ids.Count < BlockCap && !ids.Any(id => Find(id) == customerId))
-            {
-                ids.Add(customerId);
-            }
+            BlockingKeys.TryFile(ids, customerId, Find);
         }
 
         return customerId;

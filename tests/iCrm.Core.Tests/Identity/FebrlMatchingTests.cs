@@ -8,6 +8,7 @@ namespace iCrm.Core.Tests.Identity;
 /// split over two sources, each blocked → scored against the candidate profiles' variants → placed (new, join, merge).
 /// Floors are the F1 reached when the defaults were tuned, minus 0.005, so a regression fails here.
 /// </summary>
+[Trait("Category", "Febrl")]
 public sealed class FebrlMatchingTests(ITestOutputHelper output)
 {
     [Theory]

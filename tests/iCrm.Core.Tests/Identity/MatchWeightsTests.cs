@@ -6,6 +6,7 @@ namespace iCrm.Core.Tests.Identity;
 /// The default Fellegi–Sunter weights are reproducible: re-estimating m and u on Febrl dataset 2 (all true duplicate pairs;
 /// 200,000 seeded random pairs of different people; +0.5 smoothing) gives the shipped weights.
 /// </summary>
+[Trait("Category", "Febrl")]
 public sealed class MatchWeightsTests
 {
     [Fact]

@@ -134,4 +134,22 @@ public sealed class ProbabilisticMatcherTests
         Assert.NotEmpty(a.Intersect(b));
         Assert.All(a, p => Assert.Contains('|', p));
     }
+
+    [Fact]
+    public void A_blocking_key_files_each_customer_once_and_stops_at_its_cap()
+    {
+        var ids = new List<string> { "c_old" };
+        var mergedInto = new Dictionary<string, string> { ["c_old"] = "c_new" };
+        string Current(string id) => mergedInto.GetValueOrDefault(id, id);
+
+        Assert.False(BlockingKeys.TryFile(ids, "c_new", Current));
+        Assert.True(BlockingKeys.TryFile(ids, "c_2", Current));
+        Assert.False(BlockingKeys.TryFile(ids, "c_2", Current));
+        Assert.False(BlockingKeys.TryFile(ids, "c_3", Current, cap: 2));
+        Assert.Equal(["c_old", "c_2"], ids);
+    }
+
+    [Fact]
+    public void A_review_threshold_above_the_match_threshold_is_refused() =>
+        Assert.Throws<ArgumentException>(() => new ProbabilisticMatcher(new MatchOptions { MatchThreshold = 5, ReviewThreshold = 10 }));
 }
