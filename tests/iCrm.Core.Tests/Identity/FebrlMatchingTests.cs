@@ -28,6 +28,22 @@ public sealed class FebrlMatchingTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Arrival_order_and_the_number_of_sources_do_not_change_the_quality()
+    {
+        var random = new Random(7);
+        string[] sources = ["web", "callcenter", "store"];
+        var rows = FebrlData.Load("dataset3.csv")
+            .OrderBy(_ => random.Next())
+            .Select((r, i) => r with { Record = r.Record with { Source = sources[i % 3] } })
+            .ToList();
+
+        var quality = InMemoryIdentityIngestion.Run(rows, new MatchOptions(), out _);
+        output.WriteLine($"dataset3.csv shuffled, three sources: {quality}");
+
+        Assert.True(quality.F1 >= 0.9990 - 0.005, quality.ToString());
+    }
+
+    [Fact]
     public void Reingesting_the_same_drops_with_the_same_key_creates_the_same_customer_ids()
     {
         var rows = FebrlData.Load("dataset1.csv");
