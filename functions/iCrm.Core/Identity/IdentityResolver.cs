@@ -1,0 +1,207 @@
+using iCrm.Core.Drops;
+
+namespace iCrm.Core.Identity;
+
+/// <summary>Which rule placed a record: a deterministic key (strongest first), the probabilistic score, or none (new profile).</summary>
+public enum ResolutionRule
+{
+    SourceId,
+    LoyaltyId,
+    Email,
+    Phone,
+    Probabilistic,
+    NewCustomer,
+}
+
+public enum ResolutionOutcome
+{
+    /// <summary>The record belongs to one existing profile.</summary>
+    Existing,
+    /// <summary>Nobody known: create a profile with the record's deterministic id.</summary>
+    New,
+    /// <summary>The record links several existing profiles: merge <see cref="IdentityDecision.MergedIds"/> into the survivor.</summary>
+    Merge,
+}
+
+/// <summary>A profile nominated by blocking, with the spellings it keeps for matching (see <see cref="ProfileVariants"/>).</summary>
+public sealed record ProfileCandidate(string CustomerId, IReadOnlyList<MatchCandidate> Variants);
+
+/// <summary>A deterministic key of the record that is already owned by a profile; the kind, never the value, is kept.</summary>
+public sealed record KeyLink(MatchKeyKind Kind, string CustomerId);
+
+/// <summary>A profile that scored in the review band (or above, but lost to a better one): worth a human look.</summary>
+public sealed record PossibleMatch(string CustomerId, MatchExplanation Explanation);
+
+/// <summary>A profile the record matched by score, with the evidence (what the pipeline stores as the merge explanation).</summary>
+public sealed record ScoredLink(string CustomerId, MatchExplanation Explanation);
+
+/// <summary>
+/// What to do with a record. <see cref="CustomerId"/> is where it goes: the existing profile, the new id, or the survivor of a
+/// merge. For <see cref="ResolutionOutcome.Merge"/>, each id in <see cref="MergedIds"/> is merged into <see cref="CustomerId"/>.
+/// </summary>
+public sealed record IdentityDecision(
+    ResolutionOutcome Outcome,
+    string CustomerId,
+    ResolutionRule Rule,
+    IReadOnlyList<string> MergedIds,
+    IReadOnlyList<KeyLink> KeyLinks,
+    IReadOnlyList<ScoredLink> ScoredLinks,
+    IReadOnlyList<PossibleMatch> PossibleMatches)
+{
+    /// <summary>The probabilistic score of the best match (null for deterministic and new).</summary>
+    public double? Score => ScoredLinks.Count > 0 ? ScoredLinks[0].Explanation.Score : null;
+
+    /// <summary>
+    /// Why the record was tied to <paramref name="customerId"/>, for <c>MergeExplanation.Evidence</c> and the audit entry:
+    /// <c>key:Email</c> lines for deterministic links, <c>Field:Level:weight</c> lines for a scored one. No personal data.
+    /// </summary>
+    public IReadOnlyList<string> EvidenceFor(string customerId)
+    {
+        var lines = KeyLinks.Where(l => l.CustomerId == customerId).Select(l => "key:" + l.Kind).ToList();
+        foreach (var link in ScoredLinks.Where(l => l.CustomerId == customerId))
+        {
+            lines.AddRange(link.Explanation.ToEvidenceLines());
+        }
+
+        return lines;
+    }
+}
+
+/// <summary>
+/// Decides who a customer record is, given what the store knows — a pure function, the pipeline does the reads and writes.
+/// <list type="number">
+/// <item>Deterministic keys (source id, loyalty id, email, phone) already owned: the record belongs to their owner. Owners
+/// that differ are one person seen through different keys: merge them.</item>
+/// <item>Otherwise the blocked candidates are scored (best over each profile's variants): at or above
+/// <see cref="MatchOptions.MatchThreshold"/> the record joins the best; if several profiles clear it they are merged (when
+/// <see cref="MatchOptions.MergeProfilesLinkedByScore"/>); the review band is reported as possible matches.</item>
+/// <item>Otherwise a new profile with the id derived from the record's source-id key.</item>
+/// </list>
+/// Survivor of a merge: the ordinally smallest customer id. Ids are deterministic, so the rule is too: a re-run, or two
+/// workers racing on the same people, pick the same survivor regardless of arrival order.
+/// </summary>
+public sealed class IdentityResolver(ProbabilisticMatcher matcher)
+{
+    public IdentityResolver()
+        : this(new ProbabilisticMatcher())
+    {
+    }
+
+    public ProbabilisticMatcher Matcher { get; } = matcher ?? throw new ArgumentNullException(nameof(matcher));
+
+    public static string Survivor(IEnumerable<string> customerIds) =>
+        customerIds.Min(StringComparer.Ordinal) ?? throw new ArgumentException("No customer ids.", nameof(customerIds));
+
+    /// <param name="keys">The record's deterministic keys (<see cref="MatchKeyHasher.DeterministicKeys"/>); must include its source-id key.</param>
+    /// <param name="owners">Key value → owning customer id, for the keys already claimed (mergedInto already followed).</param>
+    /// <param name="candidates">Profiles found through the record's blocking keys (mergedInto followed, distinct).</param>
+    public IdentityDecision Resolve(
+        MatchCandidate record,
+        IReadOnlyList<MatchKey> keys,
+        IReadOnlyDictionary<string, string> owners,
+        IReadOnlyList<ProfileCandidate> candidates)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        ArgumentNullException.ThrowIfNull(keys);
+        ArgumentNullException.ThrowIfNull(owners);
+        ArgumentNullException.ThrowIfNull(candidates);
+
+        var sourceKey = keys.FirstOrDefault(k => k.Kind == MatchKeyKind.SourceId);
+        if (sourceKey.Value is null)
+        {
+            throw new ArgumentException("The record's source-id key is required.", nameof(keys));
+        }
+
+        var links = new List<KeyLink>();
+        foreach (var key in keys.Where(k => k.IsDeterministic).OrderBy(k => k.Kind))
+        {
+            if (owners.TryGetValue(key.Value, out var owner))
+            {
+                links.Add(new KeyLink(key.Kind, owner));
+            }
+        }
+
+        if (links.Count > 0)
+        {
+            var rule = RuleOf(links[0].Kind);
+            var ownerIds = links.Select(l => l.CustomerId).Distinct(StringComparer.Ordinal).ToList();
+            if (ownerIds.Count == 1)
+            {
+                return new IdentityDecision(ResolutionOutcome.Existing, ownerIds[0], rule, [], links, [], []);
+            }
+
+            var survivor = Survivor(ownerIds);
+            var merged = ownerIds.Where(id => id != survivor).Order(StringComparer.Ordinal).ToList();
+            return new IdentityDecision(ResolutionOutcome.Merge, survivor, rule, merged, links, [], []);
+        }
+
+        var newId = MatchKeyHasher.CustomerIdFor(sourceKey);
+        if (record.IsEmpty || candidates.Count == 0)
+        {
+            return new IdentityDecision(ResolutionOutcome.New, newId, ResolutionRule.NewCustomer, [], [], [], []);
+        }
+
+        var scored = new List<(string Id, double Score, MatchCandidate Best)>(candidates.Count);
+        foreach (var candidate in candidates)
+        {
+            if (candidate.Variants.Count == 0)
+            {
+                continue;
+            }
+
+            var score = Matcher.BestScore(record, candidate.Variants, out var best);
+            if (score >= Matcher.Options.ReviewThreshold)
+            {
+                scored.Add((candidate.CustomerId, score, candidate.Variants[best]));
+            }
+        }
+
+        // Highest score first; ties by id so the decision does not depend on the order candidates were read.
+        scored.Sort((x, y) => y.Score != x.Score ? y.Score.CompareTo(x.Score) : string.CompareOrdinal(x.Id, y.Id));
+        var matches = scored.Where(s => s.Score >= Matcher.Options.MatchThreshold).ToList();
+        var possible = scored.Where(s => s.Score < Matcher.Options.MatchThreshold)
+            .Select(s => new PossibleMatch(s.Id, Matcher.Explain(record, s.Best)))
+            .ToList();
+
+        if (matches.Count == 0)
+        {
+            return new IdentityDecision(ResolutionOutcome.New, newId, ResolutionRule.NewCustomer, [], [], [], possible);
+        }
+
+        if (matches.Count == 1 || !Matcher.Options.MergeProfilesLinkedByScore)
+        {
+            var best = matches[0];
+            possible.InsertRange(0, matches.Skip(1).Select(m => new PossibleMatch(m.Id, Matcher.Explain(record, m.Best))));
+            return new IdentityDecision(
+                ResolutionOutcome.Existing, best.Id, ResolutionRule.Probabilistic, [], [],
+                [new ScoredLink(best.Id, Matcher.Explain(record, best.Best))], possible);
+        }
+
+        var ids = matches.Select(m => m.Id).ToList();
+        var survivorId = Survivor(ids);
+        return new IdentityDecision(
+            ResolutionOutcome.Merge, survivorId, ResolutionRule.Probabilistic,
+            ids.Where(id => id != survivorId).Order(StringComparer.Ordinal).ToList(), [],
+            matches.Select(m => new ScoredLink(m.Id, Matcher.Explain(record, m.Best))).ToList(), possible);
+    }
+
+    /// <summary>Convenience overload: hashes the record's keys and builds its match fields.</summary>
+    public IdentityDecision Resolve(
+        CustomerRecord record,
+        MatchKeyHasher hasher,
+        IReadOnlyDictionary<string, string> owners,
+        IReadOnlyList<ProfileCandidate> candidates)
+    {
+        ArgumentNullException.ThrowIfNull(hasher);
+        return Resolve(MatchCandidate.FromRecord(record), hasher.DeterministicKeys(record), owners, candidates);
+    }
+
+    private static ResolutionRule RuleOf(MatchKeyKind kind) => kind switch
+    {
+        MatchKeyKind.SourceId => ResolutionRule.SourceId,
+        MatchKeyKind.LoyaltyId => ResolutionRule.LoyaltyId,
+        MatchKeyKind.Email => ResolutionRule.Email,
+        MatchKeyKind.Phone => ResolutionRule.Phone,
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
+}
