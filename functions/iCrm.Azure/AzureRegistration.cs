@@ -3,6 +3,7 @@ using Azure.Storage.Queues;
 using iCrm.Azure.Connections;
 using iCrm.Azure.Storage;
 using iCrm.Azure.Store;
+using iCrm.Core.Identity;
 using iCrm.Core.Ingestion;
 using iCrm.Core.Profiles;
 using iCrm.Core.Storage;
@@ -55,8 +56,11 @@ public static class AzureRegistration
         services.AddSingleton(sp => new ProfileHistory(sp.GetRequiredService<IOptions<ProfileHistoryOptions>>().Value));
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<IngestionOptions>>().Value);
         services.AddSingleton<IDropRowParser, BasicCsvRowParser>();
-        services.AddSingleton(sp => new KeyedIdentityResolver(sp.GetRequiredService<IIdentityStore>(), PiiKey.Read(config)));
-        services.AddSingleton<IIdentityResolver>(sp => sp.GetRequiredService<KeyedIdentityResolver>());
+        services.AddOptions<MatchOptions>().BindConfiguration("Matching");
+        services.AddSingleton(_ => new MatchKeyHasher(PiiKey.Read(config)));
+        services.AddSingleton(sp => new IdentityResolver(new ProbabilisticMatcher(sp.GetRequiredService<IOptions<MatchOptions>>().Value)));
+        services.AddSingleton<CustomerResolver>();
+        services.AddSingleton<IIdentityResolver>(sp => sp.GetRequiredService<CustomerResolver>());
         services.AddSingleton<IngestionPipeline>();
 
         services.AddSingleton<RecencyChurnTrainer>();

@@ -1,4 +1,5 @@
 using iCrm.Core.Drops;
+using iCrm.Core.Identity;
 using iCrm.Core.Profiles;
 using iCrm.Core.Storage;
 
@@ -59,15 +60,28 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
     }
 
     /// <summary>Adds a record to a customer's profile (applied at once, so later rows of the chunk see it).</summary>
-    public async Task AddAsync(string customerId, DropRecord record, IReadOnlyList<string> matchKeys, CancellationToken cancellationToken)
+    public async Task AddAsync(Resolution resolution, DropRecord record, CancellationToken cancellationToken)
     {
-        var entry = (await LoadAsync(customerId, create: true, cancellationToken))!;
+        var entry = (await LoadAsync(resolution.CustomerId, create: true, cancellationToken))!;
         entry.Records.Add(record);
-        foreach (var key in matchKeys)
+        foreach (var key in resolution.MatchKeys)
         {
             if (!entry.Profile.MatchKeys.Contains(key))
             {
                 entry.Profile.MatchKeys.Add(key);
+                entry.Dirty = true;
+            }
+        }
+        if (resolution.Variant is { IsEmpty: false } variant && ProfileVariants.Add(entry.Profile.MatchVariants, variant))
+        {
+            entry.Dirty = true;
+        }
+        foreach (var explanation in resolution.Explanations)
+        {
+            if (!resolution.MergeFrom.Contains(explanation.OtherId) && !entry.Profile.MergeExplanations.Exists(e => e.OtherId == explanation.OtherId))
+            {
+                // Joined by score rather than by a key: keep why, next to the profile it joined.
+                entry.Profile.MergeExplanations.Add(explanation);
                 entry.Dirty = true;
             }
         }

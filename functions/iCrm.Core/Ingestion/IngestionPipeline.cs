@@ -134,9 +134,10 @@ public sealed class IngestionPipeline(
             foreach (var otherId in resolution.MergeFrom)
             {
                 await working.MergeAsync(resolution.CustomerId, otherId,
-                    resolution.Explanation ?? new MergeExplanation(otherId, now, "shared-key", null, []), cancellationToken);
+                    resolution.Explanations.FirstOrDefault(e => e.OtherId == otherId) ?? new MergeExplanation(otherId, now, "SharedKey", null, []),
+                    cancellationToken);
             }
-            await working.AddAsync(resolution.CustomerId, record, resolution.MatchKeys, cancellationToken);
+            await working.AddAsync(resolution, record, cancellationToken);
         }
         if (rejections is not null)
         {
@@ -151,7 +152,7 @@ public sealed class IngestionPipeline(
         await WriteAllAsync(survivors, working, marker, now, cancellationToken);
         foreach (var other in mergedAway)
         {
-            foreach (var key in other.Profile.MatchKeys)
+            foreach (var key in other.Profile.MatchKeys.Where(k => !k.StartsWith("bk:", StringComparison.Ordinal)))
             {
                 await identities.RepointAsync(key, KeyKind(key), other.Profile.MergedInto!, cancellationToken);
             }

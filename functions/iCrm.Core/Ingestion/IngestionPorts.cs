@@ -17,7 +17,12 @@ public interface IDropRowParser
 }
 
 /// <summary>Who a record belongs to, and which profiles it proved to be one person.</summary>
-public sealed record Resolution(string CustomerId, IReadOnlyList<string> MergeFrom, MergeExplanation? Explanation, IReadOnlyList<string> MatchKeys);
+public sealed record Resolution(
+    string CustomerId,
+    IReadOnlyList<string> MergeFrom,
+    IReadOnlyList<MergeExplanation> Explanations,
+    IReadOnlyList<string> MatchKeys,
+    iCrm.Core.Identity.MatchCandidate? Variant);
 
 /// <summary>Resolves the customer a record belongs to, claiming match keys as it goes.</summary>
 public interface IIdentityResolver

@@ -49,6 +49,10 @@ public sealed class CustomerProfile
     /// <summary>The hashed match keys (identities container ids) this profile owns; repointed when it is merged away.</summary>
     public List<string> MatchKeys { get; set; } = [];
 
+    /// <summary>The spellings of name, address and birth date seen for this person (bounded), compared by the fuzzy matcher.
+    /// Personal data: kept here, never in <c>identities</c>.</summary>
+    public List<iCrm.Core.Identity.MatchCandidate> MatchVariants { get; set; } = [];
+
     /// <summary>Latest predictions by model kind, tagged with the model version that made them.</summary>
     public Dictionary<string, Prediction> Predictions { get; set; } = [];
 

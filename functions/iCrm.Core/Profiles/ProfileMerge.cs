@@ -6,14 +6,6 @@ namespace iCrm.Core.Profiles;
 /// </summary>
 public static class ProfileMerge
 {
-    /// <summary>The profile that survives a merge: the older one (earlier creation), ties broken by the smaller id, so
-    /// concurrent resolvers agree.</summary>
-    public static (CustomerProfile Survivor, CustomerProfile Other) ChooseSurvivor(CustomerProfile a, CustomerProfile b)
-    {
-        var aFirst = a.CreatedAt != b.CreatedAt ? a.CreatedAt < b.CreatedAt : string.CompareOrdinal(a.Id, b.Id) < 0;
-        return aFirst ? (a, b) : (b, a);
-    }
-
     public static void Union(CustomerProfile survivor, CustomerProfile other, MergeExplanation explanation)
     {
         if (survivor.MergedFrom.Contains(other.Id))
@@ -88,6 +80,10 @@ public static class ProfileMerge
         survivor.SeenKeys.AddRange(other.SeenKeys.Where(seen.Add));
         var keys = new HashSet<string>(survivor.MatchKeys);
         survivor.MatchKeys.AddRange(other.MatchKeys.Where(keys.Add));
+        foreach (var variant in other.MatchVariants)
+        {
+            iCrm.Core.Identity.ProfileVariants.Add(survivor.MatchVariants, variant);
+        }
         survivor.MergedFrom.Add(other.Id);
         foreach (var id in other.MergedFrom)
         {

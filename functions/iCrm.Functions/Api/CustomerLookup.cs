@@ -1,12 +1,12 @@
 using System.Text.RegularExpressions;
-using iCrm.Core.Ingestion;
+using iCrm.Core.Identity;
 using iCrm.Core.Profiles;
 using iCrm.Core.Storage;
 
 namespace iCrm.Functions.Api;
 
 /// <summary>Finds profiles for the API: by unified id (following merges) or by a source system's own id.</summary>
-public sealed partial class CustomerLookup(ICustomerStore customers, IIdentityStore identities, KeyedIdentityResolver keys)
+public sealed partial class CustomerLookup(ICustomerStore customers, IIdentityStore identities, MatchKeyHasher keys)
 {
     private const int MaxMergeHops = 8;
 
@@ -38,7 +38,7 @@ public sealed partial class CustomerLookup(ICustomerStore customers, IIdentitySt
 
     public async Task<string?> FindIdBySourceAsync(string source, string sourceId, CancellationToken cancellationToken)
     {
-        var claim = await identities.GetAsync(keys.Key("src", $"{source.ToLowerInvariant()}|{sourceId}"), cancellationToken);
+        var claim = await identities.GetAsync(keys.SourceKey(source, sourceId).Value, cancellationToken);
         return claim?.CustomerId;
     }
 }

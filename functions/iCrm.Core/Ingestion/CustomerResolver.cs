@@ -1,0 +1,138 @@
+using iCrm.Core.Drops;
+using iCrm.Core.Identity;
+using iCrm.Core.Profiles;
+using iCrm.Core.Storage;
+
+namespace iCrm.Core.Ingestion;
+
+/// <summary>
+/// Resolves each record to a customer through the <c>identities</c> store: deterministic keys (source id, loyalty id,
+/// email, phone) as HMAC hashes claimed create-if-absent, and for customer rows that share no key, blocking keys that
+/// nominate candidate profiles for the probabilistic matcher. The decision itself is <see cref="IdentityResolver"/>'s.
+/// </summary>
+public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher hasher, IdentityResolver resolver, TimeProvider time)
+    : IIdentityResolver
+{
+    private const int MaxMergeHops = 8;
+
+    public MatchKeyHasher Hasher => hasher;
+
+    public async Task<Resolution> ResolveAsync(DropRecord record, IProfileLookup profiles, CancellationToken cancellationToken)
+    {
+        var customer = record as CustomerRecord;
+        var keys = customer is null ? [hasher.SourceKey(record.Source, record.SourceCustomerId)] : hasher.DeterministicKeys(customer);
+        var variant = customer is null ? null : MatchCandidate.FromRecord(customer);
+
+        var owners = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var key in keys)
+        {
+            if (await OwnerAsync(key.Value, profiles, cancellationToken) is { } owner)
+            {
+                owners[key.Value] = owner;
+            }
+        }
+
+        var blockingKeys = variant is { IsEmpty: false } ? hasher.BlockingKeysOf(variant) : [];
+        var candidates = owners.Count == 0 && blockingKeys.Count > 0
+            ? await CandidatesAsync(blockingKeys, profiles, cancellationToken)
+            : [];
+        var decision = resolver.Resolve(variant ?? new MatchCandidate(null, null, null, null, null, null, null, null), keys, owners, candidates);
+
+        var customerId = decision.CustomerId;
+        var mergeFrom = decision.MergedIds.ToList();
+        foreach (var key in keys)
+        {
+            if (owners.ContainsKey(key.Value))
+            {
+                continue;
+            }
+            var owner = await identities.ClaimAsync(key.Value, MatchKey.Prefix(key.Kind), customerId, cancellationToken);
+            owner = await FollowMergesAsync(owner, profiles, cancellationToken);
+            if (owner != customerId)
+            {
+                // Another drop claimed this key first: the person already exists under another id, so the two are one.
+                var survivor = IdentityResolver.Survivor([owner, customerId]);
+                mergeFrom.Add(survivor == owner ? customerId : owner);
+                customerId = survivor;
+            }
+            profiles.ResolvedKeys[key.Value] = customerId;
+        }
+        mergeFrom = mergeFrom.Where(id => id != customerId).Distinct(StringComparer.Ordinal).ToList();
+
+        var filed = (await profiles.FindAsync(customerId, cancellationToken))?.MatchKeys;
+        foreach (var key in blockingKeys)
+        {
+            if (filed?.Contains(key.Value) != true)
+            {
+                await identities.AddCandidateAsync(key.Value, customerId, BlockingKeys.CandidateCap, cancellationToken);
+            }
+        }
+
+        var now = time.GetUtcNow();
+        var explanations = new List<MergeExplanation>();
+        foreach (var otherId in mergeFrom)
+        {
+            explanations.Add(new MergeExplanation(otherId, now, decision.Rule.ToString(), decision.Score, decision.EvidenceFor(otherId)));
+        }
+        if (decision is { Outcome: ResolutionOutcome.Existing, Rule: ResolutionRule.Probabilistic })
+        {
+            explanations.Add(new MergeExplanation($"{record.Source}:{record.SourceCustomerId}", now, decision.Rule.ToString(), decision.Score,
+                decision.EvidenceFor(customerId)));
+        }
+        return new Resolution(customerId, mergeFrom, explanations,
+            [.. keys.Select(k => k.Value), .. blockingKeys.Select(k => k.Value)], variant);
+    }
+
+    private async Task<string?> OwnerAsync(string key, IProfileLookup profiles, CancellationToken cancellationToken)
+    {
+        if (!profiles.ResolvedKeys.TryGetValue(key, out var owner))
+        {
+            owner = (await identities.GetAsync(key, cancellationToken))?.CustomerId;
+            if (owner is null)
+            {
+                return null;
+            }
+        }
+        owner = await FollowMergesAsync(owner, profiles, cancellationToken);
+        profiles.ResolvedKeys[key] = owner;
+        return owner;
+    }
+
+    private async Task<List<ProfileCandidate>> CandidatesAsync(IReadOnlyList<MatchKey> blockingKeys, IProfileLookup profiles,
+        CancellationToken cancellationToken)
+    {
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var key in blockingKeys)
+        {
+            if (await identities.GetAsync(key.Value, cancellationToken) is { Candidates: { } listed })
+            {
+                ids.UnionWith(listed);
+            }
+        }
+        var candidates = new List<ProfileCandidate>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var id in ids.Order(StringComparer.Ordinal))
+        {
+            var live = await FollowMergesAsync(id, profiles, cancellationToken);
+            if (seen.Add(live) && await profiles.FindAsync(live, cancellationToken) is { } profile)
+            {
+                candidates.Add(new ProfileCandidate(live, profile.MatchVariants));
+            }
+        }
+        return candidates;
+    }
+
+    private static async Task<string> FollowMergesAsync(string customerId, IProfileLookup profiles, CancellationToken cancellationToken)
+    {
+        for (var hop = 0; hop < MaxMergeHops; hop++)
+        {
+            var profile = await profiles.FindAsync(customerId, cancellationToken);
+            if (profile?.MergedInto is not { } next)
+            {
+                return customerId;
+            }
+            customerId = next;
+        }
+        return customerId;
+    }
+}
