@@ -74,6 +74,26 @@ public sealed class ChurnDataset
         return (train, holdout);
     }
 
+    /// <summary>
+    /// The time split when both snapshots are big enough and hold both classes; otherwise (short history) a seeded
+    /// 80/20 random split of the latest labelled snapshot. <see cref="ChurnSplit.Method"/> says which, for the model card.
+    /// </summary>
+    public static ChurnSplit Split(
+        IReadOnlyCollection<CustomerProfile> profiles, FeatureBuilder builder, ChurnLabeler labeler, DateTimeOffset dataEnd,
+        int minimumRows = 200, int seed = 42)
+    {
+        var (train, holdout) = TimeSplit(profiles, builder, labeler, dataEnd);
+        if (train.IsUsable(minimumRows) && holdout.IsUsable(minimumRows / 4))
+        {
+            return new ChurnSplit(train, holdout, "time");
+        }
+
+        var (randomTrain, randomHoldout) = holdout.RandomSplit(0.2, seed);
+        return new ChurnSplit(randomTrain, randomHoldout, "random 80/20 (history too short for a time split)");
+    }
+
+    private bool IsUsable(int minimumRows) => Count >= minimumRows && Labels.Any(l => l) && Labels.Any(l => !l);
+
     /// <summary>A seeded random split, for when history is too short for a time split (documented in the model card).</summary>
     public (ChurnDataset Train, ChurnDataset Holdout) RandomSplit(double holdoutShare, int seed)
     {
@@ -89,3 +109,6 @@ public sealed class ChurnDataset
         return (Take(order[..cut]), Take(order[cut..]));
     }
 }
+
+/// <param name="Method">"time" for the time-based split, otherwise a description of the fallback.</param>
+public sealed record ChurnSplit(ChurnDataset Train, ChurnDataset Holdout, string Method);

@@ -44,6 +44,7 @@ public sealed record ChurnTrainingResult(
     ChurnEvaluation Evaluation,
     IReadOnlyList<FeatureImportance> Importance,
     IReadOnlyDictionary<string, object> Parameters,
+    IReadOnlyDictionary<string, double> StageSeconds,
     TimeSpan Duration);
 
 /// <summary>
@@ -68,6 +69,14 @@ public static class ChurnTrainer
         }
 
         var clock = Stopwatch.StartNew();
+        var stages = new Dictionary<string, double>();
+        var stage = Stopwatch.StartNew();
+        void Lap(string name)
+        {
+            stages[name] = Math.Round(stage.Elapsed.TotalSeconds, 3);
+            stage.Restart();
+        }
+
         var ml = new MLContext(seed: options.Seed);
         var n = train.Schema.Count;
         var trainView = ChurnRow.Load(ml, train.Features, train.Labels, n);
@@ -85,9 +94,11 @@ public static class ChurnTrainer
         var trees = ChurnTrees.FromModel(boosted.Model, n);
         trees.LearnExpectations(train.Features);
         var model = new ChurnModel(ml, boosted, trees, train.Schema, options.Bands);
+        Lap("boosted");
 
         var boostedProbabilities = holdout.Features.Select(x => trees.Probability(trees.RawScore(x))).ToList();
         var logisticProbabilities = TrainLogistic(ml, train, holdout, options);
+        Lap("logistic");
         var baseRate = Enumerable.Repeat(train.ChurnRate, holdout.Count).ToList();
         var evaluation = new ChurnEvaluation(
             BinaryMetrics.Compute(boostedProbabilities, holdout.Labels),
@@ -95,7 +106,9 @@ public static class ChurnTrainer
             BinaryMetrics.Compute(baseRate, holdout.Labels),
             train.Count, holdout.Count, train.ChurnRate, train.AsOf, holdout.AsOf);
 
+        Lap("evaluation");
         var importance = PermutationImportance(trees, train.Schema, holdout, options);
+        Lap("importance");
         var parameters = new Dictionary<string, object>
         {
             ["algorithm"] = "FastTree binary (gradient-boosted trees) + Platt calibration",
@@ -110,7 +123,7 @@ public static class ChurnTrainer
             ["bandMedium"] = options.Bands.Medium,
             ["bandHigh"] = options.Bands.High,
         };
-        return new ChurnTrainingResult(model, evaluation, importance, parameters, clock.Elapsed);
+        return new ChurnTrainingResult(model, evaluation, importance, parameters, stages, clock.Elapsed);
     }
 
     private static List<double> TrainLogistic(MLContext ml, ChurnDataset train, ChurnDataset holdout, ChurnTrainingOptions options)
@@ -126,7 +139,7 @@ public static class ChurnTrainer
             {
                 NumberOfThreads = options.NumberOfThreads,
                 L2Regularization = 1f,
-                MaximumNumberOfIterations = 200,
+                MaximumNumberOfIterations = 50,
             }));
         var logistic = pipeline.Fit(ChurnRow.Load(ml, train.Features, train.Labels, n));
         var scored = logistic.Transform(ChurnRow.Load(ml, holdout.Features, holdout.Labels, n));

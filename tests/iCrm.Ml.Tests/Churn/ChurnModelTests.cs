@@ -164,3 +164,23 @@ public sealed class ChurnModelTests(TrainedChurnModel trained) : IClassFixture<T
         }
     }
 }
+
+public sealed class ChurnSplitTests
+{
+    [Fact]
+    public void Long_history_is_split_by_time_and_short_history_falls_back_to_a_random_split()
+    {
+        var labeler = new ChurnLabeler();
+        var longHistory = SyntheticCustomers.Generate(1_500, seed: 3);
+        var builder = new FeatureBuilder(FeatureSchema.Default);
+
+        var byTime = ChurnDataset.Split(longHistory, builder, labeler, SyntheticCustomers.DataEnd);
+        var shortHistory = ChurnDataset.Split(SyntheticCustomers.Generate(1_500, seed: 3, historyDays: 120), builder, labeler, SyntheticCustomers.DataEnd);
+
+        Assert.Equal("time", byTime.Method);
+        Assert.True(byTime.Train.AsOf < byTime.Holdout.AsOf);
+        Assert.StartsWith("random", shortHistory.Method);
+        Assert.Equal(shortHistory.Train.AsOf, shortHistory.Holdout.AsOf);
+        Assert.True(shortHistory.Holdout.Count > 0 && shortHistory.Train.Count > 3 * shortHistory.Holdout.Count);
+    }
+}
