@@ -184,3 +184,25 @@ public sealed class ChurnSplitTests
         Assert.True(shortHistory.Holdout.Count > 0 && shortHistory.Train.Count > 3 * shortHistory.Holdout.Count);
     }
 }
+
+public sealed class ChurnDatasetTests
+{
+    [Fact]
+    public void Explicit_labels_from_drops_are_used_when_present()
+    {
+        var asOf = SyntheticCustomers.DataEnd.AddDays(-90);
+        var profiles = SyntheticCustomers.Generate(50, seed: 5).Where(p => p.Orders.Any(o => o.Date < asOf)).ToList();
+        foreach (var p in profiles)
+        {
+            // Every second customer cancels within the window, whatever it bought.
+            p.ChurnLabel = int.Parse(p.Id[1..]) % 2 == 0
+                ? new iCrm.Core.Profiles.ChurnLabel(true, DateOnly.FromDateTime(asOf.AddDays(30).UtcDateTime), "crm")
+                : new iCrm.Core.Profiles.ChurnLabel(false, null, "crm");
+        }
+
+        var data = ChurnDataset.FromProfiles(profiles, new FeatureBuilder(FeatureSchema.Default), new ChurnLabeler(), asOf);
+
+        Assert.Equal(profiles.Count, data.Count);
+        Assert.Equal(profiles.Select(p => int.Parse(p.Id[1..]) % 2 == 0), data.Labels);
+    }
+}
