@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace iCrm.Ml.Churn;
 
 /// <summary>Holdout quality of probabilistic churn predictions.</summary>
@@ -5,6 +7,8 @@ namespace iCrm.Ml.Churn;
 /// <param name="PrAuc">Average precision (area under the precision–recall curve); the base rate = no skill.</param>
 /// <param name="Brier">Mean squared error of the probabilities (lower is better).</param>
 /// <param name="LogLoss">Mean negative log-likelihood in nats, probabilities clipped to [1e-15, 1 − 1e-15] (lower is better).</param>
+/// <remarks>Undefined metrics (a holdout with one class) are NaN, written to JSON as "NaN".</remarks>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed record BinaryMetrics(double RocAuc, double PrAuc, double Brier, double LogLoss, int Rows, double PositiveRate)
 {
     public static BinaryMetrics Compute(IReadOnlyList<double> probabilities, IReadOnlyList<bool> labels)

@@ -28,6 +28,7 @@ public sealed record SentimentTrainingOptions
 }
 
 /// <summary>Accuracy (P(positive) ≥ 0.5 taken as positive) on held-out labelled texts.</summary>
+[System.Text.Json.Serialization.JsonNumberHandling(System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed record SentimentEvaluation(double Accuracy, int TrainRows, int TestRows, double TestPositiveRate);
 
 /// <summary>

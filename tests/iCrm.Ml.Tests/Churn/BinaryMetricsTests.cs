@@ -31,3 +31,17 @@ public sealed class BinaryMetricsTests
         Assert.Equal(0.5, m.PositiveRate);
     }
 }
+
+public sealed class BinaryMetricsJsonTests
+{
+    [Fact]
+    public void Undefined_metrics_of_a_one_class_holdout_still_serialise_for_the_model_card()
+    {
+        var m = BinaryMetrics.Compute([0.2, 0.7], [true, true]);
+
+        var json = System.Text.Json.JsonSerializer.Serialize(m);
+
+        Assert.True(double.IsNaN(m.RocAuc));
+        Assert.Contains("\"RocAuc\":\"NaN\"", json);
+    }
+}
