@@ -26,6 +26,12 @@ public sealed record ChurnTrainingOptions
     public int ImportanceSampleSize { get; init; } = 5_000;
 
     public ChurnBands Bands { get; init; } = new();
+
+    /// <summary>
+    /// After evaluation, fit the same configuration again on the holdout snapshot (the most recent labelled data) and
+    /// ship that model. Off by default: then the served model is exactly the one the metrics describe.
+    /// </summary>
+    public bool RefitOnLatest { get; init; }
 }
 
 /// <summary>Holdout metrics of the boosted model against logistic regression and the base rate (train churn rate for everyone).</summary>
@@ -78,22 +84,8 @@ public static class ChurnTrainer
         }
 
         var ml = new MLContext(seed: options.Seed);
-        var n = train.Schema.Count;
-        var trainView = ChurnRow.Load(ml, train.Features, train.Labels, n);
-
-        var boosted = ml.BinaryClassification.Trainers.FastTree(new FastTreeBinaryTrainer.Options
-        {
-            NumberOfTrees = options.NumberOfTrees,
-            NumberOfLeaves = options.NumberOfLeaves,
-            MinimumExampleCountPerLeaf = options.MinimumExamplesPerLeaf,
-            LearningRate = options.LearningRate,
-            NumberOfThreads = options.NumberOfThreads,
-            FeatureSelectionSeed = options.Seed,
-            CategoricalSplit = false,
-        }).Fit(trainView);
-        var trees = ChurnTrees.FromModel(boosted.Model, n);
-        trees.LearnExpectations(train.Features);
-        var model = new ChurnModel(ml, boosted, trees, train.Schema, options.Bands);
+        var model = FitBoosted(ml, train, options);
+        var trees = model.Trees;
         Lap("boosted");
 
         var boostedProbabilities = holdout.Features.Select(x => trees.Probability(trees.RawScore(x))).ToList();
@@ -109,6 +101,12 @@ public static class ChurnTrainer
         Lap("evaluation");
         var importance = PermutationImportance(trees, train.Schema, holdout, options);
         Lap("importance");
+        if (options.RefitOnLatest && holdout.Labels.Any(l => l) && holdout.Labels.Any(l => !l))
+        {
+            model = FitBoosted(ml, holdout, options);
+            Lap("refit");
+        }
+
         var parameters = new Dictionary<string, object>
         {
             ["algorithm"] = "FastTree binary (gradient-boosted trees) + Platt calibration",
@@ -122,8 +120,27 @@ public static class ChurnTrainer
             ["plattOffset"] = trees.PlattOffset,
             ["bandMedium"] = options.Bands.Medium,
             ["bandHigh"] = options.Bands.High,
+            ["refitOnLatest"] = options.RefitOnLatest,
         };
         return new ChurnTrainingResult(model, evaluation, importance, parameters, stages, clock.Elapsed);
+    }
+
+    private static ChurnModel FitBoosted(MLContext ml, ChurnDataset data, ChurnTrainingOptions options)
+    {
+        var n = data.Schema.Count;
+        var boosted = ml.BinaryClassification.Trainers.FastTree(new FastTreeBinaryTrainer.Options
+        {
+            NumberOfTrees = options.NumberOfTrees,
+            NumberOfLeaves = options.NumberOfLeaves,
+            MinimumExampleCountPerLeaf = options.MinimumExamplesPerLeaf,
+            LearningRate = options.LearningRate,
+            NumberOfThreads = options.NumberOfThreads,
+            FeatureSelectionSeed = options.Seed,
+            CategoricalSplit = false,
+        }).Fit(ChurnRow.Load(ml, data.Features, data.Labels, n));
+        var trees = ChurnTrees.FromModel(boosted.Model, n);
+        trees.LearnExpectations(data.Features);
+        return new ChurnModel(ml, boosted, trees, data.Schema, options.Bands);
     }
 
     private static List<double> TrainLogistic(MLContext ml, ChurnDataset train, ChurnDataset holdout, ChurnTrainingOptions options)

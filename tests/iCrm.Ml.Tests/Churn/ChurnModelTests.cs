@@ -142,6 +142,17 @@ public sealed class ChurnModelTests(TrainedChurnModel trained) : IClassFixture<T
     }
 
     [Fact]
+    public void Refitting_on_the_latest_snapshot_ships_a_different_model_with_the_same_evaluation()
+    {
+        var refit = ChurnTrainer.Train(trained.Train, trained.Holdout, trained.Options with { RefitOnLatest = true });
+
+        Assert.Equal(trained.Result.Evaluation, refit.Evaluation);
+        Assert.True(refit.Model.Trees.LeafCounts.Sum(c => c.Sum()) == (long)trained.Holdout.Count * refit.Model.Trees.TreeCount);
+        var row = trained.Holdout.Features[0];
+        Assert.NotEqual(trained.Result.Model.CreateScorer().Probability(row), refit.Model.CreateScorer().Probability(row));
+    }
+
+    [Fact]
     public void Bands_follow_the_thresholds()
     {
         var bands = new ChurnBands(0.3, 0.6);
