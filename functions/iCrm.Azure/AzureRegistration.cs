@@ -9,6 +9,7 @@ using iCrm.Core.Profiles;
 using iCrm.Core.Storage;
 using iCrm.Ml.Baseline;
 using iCrm.Ml.Registry;
+using iCrm.Ml.Scoring;
 using iCrm.Ml.Training;
 using Microsoft.Azure.Cosmos;
 using Microsoft.Extensions.Configuration;
@@ -68,6 +69,7 @@ public static class AzureRegistration
         services.AddSingleton<IModelLoader>(sp => sp.GetRequiredService<RecencyChurnTrainer>());
         services.AddSingleton<ChampionModels>();
         services.AddSingleton<TrainingRunner>();
+        services.AddSingleton<ICustomerScoring, ChampionScoring>();
         return builder;
     }
 }

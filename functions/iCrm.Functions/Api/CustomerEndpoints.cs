@@ -1,6 +1,5 @@
 using iCrm.Core.Storage;
-using iCrm.Ml.Registry;
-using iCrm.Ml.Training;
+using iCrm.Ml.Scoring;
 
 namespace iCrm.Functions.Api;
 
@@ -52,7 +51,7 @@ public static class CustomerEndpoints
                 : Results.Ok(CustomerView.From(profile));
         }).WithName("GetCustomerBySource").WithSummary("Finds a profile by a source system's own customer id.");
 
-        customers.MapGet("/{id}/scores", async (string id, CustomerLookup lookup, ChampionModels champions, TimeProvider time, CancellationToken ct) =>
+        customers.MapGet("/{id}/scores", async (string id, CustomerLookup lookup, ICustomerScoring scoring, TimeProvider time, CancellationToken ct) =>
         {
             if (!CustomerLookup.IsValidId(id))
             {
@@ -63,17 +62,10 @@ public static class CustomerEndpoints
             {
                 return ApiProblems.NotFound($"No customer with id '{id}'.");
             }
-            var (churn, unavailable) = await champions.GetAsync(ModelKinds.Churn, ct);
-            if (churn is null)
-            {
-                return ApiProblems.Unavailable(unavailable!.Reason);
-            }
-            var prediction = churn.Score(profile, time.GetUtcNow());
-            return Results.Ok(new
-            {
-                customerId = profile.Id,
-                churn = new { probability = prediction.Value, band = prediction.Label, topFactors = prediction.TopFactors, modelVersion = churn.Version },
-            });
+            var scores = await scoring.ScoreAsync(profile, time.GetUtcNow(), new ScoreRequest(), ct);
+            return scores.ModelVersions.Count == 0
+                ? ApiProblems.Unavailable(string.Join(" ", scores.Unavailable.Values))
+                : Results.Ok(scores);
         }).WithName("GetCustomerScores").WithSummary("Live scores from the current champion models, with the reasons behind them.");
 
         return api;
