@@ -88,6 +88,7 @@ public sealed class RecommendationModel
         if (bought.Count > 0 && NeighbourIds.Length > 0)
         {
             var scores = ArrayPool<float>.Shared.Rent(n);
+            Array.Clear(scores, 0, n); // a pooled array may come back dirty from other code
             var touched = new List<int>(256);
             try
             {
