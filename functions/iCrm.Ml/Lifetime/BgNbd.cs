@@ -18,11 +18,13 @@ public sealed record BgNbdParameters(double R, double Alpha, double A, double B,
         if (t <= 0) return 0;
         double a = Math.Abs(A - 1) < 1e-9 ? 1 + 1e-9 : A; // the closed form divides by (a - 1)
         int x = c.Frequency;
-        double rx = R + x;
         double z = t / (Alpha + c.Age + t);
-        double hyp = Hypergeometric2F1(rx, B + x, a + B + x - 1, z);
         double lead = (a + B + x - 1) / (a - 1);
-        double body = 1 - Math.Exp(rx * Math.Log((Alpha + c.Age) / (Alpha + c.Age + t))) * hyp;
+        // ((α+T)/(α+T+t))^(r+x) · 2F1(r+x, b+x; a+b+x−1; z) rewritten with Euler's transformation
+        // 2F1(p, q; s; z) = (1−z)^(s−p−q) 2F1(s−p, s−q; s; z), using 1−z = (α+T)/(α+T+t):
+        // = (1−z)^(a−1) · 2F1(a+b−1−r, a−1; a+b+x−1; z). The new upper parameters do not grow with x, so the series
+        // neither overflows for heavy buyers nor needs many terms.
+        double body = 1 - Math.Pow(1 - z, a - 1) * Hypergeometric2F1(a + B - 1 - R, a - 1, a + B + x - 1, z);
         return lead * body / AliveDenominator(c);
     }
 

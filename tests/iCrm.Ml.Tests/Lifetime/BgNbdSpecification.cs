@@ -98,3 +98,30 @@ public class BgNbdSpecification
         Assert.Contains("\"TimeUnit\":\"weeks\"", json);
     }
 }
+
+public class BgNbdNumericsSpecification
+{
+    [Theory]
+    [InlineData(0, 0, 40)]
+    [InlineData(3, 20, 40)]
+    [InlineData(12, 35, 60)]
+    public void Expected_purchases_equal_the_textbook_formula(int x, double tx, double age)
+    {
+        // FHL 2005 eq. 10 as printed, with the hypergeometric function evaluated directly.
+        double r = 0.24, alpha = 4.41, a = 0.79, b = 2.43, t = 39;
+        var fit = new BgNbdParameters(r, alpha, a, b, 0, 0);
+        double z = t / (alpha + age + t);
+        double hyp = BgNbdParameters.Hypergeometric2F1(r + x, b + x, a + b + x - 1, z);
+        double numerator = (a + b + x - 1) / (a - 1) * (1 - Math.Pow((alpha + age) / (alpha + age + t), r + x) * hyp);
+        double denominator = 1 + (x > 0 ? a / (b + x - 1) * Math.Pow((alpha + age) / (alpha + tx), r + x) : 0);
+        Assert.Equal(numerator / denominator, fit.ExpectedPurchases(new CustomerSummary(x, tx, age, 0), t), 9);
+    }
+
+    [Fact]
+    public void A_customer_with_thousands_of_purchase_days_gets_a_finite_forecast()
+    {
+        var fit = new BgNbdParameters(0.5, 5, 0.8, 3, 0, 0);
+        double e = fit.ExpectedPurchases(new CustomerSummary(3000, 499, 500, 10), 52);
+        Assert.True(double.IsFinite(e) && e > 100, $"{e}");
+    }
+}

@@ -37,3 +37,53 @@ public class GammaGammaSpecification
         Assert.True(GammaGamma.IsUsable(new CustomerSummary(2, 5, 10, 30)));
     }
 }
+
+public class LifetimeTrainerSpecification
+{
+    [Fact]
+    public void Without_enough_repeat_buyers_spend_is_not_modelled_and_clv_uses_the_customers_own_average()
+    {
+        var customers = LifetimeSimulation.Simulate(2_000, seed: 9, r: 0.5, alpha: 5, a: 0.8, b: 3).Select(c => c.Summary).ToList();
+        var result = LifetimeTrainer.Train(customers, minimumRepeatBuyers: 1_000_000);
+        Assert.Null(result.Model.Spend);
+        var someone = new CustomerSummary(3, 40, 60, 20, 100);
+        Assert.Equal(25, result.Model.Score(someone).ExpectedAverageSpend, 9);
+    }
+
+    [Fact]
+    public void Clv_is_the_discounted_sum_of_monthly_purchases_times_expected_spend()
+    {
+        var model = new LifetimeValueModel(new BgNbdParameters(0.5, 5, 0.8, 3, 0, 0), new GammaGammaParameters(6, 4, 15, 0, 0), MonthlyDiscountRate: 0.02);
+        var c = new CustomerSummary(4, 50, 60, 40, 200);
+        double spend = model.Spend!.ExpectedAverageSpend(c), expected = 0;
+        for (int m = 1; m <= 12; m++)
+            expected += (model.ExpectedPurchases(c, m * 52.0 / 12) - model.ExpectedPurchases(c, (m - 1) * 52.0 / 12)) * spend / Math.Pow(1.02, m);
+        var score = model.Score(c);
+        Assert.Equal(expected, score.Clv, 9);
+        Assert.Equal(model.ExpectedPurchases(c, 52), score.ExpectedPurchases, 9);
+        Assert.True(score.Clv < score.ExpectedPurchases * spend); // discounting lowers it
+    }
+
+    [Fact]
+    public void Observations_from_profiles_split_history_and_holdout_at_the_cutoff()
+    {
+        var profiles = new[]
+        {
+            new iCrm.Core.Profiles.CustomerProfile
+            {
+                Id = "a",
+                Orders =
+                [
+                    new("o1", 1, DateTimeOffset.Parse("2026-01-01T00:00:00Z"), "P", 1, 10, "web", false),
+                    new("o2", 1, DateTimeOffset.Parse("2026-02-01T00:00:00Z"), "P", 1, 30, "web", false),
+                    new("o3", 1, DateTimeOffset.Parse("2026-04-01T00:00:00Z"), "P", 1, 50, "web", false),
+                ],
+            },
+            new iCrm.Core.Profiles.CustomerProfile { Id = "newcomer", Orders = [new("o9", 1, DateTimeOffset.Parse("2026-04-02T00:00:00Z"), "P", 1, 5, "web", false)] },
+        };
+        var cutoff = DateTimeOffset.Parse("2026-03-01T00:00:00Z");
+        var obs = LifetimeTrainer.FromProfiles(profiles, cutoff, cutoff.AddDays(90));
+        var a = Assert.Single(obs);
+        Assert.Equal(("a", 1, 1, 50.0), (a.CustomerId, a.Summary.Frequency, a.HoldoutPurchases, a.HoldoutSpend));
+    }
+}

@@ -142,3 +142,25 @@ public class RecommenderSpecification
         Assert.True(worst < 1e-10, $"max difference {worst}");
     }
 }
+
+public class ItemSimilarityOptionsSpecification
+{
+    [Fact]
+    public void Lift_similarity_is_an_option_and_still_finds_the_planted_groups()
+    {
+        var data = RecommendationSimulation.Generate(customers: 1_000, groups: 10, itemsPerGroup: 10, ordersPerCustomer: 5, seed: 8);
+        var model = RecommenderTrainer.Fit(RecommenderKinds.ItemSimilarity, InteractionData.Build(data), new RecommenderOptions { Similarity = "lift" });
+        var t = RecommendationSimulation.Start.AddDays(10);
+        var recs = model.Recommend([new(RecommendationSimulation.Item(5, 0), t), new(RecommendationSimulation.Item(5, 1), t)], 5);
+        Assert.True(recs.Count(r => r.ItemId.StartsWith("g05-", StringComparison.Ordinal)) >= 4, string.Join(", ", recs.Select(r => r.ItemId)));
+    }
+
+    [Fact]
+    public void Ease_is_not_trained_when_the_catalogue_is_larger_than_the_dense_limit()
+    {
+        var data = RecommendationSimulation.Generate(customers: 500, groups: 10, itemsPerGroup: 10, ordersPerCustomer: 5, seed: 8);
+        var result = RecommenderTrainer.Train(data, new RecommenderOptions { MaxEaseItems = 50, HoldoutDays = 60 });
+        Assert.DoesNotContain(result.Metrics, m => m.Kind == RecommenderKinds.Ease);
+        Assert.Contains(result.Metrics, m => m.Kind == RecommenderKinds.ItemSimilarity);
+    }
+}
