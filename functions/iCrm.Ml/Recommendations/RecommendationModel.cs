@@ -77,30 +77,48 @@ public sealed class RecommendationModel
 
         // Affinity per distinct bought item.
         var bought = new Dictionary<int, double>();
-        DateTimeOffset reference = asOf ?? (history.Count > 0 ? history.Max(h => h.Time) : default);
+        DateTimeOffset reference = asOf ?? default;
+        if (asOf is null) foreach (var h in history) if (h.Time > reference) reference = h.Time;
         foreach (var h in history)
         {
             if (!index.TryGetValue(h.ItemId, out int i)) continue;
-            double w = HalfLifeDays > 0 ? Math.Pow(2, -Math.Max(0, (reference - h.Time).TotalDays) / HalfLifeDays) : 1;
+            double w = HalfLifeDays > 0 ? Math.Exp(-Math.Log(2) * Math.Max(0, (reference - h.Time).TotalDays) / HalfLifeDays) : 1;
             bought[i] = HalfLifeDays > 0 ? bought.GetValueOrDefault(i) + w : 1;
         }
 
         if (bought.Count > 0 && NeighbourIds.Length > 0)
         {
-            var scores = ArrayPool<float>.Shared.Rent(n);
+            var pool = ArrayPool<float>.Shared;
+            var scores = pool.Rent(n);
+            var strongest = pool.Rent(n);                // largest single contribution to each candidate
+            var strongestFrom = ArrayPool<int>.Shared.Rent(n); // and the bought item it came from
             Array.Clear(scores, 0, n); // a pooled array may come back dirty from other code
             var touched = new List<int>(256);
             try
             {
                 foreach (var (i, affinity) in bought)
                 {
+                    if (!(affinity > 0)) continue; // a purchase decayed to nothing adds nothing (and must not look untouched)
                     var ids = NeighbourIds[i];
                     var weights = NeighbourWeights[i];
                     for (int k = 0; k < ids.Length; k++)
                     {
                         int j = ids[k];
-                        if (scores[j] == 0) touched.Add(j);
-                        scores[j] += (float)(affinity * weights[k]);
+                        float contribution = (float)(affinity * weights[k]);
+                        // The item itself (a repurchase) explains a recommendation only when no other bought item does.
+                        float rank = i == j ? float.MinValue : contribution;
+                        if (scores[j] == 0)
+                        {
+                            touched.Add(j);
+                            strongest[j] = rank;
+                            strongestFrom[j] = i;
+                        }
+                        else if (rank > strongest[j] || (rank == strongest[j] && i < strongestFrom[j]))
+                        {
+                            strongest[j] = rank;
+                            strongestFrom[j] = i;
+                        }
+                        scores[j] += contribution;
                     }
                 }
                 var best = new List<(int Item, float Score)>(top + 1);
@@ -109,13 +127,14 @@ public sealed class RecommendationModel
                     float s = scores[j];
                     if (!(s > 0) || IsExcluded(j, bought)) continue;
                     if (best.Count == top && s <= best[^1].Score) continue;
-                    int at = best.FindIndex(b => s > b.Score || (s == b.Score && j < b.Item));
-                    best.Insert(at < 0 ? best.Count : at, (j, s));
+                    int at = best.Count;
+                    while (at > 0 && (s > best[at - 1].Score || (s == best[at - 1].Score && j < best[at - 1].Item))) at--;
+                    best.Insert(at, (j, s));
                     if (best.Count > top) best.RemoveAt(top);
                 }
                 foreach (var (j, s) in best)
                 {
-                    int because = StrongestContributor(j, bought);
+                    int because = strongestFrom[j];
                     string reason = because == j ? "bought again regularly" : $"often bought with {Items[because]}";
                     result.Add(new Recommendation(Items[j], s, reason, Items[because]));
                 }
@@ -123,7 +142,9 @@ public sealed class RecommendationModel
             finally
             {
                 foreach (int j in touched) scores[j] = 0;
-                ArrayPool<float>.Shared.Return(scores);
+                pool.Return(scores);
+                pool.Return(strongest);
+                ArrayPool<int>.Shared.Return(strongestFrom);
             }
         }
 
@@ -142,20 +163,4 @@ public sealed class RecommendationModel
 
     private bool IsExcluded(int item, Dictionary<int, double> bought) =>
         bought.ContainsKey(item) && RepurchaseRates[item] < RepurchaseThreshold;
-
-    private int StrongestContributor(int item, Dictionary<int, double> bought)
-    {
-        int best = -1;
-        double bestValue = double.NegativeInfinity;
-        foreach (var (i, affinity) in bought)
-        {
-            int k = Array.IndexOf(NeighbourIds[i], item);
-            if (k < 0) continue;
-            double v = affinity * NeighbourWeights[i][k];
-            // The item itself (a repurchase) explains a recommendation only when no other bought item does.
-            if (i == item) v = double.MinValue;
-            if (v > bestValue || (v == bestValue && i < best)) { bestValue = v; best = i; }
-        }
-        return best;
-    }
 }
