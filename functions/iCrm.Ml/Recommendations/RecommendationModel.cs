@@ -23,7 +23,16 @@ public readonly record struct Interaction(string CustomerId, string ItemId, Date
 }
 
 /// <summary>A customer's past purchase, as the scorer needs it.</summary>
-public readonly record struct Purchase(string ItemId, DateTimeOffset Time);
+public readonly record struct Purchase(string ItemId, DateTimeOffset Time)
+{
+    /// <summary>A profile's purchases for <see cref="RecommendationModel.Recommend"/>: kept order lines with a product, oldest first.</summary>
+    public static List<Purchase> FromProfile(CustomerProfile profile, DateTimeOffset? before = null) =>
+        profile.Orders
+            .Where(l => l.ProductId is { Length: > 0 } && !l.Returned && (before is null || l.Date < before))
+            .OrderBy(l => l.Date)
+            .Select(l => new Purchase(l.ProductId!, l.Date))
+            .ToList();
+}
 
 /// <param name="BecauseOf">The bought item that contributed most, or null for a popularity pick.</param>
 public sealed record Recommendation(string ItemId, double Score, string Reason, string? BecauseOf);

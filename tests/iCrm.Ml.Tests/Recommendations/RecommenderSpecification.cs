@@ -124,6 +124,7 @@ public class RecommenderSpecification
         var interactions = Interaction.FromProfiles([profile], DateTimeOffset.Parse("2026-02-01T00:00:00Z"));
         var only = Assert.Single(interactions);
         Assert.Equal(("c1", "P1", 2.0), (only.CustomerId, only.ItemId, only.Quantity));
+        Assert.Equal(["P1", "P3"], Purchase.FromProfile(profile).Select(p => p.ItemId));
     }
 
     [Fact]
