@@ -13,8 +13,10 @@ public sealed class DropValueParser
         "d MMM yyyy", "d MMMM yyyy", "d-MMM-yyyy", "d-MMM-yy", "d MMM yy", "MMM d, yyyy", "MMMM d, yyyy", "MMM d yyyy", "MMMM d yyyy",
         "ddd, d MMM yyyy", "dddd, d MMMM yyyy", "ddd MMM d yyyy", "d. MMMM yyyy", "d. MMM yyyy",
         "d MMM yyyy H:mm", "d MMM yyyy H:mm:ss", "MMM d, yyyy h:mm tt", "MMM d, yyyy H:mm", "ddd, d MMM yyyy H:mm:ss",
-        "ddd, d MMM yyyy H:mm:ss 'GMT'", "ddd, d MMM yyyy H:mm:ss zzz",
+        "ddd, d MMM yyyy H:mm:ss 'GMT'",
     ];
+
+    private static readonly string[] ZonedFormats = ["ddd, d MMM yyyy H:mm:ss zzz", "d MMM yyyy H:mm:ss zzz", "d MMM yyyy H:mm zzz"];
 
     private readonly CultureInfo _culture;
     private readonly TimeZoneInfo _zone;
@@ -214,19 +216,19 @@ public sealed class DropValueParser
     private bool TryParseFallback(ReadOnlySpan<char> s, out DateTime local, out TimeSpan? offset)
     {
         offset = null;
-        var styles = DateTimeStyles.AllowWhiteSpaces | DateTimeStyles.NoCurrentDateDefault;
-        if (DateTime.TryParseExact(s, MonthNameFormats, CultureInfo.InvariantCulture, styles, out local)
-            || DateTime.TryParseExact(s, MonthNameFormats, _culture, styles, out local))
+        if ((s.Contains('+') || s.Contains(':')) && DateTimeOffset.TryParseExact(s, ZonedFormats, CultureInfo.InvariantCulture, DateTimeStyles.AllowWhiteSpaces, out var zoned))
+        {
+            local = zoned.DateTime;
+            offset = zoned.Offset;
+            return true;
+        }
+
+        if (DateTime.TryParseExact(s, MonthNameFormats, CultureInfo.InvariantCulture, DateTimeStyles.AllowWhiteSpaces, out local)
+            || DateTime.TryParseExact(s, MonthNameFormats, _culture, DateTimeStyles.AllowWhiteSpaces, out local))
         {
             if (s.EndsWith("GMT", StringComparison.OrdinalIgnoreCase))
             {
                 offset = TimeSpan.Zero;
-            }
-            else if (DateTimeOffset.TryParseExact(s, MonthNameFormats, CultureInfo.InvariantCulture, styles, out var withOffset)
-                     && (s.Contains('+') || s.LastIndexOf('-') > s.Length - 7))
-            {
-                offset = withOffset.Offset;
-                local = withOffset.DateTime;
             }
 
             local = DateTime.SpecifyKind(local, DateTimeKind.Unspecified);
