@@ -25,6 +25,7 @@ public sealed class DropReader : IDisposable
     private static readonly SearchValues<char> LineOrQuote = SearchValues.Create("\r\n\"");
     private static readonly char[] CandidateSeparators = [',', ';', '\t', '|'];
 
+    private readonly Stream? _decompressor;
     private readonly TextReader _text;
     private readonly DropPath _path;
     private readonly DropReadOptions _options;
@@ -56,8 +57,9 @@ public sealed class DropReader : IDisposable
         ArgumentNullException.ThrowIfNull(path);
         _path = path;
         _options = options ?? DropReadOptions.Default;
-        var source = path.Compression == DropCompression.Gzip ? new GZipStream(stream, CompressionMode.Decompress, leaveOpen: true) : stream;
-        _text = new StreamReader(source, _options.Encoding, detectEncodingFromByteOrderMarks: true, bufferSize: 64 * 1024, leaveOpen: false);
+        // The caller owns the stream (a blob download, a file); the reader owns only what it wraps around it.
+        _decompressor = path.Compression == DropCompression.Gzip ? new GZipStream(stream, CompressionMode.Decompress, leaveOpen: true) : null;
+        _text = new StreamReader(_decompressor ?? stream, _options.Encoding, detectEncodingFromByteOrderMarks: true, bufferSize: 64 * 1024, leaveOpen: true);
         _buf = ArrayPool<char>.Shared.Rent(ReadBufferChars);
     }
 
@@ -139,6 +141,7 @@ public sealed class DropReader : IDisposable
 
         _disposed = true;
         _text.Dispose();
+        _decompressor?.Dispose();
         ArrayPool<char>.Shared.Return(_buf);
     }
 
@@ -295,14 +298,13 @@ public sealed class DropReader : IDisposable
                 continue; // an unreadable line before the header is not a row of anything
             }
 
-            var (block, textStart, bounds, boundsStart) = record.Value;
+            var (block, _, bounds, boundsStart) = record.Value;
             for (var i = 0; i < fieldCount; i++)
             {
                 var name = block.AsSpan(bounds[boundsStart + (2 * i)], bounds[boundsStart + (2 * i) + 1]).Trim().Trim('\uFEFF').Trim();
                 names.Add(name.ToString());
             }
 
-            _ = textStart;
             break;
         }
 
@@ -417,13 +419,7 @@ public sealed class DropReader : IDisposable
             var idx = span.IndexOfAny(LineOrQuote);
             if (idx >= 0 && span[idx] == '"')
             {
-                var quoted = ReadQuotedRecord(out textLength, out fieldCount, out malformed);
-                if (quoted is null)
-                {
-                    continue; // blank after all (cannot happen with a quote, but keeps the loop honest)
-                }
-
-                return quoted;
+                return ReadQuotedRecord(out textLength, out fieldCount, out malformed);
             }
 
             if (idx < 0 && !_eof)
@@ -509,14 +505,14 @@ public sealed class DropReader : IDisposable
     }
 
     /// <summary>The RFC 4180 path, taken only for records that contain a quote: unescapes into scratch, then copies once.</summary>
-    private (char[], int, int[], int)? ReadQuotedRecord(out int textLength, out int fieldCount, out string? malformed)
+    private (char[], int, int[], int) ReadQuotedRecord(out int textLength, out int fieldCount, out string? malformed)
     {
         while (true)
         {
             var result = TryParseQuoted(out textLength, out fieldCount, out malformed, out var needMore);
             if (!needMore)
             {
-                return result;
+                return result!.Value;
             }
 
             Fill();

@@ -259,4 +259,21 @@ public class DropReaderCsvTests
         Assert.Equal("name19999", rows[^1][DropColumn.FirstName].ToString());
         Assert.Equal(20_001, rows[^1].Line);
     }
+
+    [Fact]
+    public void The_reader_reports_header_and_separator_and_leaves_the_callers_stream_open()
+    {
+        var stream = new MemoryStream("customer_id;e-mail\n1;a@x.com\n"u8.ToArray());
+        using (var reader = new DropReader(stream, DropPath.Parse("web/customers/c.csv")))
+        {
+            Assert.Equal(["customer_id", "e-mail"], reader.Header);
+            Assert.Equal(';', reader.Separator);
+            Assert.Empty(reader.MissingColumns);
+            Assert.True(reader.TryReadRow(out _));
+            Assert.False(reader.TryReadRow(out _));
+            Assert.Equal(1, reader.RowsRead);
+        }
+
+        Assert.True(stream.CanRead);
+    }
 }

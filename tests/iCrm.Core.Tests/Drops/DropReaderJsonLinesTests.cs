@@ -64,4 +64,15 @@ public class DropReaderJsonLinesTests
         var rows = Read("{\"customer_id\":\"1\"}\n{\"customer_id\":\"2\"}\n", "app/customers/c.jsonl.gz");
         Assert.Equal(2, rows.Count);
     }
+
+    [Fact]
+    public void A_missing_key_in_one_json_line_rejects_that_line_as_required_not_the_whole_file()
+    {
+        var result = Ingest("{\"order_id\":\"O1\",\"customer_id\":\"C1\",\"order_date\":\"2024-01-01\",\"amount\":5}\n{\"order_id\":\"O2\",\"order_date\":\"2024-01-01\",\"amount\":5}\n", "app/orders/o.jsonl");
+
+        Assert.Equal(1, result.Accepted);
+        var rejection = Assert.Single(result.Rejections);
+        Assert.Equal((RejectionReasons.Required, "customer_id", 2L), (rejection.Reason, rejection.Field, rejection.Line));
+        result.AssertAccounting();
+    }
 }
