@@ -25,7 +25,7 @@ public static class IngestParseBenchmark
     {
         var metrics = new Dictionary<string, double>();
 
-        var (largeRows, largeSeconds, peakHeap) = StreamLargeDrop(largeDropBytes);
+        var (largeRows, largeCpuSeconds, largeWallSeconds, peakHeap) = StreamLargeDrop(largeDropBytes);
         using (var process = Process.GetCurrentProcess())
         {
             process.Refresh();
@@ -34,8 +34,9 @@ public static class IngestParseBenchmark
 
         metrics["peak_managed_heap_mb"] = Math.Round(peakHeap / (1024.0 * 1024.0), 1);
         metrics["large_drop_mb"] = largeDropBytes / (1024.0 * 1024.0);
-        metrics["large_drop_rows_per_sec"] = Math.Round(largeRows / largeSeconds);
-        log?.WriteLine($"1 GB drop: {largeRows:N0} rows in {largeSeconds:F1} s, peak heap {peakHeap / 1048576.0:F0} MB");
+        metrics["large_drop_rows"] = largeRows;
+        metrics["large_drop_rows_per_sec"] = Math.Round(largeRows / largeCpuSeconds); // includes generating the synthetic CSV
+        log?.WriteLine($"{largeDropBytes / 1048576.0:F0} MB drop: {largeRows:N0} rows in {largeCpuSeconds:F1} CPU s ({largeWallSeconds:F1} s wall), peak heap {peakHeap / 1048576.0:F0} MB");
 
         var orders = OrdersCsv(orderRows);
         Measure(metrics, "orders", runs, () => Throughput(orders, "pos/orders/bench.csv", orderRows), log);
@@ -90,16 +91,19 @@ public static class IngestParseBenchmark
         return (rows / cpu.TotalSeconds, rows / stopwatch.Elapsed.TotalSeconds);
     }
 
-    private static (long Rows, double Seconds, long PeakHeap) StreamLargeDrop(long bytes)
+    private static (long Rows, double CpuSeconds, double WallSeconds, long PeakHeap) StreamLargeDrop(long bytes)
     {
         GC.Collect();
         var path = DropPath.Parse("pos/orders/large.csv");
         var validator = new RowValidator(path);
         long peakHeap = 0;
+        using var process = Process.GetCurrentProcess();
+        var cpuBefore = process.TotalProcessorTime;
         var stopwatch = Stopwatch.StartNew();
         var (rows, _) = Consume(new SyntheticOrdersStream(bytes), path, validator, () => peakHeap = Math.Max(peakHeap, GC.GetTotalMemory(false)));
         stopwatch.Stop();
-        return (rows, stopwatch.Elapsed.TotalSeconds, peakHeap);
+        process.Refresh();
+        return (rows, (process.TotalProcessorTime - cpuBefore).TotalSeconds, stopwatch.Elapsed.TotalSeconds, peakHeap);
     }
 
     /// <summary>Reads in chunks and validates each chunk, the way the ingestion pipeline does.</summary>

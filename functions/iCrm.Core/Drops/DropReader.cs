@@ -283,7 +283,7 @@ public sealed class DropReader : IDisposable
 
     private void ReadCsvHeader()
     {
-        _separator = _options.Separator ?? DetectSeparator();
+        _separator = TryReadExcelSeparatorLine() ?? _options.Separator ?? DetectSeparator();
         var names = new List<string>();
         while (true)
         {
@@ -309,6 +309,37 @@ public sealed class DropReader : IDisposable
         }
 
         _header = new RowLayout(_path.Entity, [.. names], checkRequired: true);
+    }
+
+    /// <summary>Excel writes <c>sep=;</c> as the first line of some exports; it declares the separator and is not the header.</summary>
+    private char? TryReadExcelSeparatorLine()
+    {
+        while (_end - _pos < 7 && !_eof)
+        {
+            Fill();
+        }
+
+        var span = _buf.AsSpan(_pos, _end - _pos);
+        if (span.Length > 0 && span[0] == '\uFEFF')
+        {
+            span = span[1..];
+            _pos++;
+        }
+
+        if (span.Length < 5 || !span.StartsWith("sep=", StringComparison.OrdinalIgnoreCase)
+            || (span.Length > 5 && span[5] is not ('\r' or '\n')))
+        {
+            return null;
+        }
+
+        var separator = span[4];
+        _pos += 5;
+        if (_pos < _end)
+        {
+            ConsumeLineBreak();
+        }
+
+        return separator;
     }
 
     /// <summary>Picks the candidate separator that occurs most often outside quotes in the first line (comma on a tie or none).</summary>

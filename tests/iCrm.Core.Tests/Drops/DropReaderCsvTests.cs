@@ -276,4 +276,14 @@ public class DropReaderCsvTests
 
         Assert.True(stream.CanRead);
     }
+
+    [Fact]
+    public void An_excel_sep_line_declares_the_separator_and_is_not_the_header()
+    {
+        var rows = Read("sep=;\r\ncustomer_id;first_name\r\n1;Ann,Marie\r\n", "web/customers/c.csv");
+
+        var row = Assert.Single(rows);
+        Assert.Equal("Ann,Marie", row[DropColumn.FirstName].ToString());
+        Assert.Equal(3, row.Line);
+    }
 }
