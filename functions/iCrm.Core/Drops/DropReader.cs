@@ -25,6 +25,10 @@ public sealed class DropReader : IDisposable
     private static readonly SearchValues<char> LineOrQuote = SearchValues.Create("\r\n\"");
     private static readonly char[] CandidateSeparators = [',', ';', '\t', '|'];
 
+    private const int PrefetchBytes = 1 << 20;
+    private const int PrefetchLowWater = 256 * 1024;
+
+    private readonly PrefetchingStream _prefetch;
     private readonly Stream? _decompressor;
     private readonly TextReader _text;
     private readonly DropPath _path;
@@ -58,8 +62,9 @@ public sealed class DropReader : IDisposable
         _path = path;
         _options = options ?? DropReadOptions.Default;
         // The caller owns the stream (a blob download, a file); the reader owns only what it wraps around it.
-        _decompressor = path.Compression == DropCompression.Gzip ? new GZipStream(stream, CompressionMode.Decompress, leaveOpen: true) : null;
-        _text = new StreamReader(_decompressor ?? stream, _options.Encoding, detectEncodingFromByteOrderMarks: true, bufferSize: 64 * 1024, leaveOpen: true);
+        _prefetch = new PrefetchingStream(stream);
+        _decompressor = path.Compression == DropCompression.Gzip ? new GZipStream(_prefetch, CompressionMode.Decompress, leaveOpen: true) : null;
+        _text = new StreamReader(_decompressor ?? _prefetch, _options.Encoding, detectEncodingFromByteOrderMarks: true, bufferSize: 64 * 1024, leaveOpen: true);
         _buf = ArrayPool<char>.Shared.Rent(ReadBufferChars);
     }
 
@@ -73,7 +78,57 @@ public sealed class DropReader : IDisposable
         }
     }
 
-    /// <summary>The CSV header as written (empty for JSON Lines, whose keys may differ per line).</summary>
+    /// <summary>
+    /// Reads every row asynchronously: network reads are awaited (about 1 MB ahead of the parser), parsing itself is
+    /// synchronous and CPU-bound. Use this with blob download streams.
+    /// </summary>
+    public static async IAsyncEnumerable<RawRow> ReadAsync(Stream stream, DropPath path, DropReadOptions? options = null,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        using var reader = new DropReader(stream, path, options);
+        var batch = new List<RawRow>(1024);
+        while (await reader.ReadBatchAsync(batch, 1024, cancellationToken).ConfigureAwait(false) > 0)
+        {
+            foreach (var row in batch)
+            {
+                yield return row;
+            }
+
+            batch.Clear();
+        }
+    }
+
+    /// <summary>
+    /// Like <see cref="ReadBatch"/>, but awaits the underlying stream instead of blocking on it: before and during the
+    /// batch the next megabyte is fetched asynchronously, so the parser's reads are served from memory.
+    /// </summary>
+    public async ValueTask<int> ReadBatchAsync(ICollection<RawRow> batch, int max, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var n = 0;
+        while (n < max)
+        {
+            if (_prefetch.Buffered < PrefetchLowWater && !_prefetch.InnerEnded)
+            {
+                await _prefetch.PrefetchAsync(PrefetchBytes, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (!TryReadRow(out var row))
+            {
+                break;
+            }
+
+            batch.Add(row);
+            n++;
+        }
+
+        return n;
+    }
+
+    /// <summary>
+    /// The CSV header as written (empty for JSON Lines, whose keys may differ per line). Read it after the first batch
+    /// when reading asynchronously; asked earlier, it reads the header line synchronously.
+    /// </summary>
     public IReadOnlyList<string> Header
     {
         get
