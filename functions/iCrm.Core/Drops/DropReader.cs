@@ -39,6 +39,8 @@ public sealed class DropReader : IDisposable
     private int _end;
     private bool _eof;
     private long _line = 1;
+    private long _bufferOffset; // position in the text of _buf[0]
+    private long _lineModeUntil; // see Unterminated
 
     private char[] _chars = new char[CharBlockSize];
     private int _charsPos;
@@ -226,6 +228,7 @@ public sealed class DropReader : IDisposable
 
         if (_pos > 0)
         {
+            _bufferOffset += _pos;
             Array.Copy(_buf, _pos, _buf, 0, _end - _pos);
             _end -= _pos;
             _pos = 0;
@@ -616,6 +619,7 @@ public sealed class DropReader : IDisposable
         var inQuotes = false;
         var atFieldStart = true;
         var lineBreaks = 0;
+        var lineMode = _bufferOffset + start < _lineModeUntil;
         textLength = fieldCount = 0;
         malformed = null;
         needMore = false;
@@ -624,6 +628,7 @@ public sealed class DropReader : IDisposable
         {
             if (i - start > _options.MaxRecordChars)
             {
+                _lineModeUntil = _bufferOffset + i;
                 return Unterminated(start, out textLength, out malformed, $"Record longer than {_options.MaxRecordChars} characters (unterminated quote?).");
             }
 
@@ -637,6 +642,7 @@ public sealed class DropReader : IDisposable
 
                 if (inQuotes)
                 {
+                    _lineModeUntil = _bufferOffset + i;
                     return Unterminated(start, out textLength, out malformed, "Unterminated quoted field at end of file.");
                 }
 
@@ -666,6 +672,11 @@ public sealed class DropReader : IDisposable
                     }
 
                     continue;
+                }
+
+                if (lineMode && c is '\r' or '\n')
+                {
+                    return Unterminated(start, out textLength, out malformed, "Unterminated quoted field at end of line.");
                 }
 
                 if (c == '\n' || (c == '\r' && (i + 1 >= _end || _buf[i + 1] != '\n')))
@@ -751,7 +762,9 @@ public sealed class DropReader : IDisposable
 
     /// <summary>
     /// An open quote that never closes: report the record's first line as malformed and resume reading on the line
-    /// after it, so one stray quote costs one row, not the rest of the file.
+    /// after it, so one stray quote costs one row, not the rest of the file. The text already scanned in vain is then
+    /// read in line mode (a quoted field may not span lines there), so a file full of stray quotes is still read in
+    /// linear time instead of rescanning the same megabyte for every line.
     /// </summary>
     private (char[], int, int[], int) Unterminated(int start, out int textLength, out string malformed, string reason)
     {

@@ -161,6 +161,8 @@ public sealed class RawRow
 
     internal bool HasUnknownColumns => _layout.UnknownFields.Length > 0;
 
+    internal bool HasMissingColumns => _layout.MissingColumns.Length > 0; // no interface dispatch on the hot path
+
     private ReadOnlySpan<char> Field(int field)
     {
         var b = _boundsStart + (field * 2);

@@ -65,7 +65,7 @@ public sealed class RowValidator
             return Reject(null, RejectionReasons.Malformed, malformed);
         }
 
-        if (row.MissingColumns.Count > 0)
+        if (row.HasMissingColumns)
         {
             var names = string.Join(", ", row.MissingColumns.Select(DropSchema.NameOf));
             return Reject(row.MissingColumns[0], RejectionReasons.MissingColumn, $"The file has no column for: {names}.");

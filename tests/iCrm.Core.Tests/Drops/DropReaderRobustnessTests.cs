@@ -53,4 +53,23 @@ public class DropReaderRobustnessTests
         Assert.Equal(50_001, result.Rows[^1].Line);
         result.AssertAccounting();
     }
+
+    [Theory]
+    [InlineData("k,\"ab")]
+    [InlineData("k,\"\"\"x")]
+    [InlineData("k,\"\"\"\"\"x,\"")]
+    public void Files_full_of_stray_quotes_are_read_in_one_pass_with_every_line_accounted_for(string pattern)
+    {
+        var sb = new StringBuilder("customer_id,first_name\n");
+        for (var i = 0; i < 20_000; i++)
+        {
+            sb.Append(pattern.Replace("k", i.ToString(System.Globalization.CultureInfo.InvariantCulture))).Append('\n');
+        }
+
+        var result = Ingest(sb.ToString(), "web/customers/c.csv", read: new DropReadOptions { MaxRecordChars = 10_000 });
+
+        result.AssertAccounting();
+        Assert.InRange(result.Rows.Count, 1, 20_000);
+        Assert.True(result.Rows.Zip(result.Rows.Skip(1)).All(p => p.Second.Line > p.First.Line));
+    }
 }
