@@ -674,14 +674,25 @@ public sealed class DropReader : IDisposable
                     continue;
                 }
 
-                if (lineMode && c is '\r' or '\n')
+                // Field text up to the next quote or line break is copied in one go.
+                var rest = _buf.AsSpan(i, _end - i);
+                var next = rest.IndexOfAny(LineOrQuote);
+                if (next != 0)
+                {
+                    var run = next < 0 ? rest : rest[..next];
+                    AppendScratch(ref valueLength, run);
+                    i += run.Length;
+                    continue;
+                }
+
+                if (lineMode)
                 {
                     return Unterminated(start, out textLength, out malformed, "Unterminated quoted field at end of line.");
                 }
 
-                if (c == '\n' || (c == '\r' && (i + 1 >= _end || _buf[i + 1] != '\n')))
+                if (c == '\n' || (i + 1 < _end && _buf[i + 1] != '\n'))
                 {
-                    lineBreaks++;
+                    lineBreaks++; // LF, or a CR not followed by LF (a CR at the buffer's end is re-read after the refill)
                 }
 
                 AppendScratch(ref valueLength, c);
@@ -785,6 +796,13 @@ public sealed class DropReader : IDisposable
         }
 
         return result;
+    }
+
+    private void AppendScratch(ref int length, ReadOnlySpan<char> text)
+    {
+        EnsureScratch(length + text.Length);
+        text.CopyTo(_scratch.AsSpan(length));
+        length += text.Length;
     }
 
     private void AppendScratch(ref int length, char c)
