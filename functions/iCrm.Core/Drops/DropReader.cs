@@ -1,5 +1,9 @@
 using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
@@ -21,12 +25,11 @@ public sealed class DropReader : IDisposable
     private const int ReadBufferChars = 32 * 1024;
     private const int CharBlockSize = 32 * 1024; // 64 KB: stays out of the large object heap
     private const int IntBlockSize = 16 * 1024;
+    private const int PrefetchBytes = 1 << 20;
+    private const int PrefetchLowWater = 256 * 1024;
 
     private static readonly SearchValues<char> LineOrQuote = SearchValues.Create("\r\n\"");
     private static readonly char[] CandidateSeparators = [',', ';', '\t', '|'];
-
-    private const int PrefetchBytes = 1 << 20;
-    private const int PrefetchLowWater = 256 * 1024;
 
     private readonly PrefetchingStream _prefetch;
     private readonly Stream? _decompressor;
@@ -567,9 +570,13 @@ public sealed class DropReader : IDisposable
         record.CopyTo(dest);
         textLength = record.Length;
         malformed = null;
-        fieldCount = record.Count(_separator) + 1;
-        var expected = _header?.Names.Length ?? fieldCount;
-        if (fieldCount != expected)
+
+        // One pass finds every separator (16 characters per step where the CPU allows); the positions become field
+        // bounds, so a row costs a copy and a scan rather than an IndexOf call per field.
+        var expected = _header?.Names.Length ?? int.MaxValue;
+        var separators = FindSeparators(record, _separator, ref _scratchBounds);
+        fieldCount = separators + 1;
+        if (expected != int.MaxValue && fieldCount != expected)
         {
             return (block, offset, _ints, 0);
         }
@@ -578,19 +585,54 @@ public sealed class DropReader : IDisposable
         var start = 0;
         for (var f = 0; f < fieldCount; f++)
         {
-            var rest = record[start..];
-            var len = rest.IndexOf(_separator);
-            if (len < 0)
-            {
-                len = rest.Length;
-            }
-
+            var end = f < separators ? _scratchBounds[f] : record.Length;
             bounds[2 * f] = offset + start;
-            bounds[(2 * f) + 1] = len;
-            start += len + 1;
+            bounds[(2 * f) + 1] = end - start;
+            start = end + 1;
         }
 
         return (block, offset, intBlock, boundsStart);
+    }
+
+    /// <summary>Writes the positions of <paramref name="separator"/> in <paramref name="text"/> to <paramref name="positions"/>; returns how many.</summary>
+    internal static int FindSeparators(ReadOnlySpan<char> text, char separator, ref int[] positions)
+    {
+        var count = 0;
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated && text.Length >= Vector256<ushort>.Count)
+        {
+            ref var first = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(text));
+            var needle = Vector256.Create((ushort)separator);
+            for (; i <= text.Length - Vector256<ushort>.Count; i += Vector256<ushort>.Count)
+            {
+                var mask = Vector256.Equals(Vector256.LoadUnsafe(ref first, (nuint)i), needle).ExtractMostSignificantBits();
+                while (mask != 0)
+                {
+                    if (count == positions.Length)
+                    {
+                        Array.Resize(ref positions, positions.Length * 2);
+                    }
+
+                    positions[count++] = i + BitOperations.TrailingZeroCount(mask);
+                    mask &= mask - 1;
+                }
+            }
+        }
+
+        for (; i < text.Length; i++)
+        {
+            if (text[i] == separator)
+            {
+                if (count == positions.Length)
+                {
+                    Array.Resize(ref positions, positions.Length * 2);
+                }
+
+                positions[count++] = i;
+            }
+        }
+
+        return count;
     }
 
     /// <summary>The RFC 4180 path, taken only for records that contain a quote: unescapes into scratch, then copies once.</summary>

@@ -72,4 +72,20 @@ public class DropReaderRobustnessTests
         Assert.InRange(result.Rows.Count, 1, 20_000);
         Assert.True(result.Rows.Zip(result.Rows.Skip(1)).All(p => p.Second.Line > p.First.Line));
     }
+
+    [Fact]
+    public void Separator_search_agrees_with_a_plain_loop_at_every_length_and_position()
+    {
+        var random = new Random(11);
+        var positions = new int[2];
+        for (var length = 0; length < 100; length++)
+        {
+            var text = new string(Enumerable.Range(0, length).Select(_ => random.Next(4) == 0 ? ';' : 'x').ToArray());
+            var expected = Enumerable.Range(0, length).Where(i => text[i] == ';').ToArray();
+
+            var count = DropReader.FindSeparators(text, ';', ref positions);
+
+            Assert.Equal(expected, positions[..count]);
+        }
+    }
 }
