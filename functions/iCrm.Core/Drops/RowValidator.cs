@@ -188,7 +188,15 @@ public sealed class RowValidator
         }
         else if (unitPrice is { } price)
         {
-            amount = quantity * price;
+            try
+            {
+                amount = quantity * price;
+            }
+            catch (OverflowException)
+            {
+                SetRejection(DropColumn.UnitPrice, RejectionReasons.AbsurdAmount, $"Quantity {quantity} × unit price {price} is beyond any real order.");
+                return null;
+            }
         }
         else
         {
