@@ -39,5 +39,8 @@ public sealed class IngestionReport
     public string? ReportPath { get; set; }
     public string? Error { get; set; }
 
+    /// <summary>Required columns a CSV header lacked (every row is then rejected as <c>missing_column</c>).</summary>
+    public List<string>? MissingColumns { get; set; }
+
     public bool IsBalanced => RowsRead == RowsAccepted + RowsRejected + DuplicatesSkipped;
 }
