@@ -30,7 +30,7 @@ public sealed class IngestionPipeline(
         var blob = await drops.GetAsync(blobPath, cancellationToken) ?? throw new DropNotFoundException(blobPath);
         var dropId = DropId.Compute(blob.Container, blob.Path, blob.ETag);
         var previous = await ledger.GetAsync(dropId, cancellationToken);
-        if (previous?.Value.Status == IngestionStatus.Completed)
+        if (previous?.Value.Status is IngestionStatus.Completed or IngestionStatus.Rejected)
         {
             return previous.Value;
         }
@@ -48,7 +48,7 @@ public sealed class IngestionPipeline(
         if (!DropPath.TryParse(blob.Path, out var path, out var pathError))
         {
             // A drop iCrm cannot read never becomes readable by retrying: report it and stop.
-            report.Status = IngestionStatus.Failed;
+            report.Status = IngestionStatus.Rejected;
             report.Error = pathError;
             return await FinishAsync(report, started, cancellationToken);
         }

@@ -4,7 +4,12 @@ public enum IngestionStatus
 {
     Running,
     Completed,
+
+    /// <summary>The attempt failed; the host retries (and after the last attempt the event goes to the poison queue).</summary>
     Failed,
+
+    /// <summary>The drop can never be ingested as it is (e.g. a path that names no known entity): not retried.</summary>
+    Rejected,
 }
 
 /// <summary>
