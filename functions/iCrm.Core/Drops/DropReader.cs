@@ -660,6 +660,8 @@ public sealed class DropReader : IDisposable
         var fieldStart = 0;
         var inQuotes = false;
         var atFieldStart = true;
+        var closedQuote = false;
+        string? strayText = null;
         var lineBreaks = 0;
         var lineMode = _bufferOffset + start < _lineModeUntil;
         textLength = fieldCount = 0;
@@ -710,6 +712,7 @@ public sealed class DropReader : IDisposable
                     else
                     {
                         inQuotes = false;
+                        closedQuote = true;
                         i++;
                     }
 
@@ -746,6 +749,7 @@ public sealed class DropReader : IDisposable
             {
                 EndField(ref fields, ref fieldStart, valueLength);
                 atFieldStart = true;
+                closedQuote = false;
                 i++;
                 continue;
             }
@@ -773,6 +777,11 @@ public sealed class DropReader : IDisposable
             if (!char.IsWhiteSpace(c))
             {
                 atFieldStart = false;
+                if (closedQuote)
+                {
+                    // RFC 4180: after a closing quote only a separator or a line break may follow ("abc"x is broken).
+                    strayText ??= "Text after the closing quote of a field.";
+                }
             }
 
             AppendScratch(ref valueLength, c);
@@ -797,6 +806,12 @@ public sealed class DropReader : IDisposable
         raw.CopyTo(dest);
         _scratch.AsSpan(0, valueLength).CopyTo(dest[raw.Length..]);
         var expected = _header?.Names.Length ?? fields;
+        if (strayText is not null)
+        {
+            malformed = strayText;
+            return (block, offset, _ints, 0);
+        }
+
         if (fields != expected)
         {
             return (block, offset, _ints, 0);

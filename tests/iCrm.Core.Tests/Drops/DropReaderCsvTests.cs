@@ -86,6 +86,18 @@ public class DropReaderCsvTests
     }
 
     [Fact]
+    public void Text_after_a_closing_quote_makes_the_row_malformed_as_RFC_4180_requires()
+    {
+        var csv = "customer_id,first_name\n1,\"Ann\"x\n2,\"Bob\" \n";
+        var rows = Read(csv, "web/customers/c.csv");
+
+        Assert.Equal(2, rows.Count);
+        Assert.Contains("after the closing quote", rows[0].MalformedReason);
+        Assert.Null(rows[1].MalformedReason);
+        Assert.Equal("Bob", rows[1][DropColumn.FirstName].ToString().Trim());
+    }
+
+    [Fact]
     public void An_unterminated_quote_costs_one_row_and_reading_resumes_on_the_next_line()
     {
         var csv = "customer_id,first_name\n1,\"Ann\n2,Bob\n3,Cy\n";
