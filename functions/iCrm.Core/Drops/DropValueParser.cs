@@ -180,18 +180,10 @@ public sealed class DropValueParser
         else if (c.Length is 4 or 2)
         {
             year = c.Length == 2 ? TwoDigitYear(ic) : ic;
-            // Dots are day-first everywhere (dd.MM.yyyy); slashes and dashes follow the culture; a first number above
-            // 12 can only be a day, a second above 12 only a day.
+            // Dots are day-first everywhere (dd.MM.yyyy); slashes and dashes follow the source's culture strictly: a
+            // date that does not fit it (13/05 in a month-first source) is invalid, not silently read the other way,
+            // because guessing per row would mix up the days and months of the rows that do fit.
             var monthFirst = sepChar != '.' && _monthFirst;
-            if (ia > 12)
-            {
-                monthFirst = false;
-            }
-            else if (ib > 12)
-            {
-                monthFirst = true;
-            }
-
             (month, day) = monthFirst ? (ia, ib) : (ib, ia);
         }
         else
