@@ -25,6 +25,7 @@ public static class WarningReasons
     public const string InvalidPhone = "invalid_phone";
     public const string LargeAmount = "large_amount";
     public const string TextTruncated = "text_truncated";
+    public const string InvalidBirthDate = "invalid_birth_date";
 }
 
 /// <summary>What became of one row: an accepted record (flagged when it carries warnings) or a rejection.</summary>

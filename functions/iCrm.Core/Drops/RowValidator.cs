@@ -115,8 +115,8 @@ public sealed class RowValidator
             Warn(DropColumn.Phone, WarningReasons.InvalidPhone, $"'{Cut(phoneText)}' is not a valid phone number for region {_options.DefaultPhoneRegion}; the phone was dropped.");
         }
 
-        if (!OptionalDate(DropColumn.BirthDate, out var birthDate, rejectFuture: true)
-            || !OptionalDate(DropColumn.SignupDate, out var signupDate, rejectFuture: true)
+        var birthDate = BirthDateOrWarn();
+        if (!OptionalDate(DropColumn.SignupDate, out var signupDate, rejectFuture: true)
             || !OptionalDate(DropColumn.ChurnedAt, out var churnedAt, rejectFuture: true)
             || !OptionalBoolean(DropColumn.ConsentEmail, out var consentEmail)
             || !OptionalBoolean(DropColumn.ConsentSms, out var consentSms)
@@ -426,6 +426,23 @@ public sealed class RowValidator
         }
 
         return true;
+    }
+
+    /// <summary>A birth date that cannot be right is dropped with a warning: the rest of a customer row is still worth having
+    /// (as with an invalid phone), and a wrong birth date would only mislead matching.</summary>
+    private DateOnly? BirthDateOrWarn()
+    {
+        var text = Value(DropColumn.BirthDate);
+        if (text.IsEmpty)
+        {
+            return null;
+        }
+        if (!_values.TryParseDate(text, out var date) || date < _options.MinDate || date > _latestAllowedDate)
+        {
+            Warn(DropColumn.BirthDate, WarningReasons.InvalidBirthDate, $"'{Cut(text)}' is not a possible birth date; it was dropped.");
+            return null;
+        }
+        return date;
     }
 
     private bool OptionalDate(DropColumn column, out DateOnly? value, bool rejectFuture)

@@ -68,8 +68,6 @@ public class CustomerValidationTests
     }
 
     [Theory]
-    [InlineData("birth_date", "2030-01-01", RejectionReasons.FutureDate)]
-    [InlineData("birth_date", "31/02/1980", RejectionReasons.InvalidDate)]
     [InlineData("signup_date", "2024-06-20", RejectionReasons.FutureDate)]
     [InlineData("consent_email", "sometimes", RejectionReasons.InvalidBoolean)]
     [InlineData("customer_id", "", RejectionReasons.Required)]
@@ -77,6 +75,20 @@ public class CustomerValidationTests
     {
         var csv = column == "customer_id" ? $"customer_id,email\n{value},a@x.com\n" : $"customer_id,{column}\nc1,{value}\n";
         Assert.Equal(column, Rejected(One(csv, Path), reason).Field);
+    }
+
+    [Theory]
+    [InlineData("2030-01-01")]
+    [InlineData("31/02/1980")]
+    [InlineData("1850-01-01")]
+    public void An_impossible_birth_date_is_dropped_and_the_row_flagged_not_rejected(string value)
+    {
+        var outcome = One($"customer_id,first_name,birth_date\nc1,Ann,{value}\n", Path);
+
+        var record = Assert.IsType<CustomerRecord>(outcome.Record);
+        Assert.Null(record.BirthDate);
+        Assert.Equal("Ann", record.FirstName);
+        Assert.Equal(WarningReasons.InvalidBirthDate, Assert.Single(outcome.Warnings).Reason);
     }
 
     [Fact]
