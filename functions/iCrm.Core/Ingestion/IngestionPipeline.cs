@@ -171,6 +171,7 @@ public sealed class IngestionPipeline(
             }
         }
 
+        report.StoreWrites += entries.Count(e => e.Written);
         foreach (var entry in entries)
         {
             report.RowsAccepted += entry.Accepted;
@@ -217,6 +218,7 @@ public sealed class IngestionPipeline(
             if (etag is not null)
             {
                 entry.ETag = etag;
+                entry.Written = true;
                 return;
             }
             if (attempt >= options.MaxWriteAttempts)

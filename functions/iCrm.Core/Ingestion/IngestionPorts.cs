@@ -24,4 +24,8 @@ public interface IProfileLookup
 
     /// <summary>Match keys already resolved in this chunk → owner, so repeated rows of one customer cost no lookups.</summary>
     Dictionary<string, string> ResolvedKeys { get; }
+
+    /// <summary>Resolutions of activity rows (orders, events, …) in this chunk by <c>{source}|{source id}</c>: a customer's
+    /// many rows are resolved once.</summary>
+    Dictionary<string, Resolution> ResolvedSources { get; }
 }

@@ -35,6 +35,7 @@ public sealed class IngestionReport
     public long CustomersCreated { get; set; }
     public long CustomersUpdated { get; set; }
     public long CustomersMerged { get; set; }
+    /// <summary>Profile documents written (one per customer per chunk at most).</summary>
     public long StoreWrites { get; set; }
     public int Chunks { get; set; }
     public DateTimeOffset StartedAt { get; set; }
