@@ -38,6 +38,8 @@ public static class BenchmarkSuites
     public static readonly IReadOnlyDictionary<string, Func<BenchmarkOptions, Task<IReadOnlyDictionary<string, double>>>> All =
         new Dictionary<string, Func<BenchmarkOptions, Task<IReadOnlyDictionary<string, double>>>>
         {
+            ["ingest"] = IngestBenchmark.RunAsync,
+            ["ingest-e2e"] = IngestEndToEndBenchmark.RunAsync,
         };
 
     public static double Median(IEnumerable<double> values)

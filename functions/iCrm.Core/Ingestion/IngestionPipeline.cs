@@ -147,6 +147,10 @@ public sealed class IngestionPipeline(
         }
 
         var entries = working.Entries.Values.ToList();
+        foreach (var entry in entries)
+        {
+            working.ApplyPending(entry);
+        }
         var survivors = entries.Where(e => e.Absorbed.Count > 0).ToList();
         var mergedAway = entries.Where(e => e.Profile.MergedInto is not null && e.Dirty).ToList();
         var rest = entries.Except(survivors).Except(mergedAway).ToList();
