@@ -26,9 +26,10 @@ public static class FunctionsRegistration
             o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase));
             o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
         });
-        services.AddOpenApi();
+        services.AddApiDocumentation();
         services.AddSingleton<FunctionInvoker>();
         services.AddSingleton<CustomerLookup>();
+        services.AddSingleton<CustomerQuery>();
         services.AddSingleton<TrainingJobs>();
 
         var config = builder.Configuration;
@@ -58,6 +59,7 @@ public static class FunctionsRegistration
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseRequestBodyLimit();
 
         // The host's readiness probe: any answer to GET / will do.
         app.MapGet("/", () => Results.Ok(new { service = "iCrm", status = "ready" })).ExcludeFromDescription();
@@ -72,11 +74,12 @@ public static class FunctionsRegistration
             }).ExcludeFromDescription();
         }
 
-        app.MapOpenApi("/api/openapi.json");
+        app.MapApiDocumentation();
         var api = app.MapGroup("/api");
         api.MapHealthEndpoint();
         var secured = api.MapGroup("").RequireApiKey();
         secured.MapCustomerEndpoints();
+        secured.MapScoringEndpoints();
         secured.MapOperationsEndpoints();
         return app;
     }
