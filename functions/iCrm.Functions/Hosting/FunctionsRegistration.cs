@@ -20,7 +20,16 @@ public static class FunctionsRegistration
 
         builder.AddIcrmServices();
         var services = builder.Services;
-        services.AddProblemDetails();
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
+        {
+            // Parameter binding failures reach the client as a bare 400 (the framework logs them at Debug, without values).
+            if (context.ProblemDetails.Status == StatusCodes.Status400BadRequest && context.ProblemDetails.Detail is null)
+            {
+                context.ProblemDetails.Detail = "A route or query parameter has the wrong type, or a required one is missing: see /api/openapi.json.";
+            }
+        });
+        // Same answer in every environment: a bad parameter is the caller's 400, not an exception (and not a 500 in Development).
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = false);
         services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase));
