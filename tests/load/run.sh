@@ -58,12 +58,13 @@ for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$PORT/" >/dev/null && break
 curl -sf "http://127.0.0.1:$PORT/" >/dev/null || { log "the app did not start; see $STATE/app.log"; exit 1; }
 
 log "seed $CUSTOMERS generated customers through the drops container"
+seeded_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 dotnet tools/iCrm.DataGen/bin/Release/net10.0/iCrm.DataGen.dll --customers "$CUSTOMERS" --seed "$SEED" --out "$STATE/sample" --clean-only \
   --end "$(date -u +%Y-%m-%d)" --start "$(date -u -d '3 years ago' +%Y-%m-%d)" --upload "$ICRM_LOCAL_STORAGE" >"$STATE/sample-summary.json"
 files=$(find "$STATE/sample/drops" -type f | wc -l)
 started=$(date +%s)
 while true; do
-  done_count=$(curl -sf "$API/ingestions?pageSize=500" | json 'o.items.filter(i=>i.status!=="running").length' || echo 0)
+  done_count=$(curl -sf "$API/ingestions?pageSize=500" | json "o.items.filter(i=>i.status!=='running' && new Date(i.startedAt) >= new Date('$seeded_at')).length" || echo 0)
   [ "$done_count" -ge "$files" ] && break
   [ $(( $(date +%s) - started )) -gt 600 ] && { log "ingestion did not finish within 10 minutes; see $STATE/app.log"; exit 1; }
   sleep 2

@@ -19,11 +19,16 @@ public static class RequestLimits
     public const int MaxSentimentTexts = 100;
     public const int MaxSentimentTextLength = 5_000;
 
-    /// <summary>Answers 413 before reading a body whose declared length is over the limit, and caps what Kestrel will
-    /// read of a body without a declared length.</summary>
+    /// <summary>Answers 413 before reading an API body whose declared length is over the limit, and caps what Kestrel will
+    /// read of a body without a declared length. The host's trigger invocations (outside /api) keep Kestrel's limits.</summary>
     public static IApplicationBuilder UseRequestBodyLimit(this IApplicationBuilder app) =>
         app.Use(async (context, next) =>
         {
+            if (!context.Request.Path.StartsWithSegments("/api"))
+            {
+                await next(context);
+                return;
+            }
             if (context.Request.ContentLength > MaxBodyBytes)
             {
                 await ApiProblems.TooLarge($"The body may be at most {MaxBodyBytes:N0} bytes.").ExecuteAsync(context);
