@@ -4,7 +4,7 @@
 # GET /api/customers/{id}/scores with wrk for DURATION seconds each. Prints ONE JSON object (per endpoint: req/s,
 # p50/p99 latency in ms, errors = non-2xx + socket errors) and the machine's load average.
 #   tests/load/run.sh                       # 30 s per endpoint, 64 connections, 300 customers
-#   DURATION=10 CONNECTIONS=32 CUSTOMERS=500 tests/load/run.sh
+#   DURATION=10 WARMUP=5 CONNECTIONS=32 CUSTOMERS=500 tests/load/run.sh   (WARMUP: unmeasured seconds per endpoint first)
 # Ports (defaults chosen away from a normal local run): PORT=7171, AZURITE_BLOB/QUEUE/TABLE_PORT=21000-21002, COSMOS_PORT=21081.
 # Stops the app it started; stops the local stack too unless KEEP_STACK=1. Logs: .local/load/.
 set -euo pipefail
@@ -16,6 +16,7 @@ export AZURITE_TABLE_PORT="${AZURITE_TABLE_PORT:-21002}" COSMOS_PORT="${COSMOS_P
 . scripts/local-env.sh
 PORT="${PORT:-7171}"
 DURATION="${DURATION:-30}"
+WARMUP="${WARMUP:-10}"
 CONNECTIONS="${CONNECTIONS:-64}"
 THREADS="${THREADS:-2}"
 CUSTOMERS="${CUSTOMERS:-300}"
@@ -100,6 +101,10 @@ measure() {
   echo "$out" >>"$STATE/wrk.log"
   echo "$out" | grep '^{"requests"' | tail -1
 }
+# Warm-up, not measured: on a busy 2-core machine tiered JIT needs a while to reach optimised code.
+log "warm-up: ${WARMUP}s per endpoint"
+wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -s "$LOAD_DIR/score.lua" "$API/score" >/dev/null 2>&1
+wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -s "$LOAD_DIR/scores.lua" "$API/customers/$customer/scores" >/dev/null 2>&1
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 log "POST /api/score for ${DURATION}s ($CONNECTIONS connections)"
 score=$(measure score.lua "$API/score")
@@ -107,5 +112,5 @@ log "GET /api/customers/{id}/scores for ${DURATION}s ($CONNECTIONS connections)"
 scores=$(measure scores.lua "$API/customers/$customer/scores")
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
-printf '{"tool":"wrk %s","duration_s":%s,"connections":%s,"threads":%s,"cores":%s,"customers":%s,"load_average_before":"%s","load_average_after":"%s","endpoints":{"POST /api/score":%s,"GET /api/customers/{id}/scores":%s}}\n' \
-  "$(wrk -v 2>&1 | head -1 | awk '{print $2}')" "$DURATION" "$CONNECTIONS" "$THREADS" "$(nproc)" "$CUSTOMERS" "$load_before" "$load_after" "$score" "$scores"
+printf '{"tool":"wrk %s","duration_s":%s,"warmup_s":%s,"connections":%s,"threads":%s,"cores":%s,"customers":%s,"load_average_before":"%s","load_average_after":"%s","endpoints":{"POST /api/score":%s,"GET /api/customers/{id}/scores":%s}}\n' \
+  "$(wrk -v 2>&1 | head -1 | awk '{print $2}')" "$DURATION" "$WARMUP" "$CONNECTIONS" "$THREADS" "$(nproc)" "$CUSTOMERS" "$load_before" "$load_after" "$score" "$scores"
