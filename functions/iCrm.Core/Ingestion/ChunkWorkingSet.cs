@@ -23,6 +23,7 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
         public List<DropRecord> Records { get; } = [];
         public List<(string OtherId, MergeExplanation Explanation)> Absorbed { get; } = [];
         public bool Dirty { get; set; }
+        public bool Written { get; set; }
     }
 
     private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
@@ -30,6 +31,8 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
     public IReadOnlyDictionary<string, Entry> Entries => _entries;
 
     public Dictionary<string, string> ResolvedKeys { get; } = new(StringComparer.Ordinal);
+
+    public Dictionary<string, Resolution> ResolvedSources { get; } = new(StringComparer.Ordinal);
 
     public async Task<CustomerProfile?> FindAsync(string customerId, CancellationToken cancellationToken) =>
         (await LoadAsync(customerId, create: false, cancellationToken))?.Profile;

@@ -1,0 +1,46 @@
+using System.Diagnostics;
+using iCrm.Ml.Recommendations;
+using iCrm.Ml.Tests.Lifetime;
+using Xunit.Abstractions;
+
+namespace iCrm.Ml.Tests.Recommendations;
+
+public class RecommenderMeasurement(ITestOutputHelper output)
+{
+    [MeasurementFact]
+    public void Measurement_training_recommenders_on_2000_items_and_2m_order_lines()
+    {
+        var sw = Stopwatch.StartNew();
+        var data = RecommendationSimulation.Generate(customers: 100_000, groups: 40, itemsPerGroup: 50, ordersPerCustomer: 10, seed: 1);
+        output.WriteLine($"generated lines={data.Count} in {sw.Elapsed.TotalSeconds:F1}s");
+
+        sw.Restart();
+        var result = RecommenderTrainer.Train(data, new RecommenderOptions { HoldoutDays = 30 });
+        output.WriteLine($"items={result.Items} customers={result.Customers} train_lines={result.TrainInteractions} holdout_lines={result.HoldoutInteractions} total_seconds={result.TotalSeconds:F2} chosen={result.Chosen}");
+        foreach (var m in result.Metrics)
+            output.WriteLine($"{m.Kind,-10} train_seconds={m.TrainSeconds:F2} precision@10={m.PrecisionAt10:F4} recall@10={m.RecallAt10:F4} ndcg@10={m.NdcgAt10:F4} customers={m.Customers}");
+
+        var indexed = InteractionData.Build(data);
+        sw.Restart();
+        var co = indexed.CoOccurrence();
+        double coSeconds = sw.Elapsed.TotalSeconds;
+        int n = indexed.Items.Length;
+        var gram = new double[(long)n * n];
+        for (long k = 0; k < gram.Length; k++) gram[k] = co[k];
+        for (int i = 0; i < n; i++) gram[(long)i * n + i] += 100;
+        sw.Restart();
+        SymmetricInverse.InvertInPlace(gram, n);
+        output.WriteLine($"co_occurrence_seconds={coSeconds:F2} ease_inverse_seconds={sw.Elapsed.TotalSeconds:F2} (n={n}, {Environment.ProcessorCount} cores)");
+
+        var model = result.Model;
+        var histories = data.GroupBy(i => i.CustomerId).Take(2_000)
+            .Select(g => g.Select(i => new Purchase(i.ItemId, i.Time)).ToList()).ToList();
+        foreach (var h in histories.Take(200)) model.Recommend(h, 10); // warm-up
+        sw.Restart();
+        int count = 0;
+        foreach (var h in histories) count += model.Recommend(h, 10).Count;
+        double micros = sw.Elapsed.TotalMilliseconds * 1000 / histories.Count;
+        output.WriteLine($"score_top10_microseconds_per_customer={micros:F1} (mean history {histories.Average(h => h.Count):F1} lines) recs={count}");
+        Assert.Equal(result.Metrics.MaxBy(m => m.NdcgAt10)!.Kind, result.Chosen);
+    }
+}
