@@ -46,7 +46,7 @@ public static class CustomerEndpoints
                 var (items, next, scanned) = await query.ListAsync(new CustomerFilter(segment, minChurn, minClv), order, size, continuationToken, ct);
                 return Results.Ok(new CustomerPage([.. items.Select(CustomerView.From)], next, scanned));
             }
-            catch (CustomerQuery.InvalidTokenException e)
+            catch (InvalidTokenException e)
             {
                 return ApiProblems.BadRequest(e.Message);
             }

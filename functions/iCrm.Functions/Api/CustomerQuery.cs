@@ -37,7 +37,6 @@ public sealed class CustomerQuery(ICustomerStore store)
     public const int MaxScannedPerRequest = 5_000;
     public const int MaxSortWindow = 10_000;
 
-    public sealed class InvalidTokenException() : Exception("continuationToken is not a token this listing issued (or the filters changed).");
 
     private sealed record ScanPosition(string? T, int S);
 
@@ -50,8 +49,8 @@ public sealed class CustomerQuery(ICustomerStore store)
         }
         if (filter.IsEmpty)
         {
-            var page = await store.ListAsync(pageSize, continuationToken, cancellationToken);
-            return (page.Items, page.ContinuationToken, page.Items.Count);
+            var page = await store.ListAsync(pageSize, continuationToken is null ? null : PageTokens.Decode(continuationToken), cancellationToken);
+            return (page.Items, PageTokens.Encode(page.ContinuationToken), page.Items.Count);
         }
         return await ScanAsync(filter, pageSize, continuationToken, cancellationToken);
     }
@@ -162,3 +161,29 @@ public sealed class CustomerQuery(ICustomerStore store)
         }
     }
 }
+
+/// <summary>
+/// Store continuation tokens wrapped so the API only ever hands the store a token it issued: a made-up or truncated token
+/// is the caller's 400, not a store error.
+/// </summary>
+public static class PageTokens
+{
+    public static string? Encode(string? storeToken) =>
+        storeToken is null ? null : "p" + Base64Url.EncodeToString(System.Text.Encoding.UTF8.GetBytes(storeToken));
+
+    public static string Decode(string token)
+    {
+        try
+        {
+            return token.Length >= 2 && token[0] == 'p'
+                ? System.Text.Encoding.UTF8.GetString(Base64Url.DecodeFromChars(token.AsSpan(1)))
+                : throw new InvalidTokenException();
+        }
+        catch (FormatException)
+        {
+            throw new InvalidTokenException();
+        }
+    }
+}
+
+public sealed class InvalidTokenException() : Exception("continuationToken is not a token this listing issued (or the filters changed).");

@@ -19,8 +19,17 @@ public static class OperationsEndpoints
             {
                 return ApiProblems.BadRequest(sizeError);
             }
-            var page = await ledger.ListAsync(size, continuationToken, ct);
-            return Results.Ok(new IngestionPage(page.Items, page.ContinuationToken));
+            string? storeToken;
+            try
+            {
+                storeToken = continuationToken is null ? null : PageTokens.Decode(continuationToken);
+            }
+            catch (InvalidTokenException e)
+            {
+                return ApiProblems.BadRequest(e.Message);
+            }
+            var page = await ledger.ListAsync(size, storeToken, ct);
+            return Results.Ok(new IngestionPage(page.Items, PageTokens.Encode(page.ContinuationToken)));
         }).WithName("ListIngestions")
             .WithSummary("Drop reports, page by page.")
             .Produces<IngestionPage>()

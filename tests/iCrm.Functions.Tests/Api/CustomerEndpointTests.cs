@@ -121,6 +121,7 @@ public sealed class CustomerEndpointTests : IDisposable
     [InlineData("minClv=-1", "minClv")]
     [InlineData("sort=name", "sort")]
     [InlineData("segment=x&continuationToken=not-a-token", "continuationToken")]
+    [InlineData("continuationToken=made-up", "continuationToken")]
     [InlineData("sort=churn&continuationToken=s123", "continuationToken")]
     public async Task Bad_list_parameters_are_400_naming_the_parameter(string query, string parameter)
     {

@@ -134,6 +134,7 @@ public sealed class OperationsEndpointTests : IDisposable
         await (await client.GetAsync("/api/ingestions/0123456789abcdef")).ProblemAsync(HttpStatusCode.NotFound);
         await (await client.GetAsync("/api/ingestions/not%20an%20id")).ProblemAsync(HttpStatusCode.BadRequest);
         await (await client.GetAsync("/api/ingestions?pageSize=0")).ProblemAsync(HttpStatusCode.BadRequest);
+        await (await client.GetAsync("/api/ingestions?continuationToken=made-up")).ProblemAsync(HttpStatusCode.BadRequest);
     }
 
     [Fact]
