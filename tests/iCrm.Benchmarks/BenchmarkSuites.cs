@@ -40,6 +40,7 @@ public static class BenchmarkSuites
         {
             ["ingest"] = IngestBenchmark.RunAsync,
             ["ingest-e2e"] = IngestEndToEndBenchmark.RunAsync,
+            ["score"] = ScoreBenchmark.RunAsync,
         };
 
     public static double Median(IEnumerable<double> values)
