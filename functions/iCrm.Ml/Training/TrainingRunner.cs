@@ -111,7 +111,14 @@ public sealed class TrainingRunner(
             return new ModelOutcome(version, "", double.NaN, null, false, $"failed: {e.Message}");
         }
         var card = trained.Card;
-        await registry.PublishAsync(card, new MemoryStream(trained.Bundle), cancellationToken);
+        try
+        {
+            await registry.PublishAsync(card, new MemoryStream(trained.Bundle), cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return new ModelOutcome(version, card.PromotionMetric, card.PromotionValue, null, false, $"failed: publishing {trainer.Kind} {version}: {e.Message}");
+        }
         var champion = await registry.GetChampionAsync(trainer.Kind, cancellationToken);
         var championCard = champion is null ? null : await registry.GetCardAsync(trainer.Kind, champion.Value.Version, cancellationToken);
         var championValue = championCard?.PromotionValue;
