@@ -38,6 +38,7 @@ public static class BenchmarkSuites
     public static readonly IReadOnlyDictionary<string, Func<BenchmarkOptions, Task<IReadOnlyDictionary<string, double>>>> All =
         new Dictionary<string, Func<BenchmarkOptions, Task<IReadOnlyDictionary<string, double>>>>
         {
+            ["train"] = TrainBenchmark.RunAsync,
         };
 
     public static double Median(IEnumerable<double> values)
