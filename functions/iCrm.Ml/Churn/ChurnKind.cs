@@ -13,7 +13,7 @@ namespace iCrm.Ml.Churn;
 /// boosted trees on a time split and compares them with logistic regression and the base rate on the holdout.
 /// Promotion: holdout ROC-AUC, higher is better, 0.005 absolute tolerance.
 /// </summary>
-public sealed class ChurnKind(ChurnTrainingOptions? options = null, ChurnLabelOptions? labels = null) : IModelTrainer, IModelLoader
+public sealed class ChurnKind(ChurnTrainingOptions? options = null, ChurnLabelOptions? labels = null) : IModelTrainer, IModelLoader, IChampionEvaluator
 {
     private readonly ChurnTrainingOptions _options = options ?? new ChurnTrainingOptions();
     private readonly ChurnLabelOptions _labels = labels ?? new ChurnLabelOptions();
@@ -82,6 +82,31 @@ public sealed class ChurnKind(ChurnTrainingOptions? options = null, ChurnLabelOp
     }
 
     public IProfileScorer Load(Stream bundle, ModelCard card) => new ChurnProfileScorer(card.Version, ChurnModel.Load(bundle));
+
+    /// <summary>
+    /// The champion's ROC-AUC on the challenger's time holdout: features as of the holdout cutoff, labels from the window
+    /// after it. Only for a time split (a random split's holdout cannot be rebuilt); the champion was trained on labels
+    /// before that window, so it has not seen them.
+    /// </summary>
+    public double? EvaluateChampion(IProfileScorer champion, TrainingSnapshot snapshot, ModelCard challenger)
+    {
+        if (challenger.Details?["split"]?.GetValue<string>() != "time" || challenger.Cutoff is not { } holdoutAsOf)
+        {
+            return null;
+        }
+        var labeler = new ChurnLabeler(_labels);
+        var scores = new List<double>();
+        var outcomes = new List<bool>();
+        foreach (var p in snapshot.Profiles)
+        {
+            if (p.MergedInto is null && labeler.Label(p, holdoutAsOf) is { } outcome)
+            {
+                scores.Add(champion.Score(p, holdoutAsOf).Value);
+                outcomes.Add(outcome.Churned);
+            }
+        }
+        return BinaryMetrics.Compute(scores, outcomes).RocAuc;
+    }
 
     private static Dictionary<string, double> Metrics(BinaryMetrics m)
     {

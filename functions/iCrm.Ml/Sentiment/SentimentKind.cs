@@ -13,7 +13,7 @@ namespace iCrm.Ml.Sentiment;
 /// The champion scores every feedback text in the write-back (<see cref="FeedbackItem.Sentiment"/>), which the churn
 /// features then read.
 /// </summary>
-public sealed class SentimentKind(SentimentTrainingOptions? options = null, double holdoutShare = 0.2, int minimumPerClass = 20) : IModelTrainer, IModelLoader
+public sealed class SentimentKind(SentimentTrainingOptions? options = null, double holdoutShare = 0.2, int minimumPerClass = 20) : IModelTrainer, IModelLoader, IChampionEvaluator
 {
     public double HoldoutShare { get; } = holdoutShare;
 
@@ -24,18 +24,13 @@ public sealed class SentimentKind(SentimentTrainingOptions? options = null, doub
     public Task<TrainedModel> TrainAsync(TrainingSnapshot snapshot, string version, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
-        var rated = snapshot.Profiles.Where(p => p.MergedInto is null)
-            .SelectMany(p => p.Feedback)
-            .Where(f => f.Timestamp < snapshot.AsOf && f.Rating is >= 4 or <= 2 && !string.IsNullOrWhiteSpace(f.Text))
-            .OrderBy(f => f.Timestamp).ThenBy(f => f.Text, StringComparer.Ordinal)
-            .Select(f => (f.Timestamp, Example: new SentimentExample(f.Text, f.Rating >= 4)))
-            .ToList();
+        var rated = Rated(snapshot);
         var positives = rated.Count(r => r.Example.Positive);
         if (positives < minimumPerClass || rated.Count - positives < minimumPerClass)
         {
             throw new InvalidOperationException($"Sentiment needs at least {minimumPerClass} positive and {minimumPerClass} negative rated texts; found {positives} and {rated.Count - positives}.");
         }
-        var cut = (int)Math.Round(rated.Count * (1 - HoldoutShare));
+        var cut = Cut(rated.Count);
         var train = rated[..cut].Select(r => r.Example).ToList();
         var test = rated[cut..].Select(r => r.Example).ToList();
         var model = SentimentModel.Train(train, options);
@@ -74,6 +69,29 @@ public sealed class SentimentKind(SentimentTrainingOptions? options = null, doub
     }
 
     public IProfileScorer Load(Stream bundle, ModelCard card) => new SentimentProfileScorer(card.Version, SentimentModel.Load(bundle));
+
+    /// <summary>The champion's accuracy on the same newest rated texts the challenger was tested on.</summary>
+    public double? EvaluateChampion(IProfileScorer champion, TrainingSnapshot snapshot, ModelCard challenger)
+    {
+        if (champion is not SentimentProfileScorer scorer)
+        {
+            return null;
+        }
+        var rated = Rated(snapshot);
+        var test = rated[Cut(rated.Count)..];
+        return test.Count == 0 ? null : test.Count(r => scorer.Model.Score(r.Example.Text) >= 0.5 == r.Example.Positive) / (double)test.Count;
+    }
+
+    private int Cut(int count) => (int)Math.Round(count * (1 - HoldoutShare));
+
+    /// <summary>Rated feedback before the scoring date, oldest first (ties by text, so the split is reproducible).</summary>
+    private static List<(DateTimeOffset Timestamp, SentimentExample Example)> Rated(TrainingSnapshot snapshot) =>
+        snapshot.Profiles.Where(p => p.MergedInto is null)
+            .SelectMany(p => p.Feedback)
+            .Where(f => f.Timestamp < snapshot.AsOf && f.Rating is >= 4 or <= 2 && !string.IsNullOrWhiteSpace(f.Text))
+            .OrderBy(f => f.Timestamp).ThenBy(f => f.Text, StringComparer.Ordinal)
+            .Select(f => (f.Timestamp, new SentimentExample(f.Text, f.Rating >= 4)))
+            .ToList();
 }
 
 /// <summary>

@@ -67,6 +67,17 @@ public interface IProfileEnricher
     bool Enrich(CustomerProfile profile, bool rescore);
 }
 
+/// <summary>
+/// A trainer that can measure the current champion on the challenger's holdout, so the promotion compares both models
+/// on the same data rather than card values from different runs.
+/// </summary>
+public interface IChampionEvaluator
+{
+    /// <summary>The champion's promotion metric on the holdout <paramref name="challenger"/> was measured on; null when that
+    /// holdout cannot be rebuilt (then the champion's card value is used).</summary>
+    double? EvaluateChampion(IProfileScorer champion, TrainingSnapshot snapshot, ModelCard challenger);
+}
+
 /// <summary>Loads a model bundle of a kind into a scorer.</summary>
 public interface IModelLoader
 {

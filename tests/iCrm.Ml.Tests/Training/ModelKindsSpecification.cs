@@ -229,3 +229,24 @@ public sealed class KindFailureSpecification
         Assert.ThrowsAny<Exception>(() => new SentimentKind().Load(new MemoryStream(bundle), card));
     }
 }
+
+public sealed class ChampionOnTheSameHoldoutSpecification
+{
+    [Fact]
+    public async Task The_churn_and_sentiment_champions_are_measured_on_the_challengers_holdout_before_a_swap()
+    {
+        var store = await TrainingWorld.StoreAsync(TrainingWorld.Profiles(800, seed: 3));
+        var registry = new InMemoryModelRegistry();
+        var kinds = ModelRegistration.DefaultKinds().Where(k => k.Trainer.Kind is ModelKinds.Churn or ModelKinds.Sentiment).ToList();
+        var runner = TrainingWorld.Runner(store, registry, kinds);
+        var first = await runner.RunAsync(TrainingWorld.Run());
+        var second = await runner.RunAsync(TrainingWorld.Run());
+
+        foreach (var kind in new[] { ModelKinds.Churn, ModelKinds.Sentiment })
+        {
+            Assert.Contains("measured on this run's holdout", second.Models[kind].Reason, StringComparison.Ordinal);
+            // Same data, same holdout: the champion scores what its own card says.
+            Assert.Equal(first.Models[kind].Value, second.Models[kind].ChampionValue!.Value, 6);
+        }
+    }
+}
