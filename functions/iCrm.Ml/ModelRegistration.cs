@@ -25,7 +25,10 @@ public static class ModelRegistration
         var churnWindow = Int(configuration, "ICRM_CHURN_WINDOW_DAYS", 90);
         var clvHoldout = Int(configuration, "ICRM_CLV_HOLDOUT_DAYS", 182);
         var recommendationHoldout = Int(configuration, "ICRM_RECOMMENDATIONS_HOLDOUT_DAYS", 30);
-        Add(services, new SentimentKind());
+        // Sentiment scores feedback with the configured provider when it is an external one (Azure AI Language).
+        services.AddSingleton(sp => new SentimentKind(provider: sp.GetService<ISentimentProvider>()));
+        services.AddSingleton<IModelTrainer>(sp => sp.GetRequiredService<SentimentKind>());
+        services.AddSingleton<IModelLoader>(sp => sp.GetRequiredService<SentimentKind>());
         Add(services, new ChurnKind(labels: new Core.Features.ChurnLabelOptions { WindowDays = churnWindow }));
         Add(services, new LifetimeKind(clvHoldout));
         Add(services, new SegmentsKind());

@@ -11,10 +11,15 @@ namespace iCrm.Ml.Sentiment;
 /// negative). Time-based holdout: the newest <see cref="HoldoutShare"/> of rated feedback (by timestamp) is the test
 /// set; baseline = always the training majority class. Promotion: holdout accuracy, higher is better, 0.01 absolute.
 /// The champion scores every feedback text in the write-back (<see cref="FeedbackItem.Sentiment"/>), which the churn
-/// features then read.
+/// features then read. With an external <paramref name="provider"/> (Azure AI Language, <c>ICRM_SENTIMENT_PROVIDER=azure</c>)
+/// the local model is still trained and evaluated (its card says how well the tenant's own ratings are predicted), but
+/// feedback is scored by the provider.
 /// </summary>
-public sealed class SentimentKind(SentimentTrainingOptions? options = null, double holdoutShare = 0.2, int minimumPerClass = 20) : IModelTrainer, IModelLoader, IChampionEvaluator
+public sealed class SentimentKind(SentimentTrainingOptions? options = null, double holdoutShare = 0.2, int minimumPerClass = 20, ISentimentProvider? provider = null)
+    : IModelTrainer, IModelLoader, IChampionEvaluator
 {
+    private readonly ISentimentProvider? _external = provider is LocalSentimentProvider ? null : provider;
+
     public double HoldoutShare { get; } = holdoutShare;
 
     public string Kind => ModelKinds.Sentiment;
@@ -63,12 +68,16 @@ public sealed class SentimentKind(SentimentTrainingOptions? options = null, doub
             },
             DurationSeconds = Math.Round(clock.Elapsed.TotalSeconds, 3),
             DataFingerprint = ModelCards.Fingerprint(snapshot.Profiles),
-            Details = new JsonObject { ["labels"] = "weak labels from ratings (4-5 positive, 1-2 negative)" },
+            Details = new JsonObject
+            {
+                ["labels"] = "weak labels from ratings (4-5 positive, 1-2 negative)",
+                ["feedbackScoredBy"] = _external is null ? "this local model" : $"external provider ({_external.GetType().Name})",
+            },
         };
         return Task.FromResult(new TrainedModel(card, ModelCards.Save(model.Save)));
     }
 
-    public IProfileScorer Load(Stream bundle, ModelCard card) => new SentimentProfileScorer(card.Version, SentimentModel.Load(bundle));
+    public IProfileScorer Load(Stream bundle, ModelCard card) => new SentimentProfileScorer(card.Version, SentimentModel.Load(bundle), _external);
 
     /// <summary>The champion's accuracy on the same newest rated texts the challenger was tested on.</summary>
     public double? EvaluateChampion(IProfileScorer champion, TrainingSnapshot snapshot, ModelCard challenger)
@@ -98,7 +107,7 @@ public sealed class SentimentKind(SentimentTrainingOptions? options = null, doub
 /// Scores every feedback text of a profile (<see cref="Enrich"/>) and summarises the last year's sentiment as the
 /// profile's sentiment prediction.
 /// </summary>
-public sealed class SentimentProfileScorer(string version, SentimentModel model) : IProfileScorer, IProfileEnricher
+public sealed class SentimentProfileScorer(string version, SentimentModel model, ISentimentProvider? external = null) : IProfileScorer, IProfileEnricher
 {
     public string Kind => ModelKinds.Sentiment;
 
@@ -106,19 +115,23 @@ public sealed class SentimentProfileScorer(string version, SentimentModel model)
 
     public SentimentModel Model => model;
 
-    public bool Enrich(CustomerProfile profile, bool rescore)
+    public async ValueTask<bool> EnrichAsync(CustomerProfile profile, bool rescore, CancellationToken cancellationToken)
     {
-        var changed = false;
-        foreach (var f in profile.Feedback)
+        var pending = profile.Feedback.Where(f => !string.IsNullOrWhiteSpace(f.Text) && (rescore || f.Sentiment is null)).ToList();
+        if (pending.Count == 0)
         {
-            if (string.IsNullOrWhiteSpace(f.Text) || (!rescore && f.Sentiment is not null))
+            return false;
+        }
+        IReadOnlyList<double> scores = external is { IsEnabled: true }
+            ? [.. (await external.ScoreAsync([.. pending.Select(f => f.Text)], cancellationToken)).Select(r => r.Score)]
+            : [.. pending.Select(f => model.Score(f.Text))];
+        var changed = false;
+        for (var i = 0; i < pending.Count; i++)
+        {
+            var s = Math.Round(scores[i], 4);
+            if (pending[i].Sentiment != s)
             {
-                continue;
-            }
-            var s = Math.Round(model.Score(f.Text), 4);
-            if (f.Sentiment != s)
-            {
-                f.Sentiment = s;
+                pending[i].Sentiment = s;
                 changed = true;
             }
         }

@@ -64,7 +64,7 @@ public interface IProfileScorer
 public interface IProfileEnricher
 {
     /// <param name="rescore">True: score everything again (a new model); false: only what has not been scored yet.</param>
-    bool Enrich(CustomerProfile profile, bool rescore);
+    ValueTask<bool> EnrichAsync(CustomerProfile profile, bool rescore, CancellationToken cancellationToken);
 }
 
 /// <summary>

@@ -171,7 +171,8 @@ public sealed class TrainingRunner(
         {
             return null;
         }
-        Parallel.ForEach(profiles, new ParallelOptions { CancellationToken = cancellationToken }, p => enricher.Enrich(p, rescore: true));
+        await Parallel.ForEachAsync(profiles, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount * 2, CancellationToken = cancellationToken },
+            async (p, ct) => await enricher.EnrichAsync(p, rescore: true, ct));
         return scorer.Version;
     }
 
@@ -239,7 +240,7 @@ public sealed class TrainingRunner(
                     {
                         var snapshotFresh = enrichedSnapshot.TryGetValue(scorer.Kind, out var by) && by == scorer.Version;
                         enriched = snapshotFresh && CopyFeedbackSentiment(snapshotProfile, profile);
-                        enriched |= enricher.Enrich(profile, rescore: !current && !snapshotFresh);
+                        enriched |= await enricher.EnrichAsync(profile, rescore: !current && !snapshotFresh, ct);
                     }
                     if (current && !enriched)
                     {

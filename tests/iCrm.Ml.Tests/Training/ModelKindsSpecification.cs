@@ -250,3 +250,46 @@ public sealed class ChampionOnTheSameHoldoutSpecification
         }
     }
 }
+
+public sealed class ExternalSentimentProviderSpecification
+{
+    private sealed class ConstantProvider : ISentimentProvider
+    {
+        public int Texts;
+
+        public bool IsEnabled => true;
+
+        public Task<IReadOnlyList<SentimentResult>> ScoreAsync(IReadOnlyList<string> texts, CancellationToken ct)
+        {
+            Interlocked.Add(ref Texts, texts.Count);
+            return Task.FromResult<IReadOnlyList<SentimentResult>>([.. texts.Select(_ => SentimentResult.FromScore(0.125))]);
+        }
+    }
+
+    [Fact]
+    public async Task With_an_external_provider_feedback_is_scored_by_it_while_the_local_model_is_still_trained_and_evaluated()
+    {
+        var provider = new ConstantProvider();
+        var store = await TrainingWorld.StoreAsync(TrainingWorld.Profiles(300, seed: 5));
+        var registry = new InMemoryModelRegistry();
+        var kind = new SentimentKind(provider: provider);
+        var run = await TrainingWorld.Runner(store, registry, [(kind, kind)]).RunAsync(TrainingWorld.Run());
+
+        Assert.True(run.Models[ModelKinds.Sentiment].Promoted, run.Models[ModelKinds.Sentiment].Reason);
+        var feedback = store.All().SelectMany(p => p.Feedback).ToList();
+        Assert.All(feedback, f => Assert.Equal(0.125, f.Sentiment));
+        Assert.True(provider.Texts >= feedback.Count);
+        var card = (await registry.GetCardAsync(ModelKinds.Sentiment, run.Models[ModelKinds.Sentiment].Version))!;
+        Assert.Contains("external provider", card.Details!["feedbackScoredBy"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_local_provider_is_not_treated_as_external()
+    {
+        var store = await TrainingWorld.StoreAsync(TrainingWorld.Profiles(300, seed: 5));
+        var kind = new SentimentKind(provider: new LocalSentimentProvider());
+        await TrainingWorld.Runner(store, new InMemoryModelRegistry(), [(kind, kind)]).RunAsync(TrainingWorld.Run());
+
+        Assert.Contains(store.All().SelectMany(p => p.Feedback), f => f.Sentiment != 0.125 && f.Sentiment > 0.6);
+    }
+}
