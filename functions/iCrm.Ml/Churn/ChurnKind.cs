@@ -31,6 +31,11 @@ public sealed class ChurnKind(ChurnTrainingOptions? options = null, ChurnLabelOp
         var labeler = new ChurnLabeler(_labels);
         var split = ChurnDataset.Split(profiles, builder, labeler, snapshot.AsOf);
         cancellationToken.ThrowIfCancellationRequested();
+        var churners = split.Train.Labels.Count(l => l);
+        if (split.Train.Count < 10 || churners == 0 || churners == split.Train.Count)
+        {
+            throw new NotEnoughDataException($"Churn needs labelled customers of both kinds; the training snapshot has {churners} churners of {split.Train.Count}.");
+        }
         var result = ChurnTrainer.Train(split.Train, split.Holdout, _options);
         var e = result.Evaluation;
         var bundle = ModelCards.Save(result.Model.Save);

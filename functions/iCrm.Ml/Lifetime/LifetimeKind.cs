@@ -29,7 +29,7 @@ public sealed class LifetimeKind(int holdoutDays = 182, double monthlyDiscountRa
         var observations = LifetimeTrainer.FromProfiles(profiles, cutoff, snapshot.AsOf);
         if (observations.Count(o => o.Summary.Frequency > 0) < 20)
         {
-            throw new InvalidOperationException($"CLV needs at least 20 repeat buyers before {cutoff:yyyy-MM-dd}; found {observations.Count(o => o.Summary.Frequency > 0)}.");
+            throw new NotEnoughDataException($"CLV needs at least 20 repeat buyers before {cutoff:yyyy-MM-dd}; found {observations.Count(o => o.Summary.Frequency > 0)}.");
         }
         var evaluated = LifetimeTrainer.TrainAndEvaluate(observations, HoldoutDays / 7.0, monthlyDiscountRate);
         var m = evaluated.Holdout!;

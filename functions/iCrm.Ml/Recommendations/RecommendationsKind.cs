@@ -24,6 +24,10 @@ public sealed class RecommendationsKind(RecommenderOptions? options = null) : IM
     {
         var clock = Stopwatch.StartNew();
         var interactions = Interaction.FromProfiles(snapshot.Profiles.Where(p => p.MergedInto is null), snapshot.AsOf);
+        if (interactions.Select(i => i.ItemId).Distinct().Take(2).Count() < 2)
+        {
+            throw new NotEnoughDataException("Recommendations need order lines with at least two different products.");
+        }
         var result = RecommenderTrainer.Train(interactions, _options);
         var chosen = result.Metrics.First(m => m.Kind == result.Chosen);
         static Dictionary<string, double> Of(RecommenderMetrics m) => new()

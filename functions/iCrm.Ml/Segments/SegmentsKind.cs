@@ -43,7 +43,7 @@ public sealed class SegmentsKind(ClusteringOptions? options = null) : IModelTrai
         }
         if (customers.Count == 0)
         {
-            throw new InvalidOperationException($"Segments need customers with a purchase before {asOf:yyyy-MM-dd}; found none.");
+            throw new NotEnoughDataException($"Segments need customers with a purchase before {asOf:yyyy-MM-dd}; found none.");
         }
         var model = SegmentsTrainer.Train(customers, features, options);
         var counts = model.RfmSummaries.ToDictionary(s => s.Segment, s => (double)s.Customers);

@@ -33,7 +33,7 @@ public sealed class SentimentKind(SentimentTrainingOptions? options = null, doub
         var positives = rated.Count(r => r.Example.Positive);
         if (positives < minimumPerClass || rated.Count - positives < minimumPerClass)
         {
-            throw new InvalidOperationException($"Sentiment needs at least {minimumPerClass} positive and {minimumPerClass} negative rated texts; found {positives} and {rated.Count - positives}.");
+            throw new NotEnoughDataException($"Sentiment needs at least {minimumPerClass} positive and {minimumPerClass} negative rated texts; found {positives} and {rated.Count - positives}.");
         }
         var cut = Cut(rated.Count);
         var train = rated[..cut].Select(r => r.Example).ToList();

@@ -37,6 +37,12 @@ public sealed record PromotionRule(double Tolerance, bool Relative = false, bool
     public override string ToString() => Always ? "always (descriptive model)" : Relative ? $"{Tolerance:P1} relative" : $"{Tolerance} absolute";
 }
 
+/// <summary>
+/// Thrown by a trainer when the tenant's data cannot support the kind yet (no feedback texts, no products on order
+/// lines, too few repeat buyers). The run records the kind as skipped, keeps any champion, and still succeeds.
+/// </summary>
+public sealed class NotEnoughDataException(string message) : InvalidOperationException(message);
+
 /// <summary>Trains one model kind from a snapshot.</summary>
 public interface IModelTrainer
 {

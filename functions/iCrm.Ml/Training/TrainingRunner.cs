@@ -111,6 +111,10 @@ public sealed class TrainingRunner(
             loader.Load(new MemoryStream(trained.Bundle), trained.Card).Score(snapshot.Profiles.Count > 0
                 ? snapshot.Profiles[0] : new CustomerProfile { Id = "probe" }, snapshot.AsOf);
         }
+        catch (NotEnoughDataException e)
+        {
+            return new ModelOutcome(version, "", double.NaN, null, false, $"skipped: {e.Message}");
+        }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             return new ModelOutcome(version, "", double.NaN, null, false, $"failed: {e.Message}");

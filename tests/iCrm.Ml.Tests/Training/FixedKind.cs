@@ -18,10 +18,16 @@ public sealed class FixedKind(string kind, PromotionRule rule, bool higherIsBett
 
     public bool FailTraining { get; set; }
 
+    public bool NotEnoughData { get; set; }
+
     public bool ProduceCorruptBundle { get; set; }
 
     public Task<TrainedModel> TrainAsync(TrainingSnapshot snapshot, string version, CancellationToken cancellationToken)
     {
+        if (NotEnoughData)
+        {
+            throw new NotEnoughDataException("no feedback texts yet");
+        }
         if (FailTraining)
         {
             throw new InvalidOperationException("not enough data");

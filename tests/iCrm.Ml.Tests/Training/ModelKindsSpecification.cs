@@ -206,7 +206,7 @@ public sealed class KindFailureSpecification
     public async Task Sentiment_training_refuses_a_tenant_with_too_few_rated_texts()
     {
         var profiles = TrainingWorld.Profiles(50);
-        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => new SentimentKind(minimumPerClass: 500).TrainAsync(new TrainingSnapshot(profiles, TrainingWorld.AsOf), "v", default));
+        var e = await Assert.ThrowsAsync<NotEnoughDataException>(() => new SentimentKind(minimumPerClass: 500).TrainAsync(new TrainingSnapshot(profiles, TrainingWorld.AsOf), "v", default));
         Assert.Contains("rated texts", e.Message, StringComparison.Ordinal);
     }
 
@@ -214,7 +214,7 @@ public sealed class KindFailureSpecification
     public async Task Lifetime_training_refuses_a_base_without_repeat_buyers()
     {
         var profiles = TrainingWorld.Profiles(10);
-        await Assert.ThrowsAsync<InvalidOperationException>(() => new LifetimeKind().TrainAsync(new TrainingSnapshot(profiles, TrainingWorld.AsOf), "v", default));
+        await Assert.ThrowsAsync<NotEnoughDataException>(() => new LifetimeKind().TrainAsync(new TrainingSnapshot(profiles, TrainingWorld.AsOf), "v", default));
     }
 
     [Fact]

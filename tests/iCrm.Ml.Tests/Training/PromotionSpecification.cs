@@ -97,6 +97,20 @@ public sealed class PromotionSpecification
     }
 
     [Fact]
+    public async Task A_kind_without_enough_data_is_skipped_and_the_run_still_succeeds()
+    {
+        var sentiment = new FixedKind("sentiment", Absolute) { NotEnoughData = true };
+        var churn = new FixedKind("churn", Absolute);
+        var (runner, registry, _) = await World(sentiment, churn);
+        var run = await runner.RunAsync(NextRun());
+
+        Assert.Equal(TrainingRunStatus.Succeeded, run.Status);
+        Assert.Equal("skipped: no feedback texts yet", run.Models["sentiment"].Reason);
+        Assert.Null(await registry.GetChampionAsync("sentiment"));
+        Assert.True(run.Models["churn"].Promoted);
+    }
+
+    [Fact]
     public async Task A_challenger_whose_metric_could_not_be_measured_is_not_promoted_even_without_a_champion()
     {
         var kind = new FixedKind("churn", Absolute) { NextValue = double.NaN };
