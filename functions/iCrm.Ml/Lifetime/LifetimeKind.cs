@@ -71,7 +71,7 @@ public sealed class LifetimeKind(int holdoutDays = 182, double monthlyDiscountRa
                 new("age", "weeks", "weeks from first purchase to the scoring date"),
                 new("monetary_value", "currency", "average spend per repeat purchase"),
             ],
-            TrainingWindowStart = null,
+            TrainingWindowStart = FirstPurchase(profiles),
             Cutoff = cutoff,
             RowCounts =
             {
@@ -103,6 +103,19 @@ public sealed class LifetimeKind(int holdoutDays = 182, double monthlyDiscountRa
             throw new InvalidDataException("CLV bundle has unusable BG/NBD parameters.");
         }
         return new LifetimeProfileScorer(card.Version, model);
+    }
+
+    private static DateTimeOffset? FirstPurchase(List<CustomerProfile> profiles)
+    {
+        DateTimeOffset? first = null;
+        foreach (var p in profiles)
+        {
+            if (p.Orders.Count > 0 && (first is null || p.Orders[0].Date < first))
+            {
+                first = p.Orders[0].Date; // the order log is kept oldest first
+            }
+        }
+        return first;
     }
 
     private static Dictionary<string, string> Parameters(LifetimeValueModel model)

@@ -140,7 +140,11 @@ public sealed class QualityOnGeneratedData(ITestOutputHelper output)
             }
 
             output.WriteLine(JsonSerializer.Serialize(figures.ToDictionary(f => f.Key, f => Math.Round(f.Value, 4)), new JsonSerializerOptions { WriteIndented = true }));
-            output.WriteLine(JsonSerializer.Serialize(churnCard, new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true }));
+            foreach (var kind in ModelKinds.All)
+            {
+                output.WriteLine(JsonSerializer.Serialize(await Card(registry, kind), new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true }));
+            }
+            output.WriteLine(JsonSerializer.Serialize(run, new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true }));
 
             Assert.True(figures["churn_auc"] > 0.70, $"churn AUC {figures["churn_auc"]:0.000}");
             Assert.True(figures["churn_brier"] < figures["churn_base_rate_brier"], "churn Brier should beat the base rate");
