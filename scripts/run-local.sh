@@ -43,6 +43,7 @@ done
 curl -sf "http://127.0.0.1:$PORT/" >/dev/null || { echo "the app did not start; see $STATE/app.log" >&2; tail -20 "$STATE/app.log" >&2; exit 1; }
 echo "app running (pid $(cat "$STATE/app.pid")), log: $STATE/app.log"
 
+since=$(date -u +%Y-%m-%dT%H:%M:%S)
 step "4/6 generate $CUSTOMERS customers of sample data (seed $SEED) and drop them into Azurite"
 dotnet tools/iCrm.DataGen/bin/Release/net10.0/iCrm.DataGen.dll --customers "$CUSTOMERS" --seed "$SEED" --out "$STATE/sample" \
   --end "$(date -u +%Y-%m-%d)" --start "$(date -u -d '3 years ago' +%Y-%m-%d)" --upload "$ICRM_LOCAL_STORAGE" >"$STATE/sample-summary.json"
@@ -52,8 +53,9 @@ echo "dropped $files files"
 step "5/6 wait for the Ingest function to process every drop"
 started=$(date +%s)
 while true; do
-  page=$(curl -sf "$API/ingestions?pageSize=500" || echo '{"items":[]}')
-  done_count=$(echo "$page" | json 'o.items.filter(i=>i.status!=="running").length')
+  page=$(curl -sf "$API/ingestions?pageSize=500" | json "JSON.stringify({items:o.items.filter(i=>i.startedAt>='$since')})" || echo '{"items":[]}')
+  # Finished: completed, rejected (cannot be ingested as is), or failed on its last attempt (then in the poison queue).
+  done_count=$(echo "$page" | json 'o.items.filter(i=>i.status==="completed"||i.status==="rejected"||(i.status==="failed"&&i.attempts>=5)).length')
   if [ "$done_count" -ge "$files" ]; then break; fi
   if [ $(( $(date +%s) - started )) -gt 900 ]; then echo "ingestion did not finish within 15 minutes; see $STATE/app.log" >&2; exit 1; fi
   printf '\r%s of %s drops processed' "$done_count" "$files"

@@ -56,7 +56,6 @@ public static class AzureRegistration
 
         services.AddSingleton(sp => new ProfileHistory(sp.GetRequiredService<IOptions<ProfileHistoryOptions>>().Value));
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<IngestionOptions>>().Value);
-        services.AddSingleton<IDropRowParser, BasicCsvRowParser>();
         services.AddOptions<MatchOptions>().BindConfiguration("Matching");
         services.AddSingleton(_ => new MatchKeyHasher(PiiKey.Read(config)));
         services.AddSingleton(sp => new IdentityResolver(new ProbabilisticMatcher(sp.GetRequiredService<IOptions<MatchOptions>>().Value)));

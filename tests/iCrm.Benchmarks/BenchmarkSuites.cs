@@ -38,6 +38,9 @@ public static class BenchmarkSuites
     public static readonly IReadOnlyDictionary<string, Func<BenchmarkOptions, Task<IReadOnlyDictionary<string, double>>>> All =
         new Dictionary<string, Func<BenchmarkOptions, Task<IReadOnlyDictionary<string, double>>>>
         {
+            ["ingest"] = IngestBenchmark.RunAsync,
+            ["ingest-e2e"] = IngestEndToEndBenchmark.RunAsync,
+            ["score"] = ScoreBenchmark.RunAsync,
             ["train"] = TrainBenchmark.RunAsync,
         };
 

@@ -39,7 +39,7 @@ public static class AzureClientFactory
         return new QueueServiceClient(new Uri(uri), CreateCredential(config, prefix), options);
     }
 
-    public static CosmosClient CreateCosmosClient(IConfiguration config, bool allowBulk)
+    public static CosmosClient CreateCosmosClient(IConfiguration config, bool allowBulk, params RequestHandler[] handlers)
     {
         var prefix = SettingNames.CosmosPrefix;
         var options = new CosmosClientOptions
@@ -50,6 +50,10 @@ public static class AzureClientFactory
             MaxRetryAttemptsOnRateLimitedRequests = 9,
             MaxRetryWaitTimeOnRateLimitedRequests = TimeSpan.FromSeconds(30),
         };
+        foreach (var handler in handlers)
+        {
+            options.CustomHandlers.Add(handler);
+        }
         var connectionString = config[prefix];
         if (!string.IsNullOrWhiteSpace(connectionString))
         {

@@ -21,8 +21,12 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
         public int Accepted { get; set; }
         public int Duplicates { get; set; }
         public List<DropRecord> Records { get; } = [];
+
+        /// <summary>Records not yet applied to <see cref="Profile"/>: applied together, once, before the write.</summary>
+        public List<DropRecord> Pending { get; } = [];
         public List<(string OtherId, MergeExplanation Explanation)> Absorbed { get; } = [];
         public bool Dirty { get; set; }
+        public bool Written { get; set; }
     }
 
     private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
@@ -30,6 +34,8 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
     public IReadOnlyDictionary<string, Entry> Entries => _entries;
 
     public Dictionary<string, string> ResolvedKeys { get; } = new(StringComparer.Ordinal);
+
+    public Dictionary<string, Resolution> ResolvedSources { get; } = new(StringComparer.Ordinal);
 
     public async Task<CustomerProfile?> FindAsync(string customerId, CancellationToken cancellationToken) =>
         (await LoadAsync(customerId, create: false, cancellationToken))?.Profile;
@@ -89,10 +95,21 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
         {
             return;
         }
-        var outcome = history.Apply(entry.Profile, [record], now);
+        entry.Pending.Add(record);
+        entry.Dirty = true;
+    }
+
+    /// <summary>Applies an entry's pending records in one pass (sorting and folding once per chunk, not per row).</summary>
+    public void ApplyPending(Entry entry)
+    {
+        if (entry.Pending.Count == 0)
+        {
+            return;
+        }
+        var outcome = history.Apply(entry.Profile, entry.Pending, now);
         entry.Accepted += outcome.Accepted;
         entry.Duplicates += outcome.Duplicates;
-        entry.Dirty = true;
+        entry.Pending.Clear();
     }
 
     /// <summary>Folds <paramref name="otherId"/> into <paramref name="survivorId"/> in memory; <see cref="IngestionPipeline"/> writes
@@ -105,6 +122,8 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
         {
             return;
         }
+        ApplyPending(survivor);
+        ApplyPending(other);
         ProfileMerge.Union(survivor.Profile, other.Profile, explanation);
         // The rows the other profile took in this chunk now live in the survivor, and so do their counts.
         survivor.Accepted += other.Accepted;

@@ -20,6 +20,11 @@ public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher h
     public async Task<Resolution> ResolveAsync(DropRecord record, IProfileLookup profiles, CancellationToken cancellationToken)
     {
         var customer = record as CustomerRecord;
+        var sourceKey = customer is null ? $"{record.Source}|{record.SourceCustomerId}" : null;
+        if (sourceKey is not null && profiles.ResolvedSources.TryGetValue(sourceKey, out var known))
+        {
+            return known;
+        }
         var keys = customer is null ? [hasher.SourceKey(record.Source, record.SourceCustomerId)] : hasher.DeterministicKeys(customer);
         var variant = customer is null ? null : MatchCandidate.FromRecord(customer);
 
@@ -79,8 +84,13 @@ public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher h
             explanations.Add(new MergeExplanation($"{record.Source}:{record.SourceCustomerId}", now, decision.Rule.ToString(), decision.Score,
                 decision.EvidenceFor(customerId)));
         }
-        return new Resolution(customerId, mergeFrom, explanations,
+        var resolution = new Resolution(customerId, mergeFrom, explanations,
             [.. keys.Select(k => k.Value), .. blockingKeys.Select(k => k.Value)], variant);
+        if (sourceKey is not null)
+        {
+            profiles.ResolvedSources[sourceKey] = resolution with { MergeFrom = [], Explanations = [] };
+        }
+        return resolution;
     }
 
     private async Task<string?> OwnerAsync(string key, IProfileLookup profiles, CancellationToken cancellationToken)

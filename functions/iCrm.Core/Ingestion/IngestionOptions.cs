@@ -1,3 +1,5 @@
+using iCrm.Core.Drops;
+
 namespace iCrm.Core.Ingestion;
 
 public sealed class IngestionOptions
@@ -10,4 +12,45 @@ public sealed class IngestionOptions
 
     /// <summary>Attempts per profile write when another writer changed it meanwhile (412).</summary>
     public int MaxWriteAttempts { get; set; } = 20;
+
+    /// <summary>Default reading of dates, numbers and phones (culture, time zone, phone region, limits).</summary>
+    public ValidationSettings Validation { get; set; } = new();
+
+    /// <summary>Per-source overrides, e.g. <c>Ingestion__Sources__pos__Culture=en-GB</c> for a till system writing dd/MM/yyyy.</summary>
+    public Dictionary<string, ValidationSettings> Sources { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The validation options for a source: its overrides on top of the defaults.</summary>
+    public ValidationOptions ValidationFor(string source, TimeProvider time)
+    {
+        var defaults = Validation;
+        Sources.TryGetValue(source, out var own);
+        var baseline = ValidationOptions.Default;
+        return baseline with
+        {
+            Culture = own?.Culture ?? defaults.Culture ?? baseline.Culture,
+            TimeZone = own?.TimeZone ?? defaults.TimeZone ?? baseline.TimeZone,
+            DefaultPhoneRegion = own?.DefaultPhoneRegion ?? defaults.DefaultPhoneRegion ?? baseline.DefaultPhoneRegion,
+            MaxAmount = own?.MaxAmount ?? defaults.MaxAmount ?? baseline.MaxAmount,
+            FlagAmount = own?.FlagAmount ?? defaults.FlagAmount ?? baseline.FlagAmount,
+            TimeProvider = time,
+        };
+    }
+
+    public DropReadOptions ReadOptionsFor(string source) =>
+        Sources.TryGetValue(source, out var own) && own.Separator is { Length: 1 } separator
+            ? DropReadOptions.Default with { Separator = separator[0] }
+            : DropReadOptions.Default;
+}
+
+/// <summary>Settings for reading one source's values; unset ones fall back to the defaults.</summary>
+public sealed class ValidationSettings
+{
+    public string? Culture { get; set; }
+    public string? TimeZone { get; set; }
+    public string? DefaultPhoneRegion { get; set; }
+    public decimal? MaxAmount { get; set; }
+    public decimal? FlagAmount { get; set; }
+
+    /// <summary>The CSV separator, when it should not be detected from the header.</summary>
+    public string? Separator { get; set; }
 }

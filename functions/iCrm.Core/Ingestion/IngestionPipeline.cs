@@ -15,7 +15,6 @@ public sealed class DropNotFoundException(string path) : Exception($"Drop '{path
 /// </summary>
 public sealed class IngestionPipeline(
     IDropSource drops,
-    IDropRowParser parser,
     IIdentityResolver resolver,
     ICustomerStore customers,
     IIdentityStore identities,
@@ -29,9 +28,9 @@ public sealed class IngestionPipeline(
     public async Task<IngestionReport> IngestAsync(string blobPath, CancellationToken cancellationToken = default)
     {
         var blob = await drops.GetAsync(blobPath, cancellationToken) ?? throw new DropNotFoundException(blobPath);
-        var dropId = DropIds.Compute(blob.Container, blob.Path, blob.ETag);
+        var dropId = DropId.Compute(blob.Container, blob.Path, blob.ETag);
         var previous = await ledger.GetAsync(dropId, cancellationToken);
-        if (previous?.Value.Status == IngestionStatus.Completed)
+        if (previous?.Value.Status is IngestionStatus.Completed or IngestionStatus.Rejected)
         {
             return previous.Value;
         }
@@ -46,36 +45,39 @@ public sealed class IngestionPipeline(
             Status = IngestionStatus.Running,
             StartedAt = time.GetUtcNow(),
         };
-        var pathError = parser.Validate(blob.Path, out var source, out var entity);
-        report.Source = source;
-        report.Entity = entity.ToString().ToLowerInvariant();
-        if (pathError is not null)
+        if (!DropPath.TryParse(blob.Path, out var path, out var pathError))
         {
             // A drop iCrm cannot read never becomes readable by retrying: report it and stop.
-            report.Status = IngestionStatus.Failed;
+            report.Status = IngestionStatus.Rejected;
             report.Error = pathError;
             return await FinishAsync(report, started, cancellationToken);
         }
+        report.Source = path.Source;
+        report.Entity = DropPath.EntityFolder(path.Entity);
 
         try
         {
             await ledger.UpsertAsync(report, cancellationToken);
             report.RejectedPath = await quarantine.BeginAsync(dropId, cancellationToken);
+            var validator = new RowValidator(path, options.ValidationFor(path.Source, time));
             await using (var content = await drops.OpenReadAsync(blob, cancellationToken))
+            using (var reader = new DropReader(content, path, options.ReadOptionsFor(path.Source)))
             {
-                var chunk = new List<ValidatedRow>(options.ChunkSize);
-                foreach (var row in parser.Parse(content, blob.Path))
+                var batch = new List<RawRow>(options.ChunkSize);
+                var outcomes = new List<RowOutcome>(options.ChunkSize);
+                while (await reader.ReadBatchAsync(batch, options.ChunkSize, cancellationToken) > 0)
                 {
-                    chunk.Add(row);
-                    if (chunk.Count == options.ChunkSize)
+                    foreach (var row in batch)
                     {
-                        await ProcessChunkAsync(report, report.Chunks++, chunk, cancellationToken);
-                        chunk.Clear();
+                        outcomes.Add(validator.Validate(row));
                     }
+                    await ProcessChunkAsync(report, report.Chunks++, outcomes, cancellationToken);
+                    batch.Clear();
+                    outcomes.Clear();
                 }
-                if (chunk.Count > 0)
+                if (reader.MissingColumns.Count > 0)
                 {
-                    await ProcessChunkAsync(report, report.Chunks++, chunk, cancellationToken);
+                    report.MissingColumns = [.. reader.MissingColumns.Select(DropSchema.NameOf)];
                 }
             }
             if (!report.IsBalanced)
@@ -105,7 +107,7 @@ public sealed class IngestionPipeline(
         return report;
     }
 
-    private async Task ProcessChunkAsync(IngestionReport report, int chunkIndex, List<ValidatedRow> rows, CancellationToken cancellationToken)
+    private async Task ProcessChunkAsync(IngestionReport report, int chunkIndex, List<RowOutcome> rows, CancellationToken cancellationToken)
     {
         var marker = $"{report.Id}#{chunkIndex}";
         var now = time.GetUtcNow();
@@ -145,6 +147,10 @@ public sealed class IngestionPipeline(
         }
 
         var entries = working.Entries.Values.ToList();
+        foreach (var entry in entries)
+        {
+            working.ApplyPending(entry);
+        }
         var survivors = entries.Where(e => e.Absorbed.Count > 0).ToList();
         var mergedAway = entries.Where(e => e.Profile.MergedInto is not null && e.Dirty).ToList();
         var rest = entries.Except(survivors).Except(mergedAway).ToList();
@@ -169,6 +175,7 @@ public sealed class IngestionPipeline(
             }
         }
 
+        report.StoreWrites += entries.Count(e => e.Written);
         foreach (var entry in entries)
         {
             report.RowsAccepted += entry.Accepted;
@@ -215,6 +222,7 @@ public sealed class IngestionPipeline(
             if (etag is not null)
             {
                 entry.ETag = etag;
+                entry.Written = true;
                 return;
             }
             if (attempt >= options.MaxWriteAttempts)

@@ -3,19 +3,6 @@ using iCrm.Core.Profiles;
 
 namespace iCrm.Core.Ingestion;
 
-/// <summary>A row of a drop after validation: a record (possibly with warnings) or a rejection.</summary>
-public readonly record struct ValidatedRow(long Line, DropRecord? Record, RowRejection? Rejection, IReadOnlyList<RowWarning>? Warnings);
-
-/// <summary>Where a drop lives and what it carries, parsed from <c>{source}/{entity}/{file}</c>.</summary>
-public interface IDropRowParser
-{
-    /// <summary>Checks the blob path; returns an error message when iCrm cannot ingest it.</summary>
-    string? Validate(string blobPath, out string source, out DropEntity entity);
-
-    /// <summary>Streams and validates every row. Rows read = rows yielded; never throws for bad rows.</summary>
-    IEnumerable<ValidatedRow> Parse(Stream content, string blobPath);
-}
-
 /// <summary>Who a record belongs to, and which profiles it proved to be one person.</summary>
 public sealed record Resolution(
     string CustomerId,
@@ -37,4 +24,8 @@ public interface IProfileLookup
 
     /// <summary>Match keys already resolved in this chunk → owner, so repeated rows of one customer cost no lookups.</summary>
     Dictionary<string, string> ResolvedKeys { get; }
+
+    /// <summary>Resolutions of activity rows (orders, events, …) in this chunk by <c>{source}|{source id}</c>: a customer's
+    /// many rows are resolved once.</summary>
+    Dictionary<string, Resolution> ResolvedSources { get; }
 }

@@ -4,7 +4,12 @@ public enum IngestionStatus
 {
     Running,
     Completed,
+
+    /// <summary>The attempt failed; the host retries (and after the last attempt the event goes to the poison queue).</summary>
     Failed,
+
+    /// <summary>The drop can never be ingested as it is (e.g. a path that names no known entity): not retried.</summary>
+    Rejected,
 }
 
 /// <summary>
@@ -30,6 +35,7 @@ public sealed class IngestionReport
     public long CustomersCreated { get; set; }
     public long CustomersUpdated { get; set; }
     public long CustomersMerged { get; set; }
+    /// <summary>Profile documents written (one per customer per chunk at most).</summary>
     public long StoreWrites { get; set; }
     public int Chunks { get; set; }
     public DateTimeOffset StartedAt { get; set; }
@@ -38,6 +44,9 @@ public sealed class IngestionReport
     public string? RejectedPath { get; set; }
     public string? ReportPath { get; set; }
     public string? Error { get; set; }
+
+    /// <summary>Required columns a CSV header lacked (every row is then rejected as <c>missing_column</c>).</summary>
+    public List<string>? MissingColumns { get; set; }
 
     public bool IsBalanced => RowsRead == RowsAccepted + RowsRejected + DuplicatesSkipped;
 }

@@ -45,12 +45,18 @@ public sealed class ProfileHistory(ProfileHistoryOptions options)
         }
         FoldOldOrders(profile);
         TrimSeenKeys(profile);
-        profile.RecentEvents.Sort((a, b) => a.Timestamp.CompareTo(b.Timestamp));
+        if (profile.RecentEvents.Count > 1)
+        {
+            profile.RecentEvents.Sort((a, b) => a.Timestamp.CompareTo(b.Timestamp));
+        }
         if (profile.RecentEvents.Count > options.MaxRecentEvents)
         {
             profile.RecentEvents.RemoveRange(0, profile.RecentEvents.Count - options.MaxRecentEvents);
         }
-        profile.Feedback.Sort((a, b) => a.Timestamp.CompareTo(b.Timestamp));
+        if (profile.Feedback.Count > 1)
+        {
+            profile.Feedback.Sort((a, b) => a.Timestamp.CompareTo(b.Timestamp));
+        }
         if (profile.Feedback.Count > options.MaxFeedback)
         {
             profile.Feedback.RemoveRange(0, profile.Feedback.Count - options.MaxFeedback);
@@ -234,6 +240,10 @@ public sealed class ProfileHistory(ProfileHistoryOptions options)
     private void FoldOldOrders(CustomerProfile profile)
     {
         profile.Orders.Sort(CompareOrderLines);
+        if (profile.Orders.Count <= options.MaxOrders)
+        {
+            return; // fewer lines than the cap: certainly no more orders than the cap
+        }
         var orderIds = new List<string>();
         var distinct = new HashSet<string>();
         for (var i = profile.Orders.Count - 1; i >= 0; i--)

@@ -20,15 +20,25 @@ public static class FunctionsRegistration
 
         builder.AddIcrmServices();
         var services = builder.Services;
-        services.AddProblemDetails();
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
+        {
+            // Parameter binding failures reach the client as a bare 400 (the framework logs them at Debug, without values).
+            if (context.ProblemDetails.Status == StatusCodes.Status400BadRequest && context.ProblemDetails.Detail is null)
+            {
+                context.ProblemDetails.Detail = "A route or query parameter has the wrong type, or a required one is missing: see /api/openapi.json.";
+            }
+        });
+        // Same answer in every environment: a bad parameter is the caller's 400, not an exception (and not a 500 in Development).
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = false);
         services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase));
             o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
         });
-        services.AddOpenApi();
+        services.AddApiDocumentation();
         services.AddSingleton<FunctionInvoker>();
         services.AddSingleton<CustomerLookup>();
+        services.AddSingleton<CustomerQuery>();
         services.AddSingleton<TrainingJobs>();
 
         var config = builder.Configuration;
@@ -58,6 +68,7 @@ public static class FunctionsRegistration
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseRequestBodyLimit();
 
         // The host's readiness probe: any answer to GET / will do.
         app.MapGet("/", () => Results.Ok(new { service = "iCrm", status = "ready" })).ExcludeFromDescription();
@@ -72,11 +83,12 @@ public static class FunctionsRegistration
             }).ExcludeFromDescription();
         }
 
-        app.MapOpenApi("/api/openapi.json");
+        app.MapApiDocumentation();
         var api = app.MapGroup("/api");
         api.MapHealthEndpoint();
         var secured = api.MapGroup("").RequireApiKey();
         secured.MapCustomerEndpoints();
+        secured.MapScoringEndpoints();
         secured.MapOperationsEndpoints();
         return app;
     }

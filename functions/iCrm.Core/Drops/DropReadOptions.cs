@@ -1,0 +1,24 @@
+using System.Text;
+
+namespace iCrm.Core.Drops;
+
+/// <summary>How a drop's bytes are turned into rows. Defaults suit the exports data teams actually send.</summary>
+public sealed record DropReadOptions
+{
+    public static DropReadOptions Default { get; } = new();
+
+    /// <summary>The CSV separator; null detects it from the header line among <c>,</c> <c>;</c> tab and <c>|</c>.</summary>
+    public char? Separator { get; init; }
+
+    /// <summary>Text encoding when the file has no byte-order mark (a BOM always wins).</summary>
+    public Encoding Encoding { get; init; } = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
+
+    /// <summary>
+    /// Longest record accepted. A longer one is almost always an unterminated quote swallowing the file; it becomes one
+    /// malformed row and reading resumes on the next line, so memory stays bounded whatever the file holds.
+    /// </summary>
+    public int MaxRecordChars { get; init; } = 1 << 20;
+
+    /// <summary>How much of a record's raw text is kept for quarantine.</summary>
+    public int MaxRawTextChars { get; init; } = 4096;
+}

@@ -1,0 +1,638 @@
+using System.Collections.Frozen;
+
+namespace iCrm.Core.Drops;
+
+/// <summary>
+/// Turns a <see cref="RawRow"/> into a clean, typed record of its drop's entity, or a rejection with a stable reason
+/// code. One instance per drop (it caches small strings and the clock); not thread-safe.
+/// </summary>
+/// <remarks>
+/// Rules worth knowing when reading reports:
+/// <list type="bullet">
+/// <item>Only structural and identity-bearing problems reject a row. A customer row with an unusable phone is still
+/// useful: the phone is dropped and the row flagged (<c>invalid_phone</c>). An invalid email rejects the row, because a
+/// wrong email would become a wrong identity key.</item>
+/// <item>Returns: a row with <c>returned</c> true is stored with <see cref="OrderRecord.Returned"/> = true and with
+/// negative <see cref="OrderRecord.Quantity"/> and <see cref="OrderRecord.Amount"/> (money flowing back), whatever
+/// signs the file used, so sums over an order log net out. A negative quantity or amount on a row that is not a
+/// return is rejected (<c>negative_quantity</c>, <c>negative_amount</c>).</item>
+/// <item>Empty values and the placeholders <c>null</c>, <c>n/a</c>, <c>\N</c> and <c>-</c> count as missing.</item>
+/// </list>
+/// </remarks>
+public sealed class RowValidator
+{
+    private static readonly IReadOnlyDictionary<string, string> NoAttributes = FrozenDictionary<string, string>.Empty;
+
+    private readonly string _source;
+    private readonly DropEntity _entity;
+    private readonly ValidationOptions _options;
+    private readonly DropValueParser _values;
+    private readonly ContactNormalizer _contacts;
+    private readonly DateTimeOffset _latestAllowed;
+    private readonly DateOnly _latestAllowedDate;
+    private readonly SmallStringPool _pool = new();
+
+    private List<RowWarning>? _warnings;
+    private RowRejection? _rejection;
+    private RawRow _row = null!;
+
+    public RowValidator(string source, DropEntity entity, ValidationOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(source);
+        _source = source;
+        _entity = entity;
+        _options = options ?? ValidationOptions.Default;
+        _values = new DropValueParser(_options);
+        _contacts = new ContactNormalizer(_options.DefaultPhoneRegion);
+        _latestAllowed = _options.TimeProvider.GetUtcNow() + _options.FutureTolerance;
+        _latestAllowedDate = DateOnly.FromDateTime(_latestAllowed.UtcDateTime);
+    }
+
+    public RowValidator(DropPath path, ValidationOptions? options = null)
+        : this(path.Source, path.Entity, options)
+    {
+    }
+
+    public RowOutcome Validate(RawRow row)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        _row = row;
+        _warnings = null;
+        _rejection = null;
+
+        if (row.MalformedReason is { } malformed)
+        {
+            return Reject(null, RejectionReasons.Malformed, malformed);
+        }
+
+        if (row.HasMissingColumns)
+        {
+            var names = string.Join(", ", row.MissingColumns.Select(DropSchema.NameOf));
+            return Reject(row.MissingColumns[0], RejectionReasons.MissingColumn, $"The file has no column for: {names}.");
+        }
+
+        DropRecord? record = _entity switch
+        {
+            DropEntity.Customers => ValidateCustomer(),
+            DropEntity.Orders => ValidateOrder(),
+            DropEntity.Events => ValidateEvent(),
+            DropEntity.Feedback => ValidateFeedback(),
+            DropEntity.Subscriptions => ValidateSubscription(),
+            _ => null,
+        };
+
+        if (record is null)
+        {
+            return RowOutcome.Rejected(_rejection ?? Rejection(null, RejectionReasons.Malformed, "Unknown entity."));
+        }
+
+        return RowOutcome.Accepted(record, _warnings);
+    }
+
+    // ------------------------------------------------------------- entities
+
+    private CustomerRecord? ValidateCustomer()
+    {
+        var customerId = Required(DropColumn.CustomerId);
+        if (customerId is null)
+        {
+            return null;
+        }
+
+        string? email = null;
+        var emailText = Value(DropColumn.Email);
+        if (!emailText.IsEmpty && !ContactNormalizer.TryNormalizeEmail(emailText, out email))
+        {
+            SetRejection(DropColumn.Email, RejectionReasons.InvalidEmail, $"'{Cut(emailText)}' is not a valid email address.");
+            return null;
+        }
+
+        string? phone = null;
+        var phoneText = Value(DropColumn.Phone);
+        if (!phoneText.IsEmpty && !_contacts.TryNormalizePhone(phoneText, out phone))
+        {
+            phone = null;
+            Warn(DropColumn.Phone, WarningReasons.InvalidPhone, $"'{Cut(phoneText)}' is not a valid phone number for region {_options.DefaultPhoneRegion}; the phone was dropped.");
+        }
+
+        var birthDate = BirthDateOrWarn();
+        if (!OptionalDate(DropColumn.SignupDate, out var signupDate, rejectFuture: true)
+            || !OptionalDate(DropColumn.ChurnedAt, out var churnedAt, rejectFuture: true)
+            || !OptionalBoolean(DropColumn.ConsentEmail, out var consentEmail)
+            || !OptionalBoolean(DropColumn.ConsentSms, out var consentSms)
+            || !OptionalBoolean(DropColumn.Churned, out var churned))
+        {
+            return null;
+        }
+
+        var state = Value(DropColumn.State);
+        var country = Value(DropColumn.Country);
+        var postcode = Value(DropColumn.Postcode);
+        var loyalty = Value(DropColumn.LoyaltyId);
+
+        return new CustomerRecord(
+            _source,
+            customerId,
+            _row.Line,
+            email,
+            phone,
+            Text(DropColumn.FirstName, titleCase: true),
+            Text(DropColumn.LastName, titleCase: true),
+            birthDate,
+            ContactNormalizer.NormalizeGender(Value(DropColumn.Gender)),
+            Text(DropColumn.Street, titleCase: true),
+            Text(DropColumn.City, titleCase: true),
+            postcode.IsEmpty ? null : ContactNormalizer.CleanPostcode(postcode),
+            state.IsEmpty ? null : state.Length <= 3 ? _pool.Get(state, upper: true) : ContactNormalizer.CleanText(state, titleCase: true),
+            country.IsEmpty ? null : ContactNormalizer.NormalizeCountry(country),
+            signupDate,
+            loyalty.IsEmpty ? null : loyalty.ToString(),
+            consentEmail,
+            consentSms,
+            churned,
+            churnedAt,
+            Attributes());
+    }
+
+    private OrderRecord? ValidateOrder()
+    {
+        var orderId = Required(DropColumn.OrderId);
+        var customerId = orderId is null ? null : Required(DropColumn.CustomerId);
+        if (customerId is null || !RequiredTimestamp(DropColumn.OrderDate, out var orderDate))
+        {
+            return null;
+        }
+
+        var orderLine = 1;
+        var lineText = Value(DropColumn.OrderLine);
+        if (!lineText.IsEmpty && (!_values.TryParseInt(lineText, out orderLine) || orderLine < 0))
+        {
+            SetRejection(DropColumn.OrderLine, RejectionReasons.InvalidNumber, $"Line '{Cut(lineText)}' is not a line number.");
+            return null;
+        }
+
+        if (!OptionalBoolean(DropColumn.Returned, out var returnedFlag)
+            || !OptionalDecimal(DropColumn.Quantity, out var quantityValue)
+            || !OptionalDecimal(DropColumn.UnitPrice, out var unitPrice)
+            || !OptionalDecimal(DropColumn.Amount, out var amountValue))
+        {
+            return null;
+        }
+
+        var returned = returnedFlag == true;
+        var quantity = quantityValue ?? 1m;
+        decimal amount;
+        if (amountValue is { } a)
+        {
+            amount = a;
+        }
+        else if (unitPrice is { } price)
+        {
+            try
+            {
+                amount = quantity * price;
+            }
+            catch (OverflowException)
+            {
+                SetRejection(DropColumn.UnitPrice, RejectionReasons.AbsurdAmount, $"Quantity {quantity} × unit price {price} is beyond any real order.");
+                return null;
+            }
+        }
+        else
+        {
+            SetRejection(DropColumn.Amount, RejectionReasons.Required, "The row has neither an amount nor a unit price.");
+            return null;
+        }
+
+        if (returned)
+        {
+            quantity = -Math.Abs(quantity);
+            amount = -Math.Abs(amount);
+        }
+        else if (quantity < 0)
+        {
+            SetRejection(DropColumn.Quantity, RejectionReasons.NegativeQuantity, $"Quantity {quantity} is negative but the row is not marked as a return.");
+            return null;
+        }
+        else if (amount < 0 || unitPrice < 0)
+        {
+            SetRejection(DropColumn.Amount, RejectionReasons.NegativeAmount, $"Amount {amount} is negative but the row is not marked as a return.");
+            return null;
+        }
+
+        if (!CheckAmount(DropColumn.Amount, amount))
+        {
+            return null;
+        }
+
+        string? currency = null;
+        var currencyText = Value(DropColumn.Currency);
+        if (!currencyText.IsEmpty)
+        {
+            if (currencyText.Length != 3 || !char.IsAsciiLetter(currencyText[0]) || !char.IsAsciiLetter(currencyText[1]) || !char.IsAsciiLetter(currencyText[2]))
+            {
+                SetRejection(DropColumn.Currency, RejectionReasons.InvalidCurrency, $"'{Cut(currencyText)}' is not an ISO 4217 currency code.");
+                return null;
+            }
+
+            currency = _pool.Get(currencyText, upper: true);
+        }
+
+        var product = Value(DropColumn.ProductId);
+        return new OrderRecord(_source, customerId, _row.Line, orderId!, orderLine, orderDate, product.IsEmpty ? null : product.ToString(),
+            quantity, amount, Channel(), currency, returned);
+    }
+
+    private EventRecord? ValidateEvent()
+    {
+        var customerId = Required(DropColumn.CustomerId);
+        if (customerId is null || !RequiredTimestamp(DropColumn.Timestamp, out var timestamp))
+        {
+            return null;
+        }
+
+        var typeText = Value(DropColumn.Type);
+        if (typeText.IsEmpty)
+        {
+            SetRejection(DropColumn.Type, RejectionReasons.Required, "The event has no type.");
+            return null;
+        }
+
+        if (!OptionalDecimal(DropColumn.Value, out var value))
+        {
+            return null;
+        }
+
+        var eventId = Value(DropColumn.EventId);
+        var product = Value(DropColumn.ProductId);
+        return new EventRecord(_source, customerId, _row.Line, eventId.IsEmpty ? null : eventId.ToString(), timestamp, EventType(typeText),
+            product.IsEmpty ? null : product.ToString(), value, Channel());
+    }
+
+    private FeedbackRecord? ValidateFeedback()
+    {
+        var customerId = Required(DropColumn.CustomerId);
+        if (customerId is null || !RequiredTimestamp(DropColumn.Timestamp, out var timestamp))
+        {
+            return null;
+        }
+
+        var rawText = Value(DropColumn.Text);
+        if (rawText.IsEmpty)
+        {
+            SetRejection(DropColumn.Text, RejectionReasons.Required, "The feedback has no text.");
+            return null;
+        }
+
+        int? rating = null;
+        var ratingText = Value(DropColumn.Rating);
+        if (!ratingText.IsEmpty)
+        {
+            if (!_values.TryParseInt(ratingText, out var r))
+            {
+                SetRejection(DropColumn.Rating, RejectionReasons.InvalidNumber, $"Rating '{Cut(ratingText)}' is not a whole number.");
+                return null;
+            }
+
+            if (r is < 1 or > 5)
+            {
+                SetRejection(DropColumn.Rating, RejectionReasons.RatingOutOfRange, $"Rating {r} is outside 1–5.");
+                return null;
+            }
+
+            rating = r;
+        }
+
+        var text = rawText.ToString();
+        if (!text.IsNormalized(System.Text.NormalizationForm.FormC))
+        {
+            text = text.Normalize(System.Text.NormalizationForm.FormC);
+        }
+
+        if (text.Length > _options.MaxTextLength)
+        {
+            Warn(DropColumn.Text, WarningReasons.TextTruncated, $"Text of {text.Length} characters cut to {_options.MaxTextLength}.");
+            var cut = _options.MaxTextLength;
+            if (char.IsHighSurrogate(text[cut - 1]))
+            {
+                cut--;
+            }
+
+            text = text[..cut];
+        }
+
+        var feedbackId = Value(DropColumn.FeedbackId);
+        return new FeedbackRecord(_source, customerId, _row.Line, feedbackId.IsEmpty ? null : feedbackId.ToString(), timestamp, text, rating, Channel());
+    }
+
+    private SubscriptionRecord? ValidateSubscription()
+    {
+        var customerId = Required(DropColumn.CustomerId);
+        if (customerId is null)
+        {
+            return null;
+        }
+
+        var planText = Value(DropColumn.Plan);
+        if (planText.IsEmpty)
+        {
+            SetRejection(DropColumn.Plan, RejectionReasons.Required, "The subscription has no plan.");
+            return null;
+        }
+
+        var startText = Value(DropColumn.StartDate);
+        if (startText.IsEmpty)
+        {
+            SetRejection(DropColumn.StartDate, RejectionReasons.Required, "The subscription has no start date.");
+            return null;
+        }
+
+        if (!OptionalDate(DropColumn.StartDate, out var start, rejectFuture: true)
+            || !OptionalDate(DropColumn.EndDate, out var end, rejectFuture: false)
+            || !OptionalDecimal(DropColumn.Amount, out var amount))
+        {
+            return null;
+        }
+
+        if (end < start)
+        {
+            SetRejection(DropColumn.EndDate, RejectionReasons.DateRange, $"End date {end:yyyy-MM-dd} is before start date {start:yyyy-MM-dd}.");
+            return null;
+        }
+
+        if (amount < 0)
+        {
+            SetRejection(DropColumn.Amount, RejectionReasons.NegativeAmount, $"Amount {amount} is negative.");
+            return null;
+        }
+
+        if (amount is { } value && !CheckAmount(DropColumn.Amount, value))
+        {
+            return null;
+        }
+
+        var period = Value(DropColumn.Period);
+        return new SubscriptionRecord(_source, customerId, _row.Line, _pool.Get(planText, upper: false), start!.Value, end, amount,
+            period.IsEmpty ? null : _pool.Get(period, upper: false, lower: true));
+    }
+
+    // -------------------------------------------------------------- helpers
+
+    /// <summary>The trimmed value, empty for missing values and the usual placeholders.</summary>
+    private ReadOnlySpan<char> Value(DropColumn column)
+    {
+        var value = _row[column].Trim();
+        if (value.Length is > 0 and <= 4
+            && (value is "-" or "\\N" || value.Equals("null", StringComparison.OrdinalIgnoreCase) || value.Equals("n/a", StringComparison.OrdinalIgnoreCase)))
+        {
+            return default;
+        }
+
+        return value;
+    }
+
+    private string? Required(DropColumn column)
+    {
+        var value = Value(column);
+        if (value.IsEmpty)
+        {
+            SetRejection(column, RejectionReasons.Required, $"{DropSchema.NameOf(column)} is required.");
+            return null;
+        }
+
+        return value.ToString();
+    }
+
+    private bool RequiredTimestamp(DropColumn column, out DateTimeOffset value)
+    {
+        var text = Value(column);
+        if (text.IsEmpty)
+        {
+            value = default;
+            SetRejection(column, RejectionReasons.Required, $"{DropSchema.NameOf(column)} is required.");
+            return false;
+        }
+
+        if (!_values.TryParseTimestamp(text, out value) || DateOnly.FromDateTime(value.UtcDateTime) < _options.MinDate)
+        {
+            SetRejection(column, RejectionReasons.InvalidDate, $"'{Cut(text)}' is not a date and time.");
+            return false;
+        }
+
+        if (value > _latestAllowed)
+        {
+            SetRejection(column, RejectionReasons.FutureDate, $"{value:O} is in the future.");
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>A birth date that cannot be right is dropped with a warning: the rest of a customer row is still worth having
+    /// (as with an invalid phone), and a wrong birth date would only mislead matching.</summary>
+    private DateOnly? BirthDateOrWarn()
+    {
+        var text = Value(DropColumn.BirthDate);
+        if (text.IsEmpty)
+        {
+            return null;
+        }
+        if (!_values.TryParseDate(text, out var date) || date < _options.MinDate || date > _latestAllowedDate)
+        {
+            Warn(DropColumn.BirthDate, WarningReasons.InvalidBirthDate, $"'{Cut(text)}' is not a possible birth date; it was dropped.");
+            return null;
+        }
+        return date;
+    }
+
+    private bool OptionalDate(DropColumn column, out DateOnly? value, bool rejectFuture)
+    {
+        value = null;
+        var text = Value(column);
+        if (text.IsEmpty)
+        {
+            return true;
+        }
+
+        if (!_values.TryParseDate(text, out var date) || date < _options.MinDate)
+        {
+            SetRejection(column, RejectionReasons.InvalidDate, $"'{Cut(text)}' is not a date.");
+            return false;
+        }
+
+        if (rejectFuture && date > _latestAllowedDate)
+        {
+            SetRejection(column, RejectionReasons.FutureDate, $"{date:yyyy-MM-dd} is in the future.");
+            return false;
+        }
+
+        value = date;
+        return true;
+    }
+
+    private bool OptionalDecimal(DropColumn column, out decimal? value)
+    {
+        value = null;
+        var text = Value(column);
+        if (text.IsEmpty)
+        {
+            return true;
+        }
+
+        if (!_values.TryParseDecimal(text, out var d))
+        {
+            SetRejection(column, RejectionReasons.InvalidNumber, $"'{Cut(text)}' is not a number.");
+            return false;
+        }
+
+        value = d;
+        return true;
+    }
+
+    private bool OptionalBoolean(DropColumn column, out bool? value)
+    {
+        value = null;
+        var text = Value(column);
+        if (text.IsEmpty)
+        {
+            return true;
+        }
+
+        if (!DropValueParser.TryParseBoolean(text, out var b))
+        {
+            SetRejection(column, RejectionReasons.InvalidBoolean, $"'{Cut(text)}' is not yes/no.");
+            return false;
+        }
+
+        value = b;
+        return true;
+    }
+
+    private bool CheckAmount(DropColumn column, decimal amount)
+    {
+        var size = Math.Abs(amount);
+        if (size > _options.MaxAmount)
+        {
+            SetRejection(column, RejectionReasons.AbsurdAmount, $"Amount {amount} exceeds the maximum of {_options.MaxAmount}.");
+            return false;
+        }
+
+        if (size > _options.FlagAmount)
+        {
+            Warn(column, WarningReasons.LargeAmount, $"Amount {amount} is above {_options.FlagAmount}.");
+        }
+
+        return true;
+    }
+
+    private string? Text(DropColumn column, bool titleCase)
+    {
+        var value = Value(column);
+        return value.IsEmpty ? null : ContactNormalizer.CleanText(value, titleCase);
+    }
+
+    private string Channel()
+    {
+        var value = Value(DropColumn.Channel);
+        return value.IsEmpty ? _source : _pool.Get(value, upper: false, lower: true);
+    }
+
+    /// <summary><c>Email Open</c>, <c>email-open</c> → <c>email_open</c>.</summary>
+    private string EventType(ReadOnlySpan<char> text)
+    {
+        Span<char> buffer = stackalloc char[Math.Min(text.Length, 64)];
+        var n = 0;
+        var pendingUnderscore = false;
+        foreach (var c in text[..buffer.Length])
+        {
+            if (c is ' ' or '-' or '_' or '.' || char.IsWhiteSpace(c))
+            {
+                pendingUnderscore = n > 0;
+                continue;
+            }
+
+            if (pendingUnderscore)
+            {
+                buffer[n++] = '_';
+                pendingUnderscore = false;
+            }
+
+            if (n < buffer.Length)
+            {
+                buffer[n++] = char.ToLowerInvariant(c);
+            }
+        }
+
+        return _pool.Get(buffer[..n], upper: false);
+    }
+
+    private IReadOnlyDictionary<string, string> Attributes()
+    {
+        if (!_row.HasUnknownColumns)
+        {
+            return NoAttributes;
+        }
+
+        Dictionary<string, string>? attributes = null;
+        foreach (var (_, name, value) in _row.UnknownColumns)
+        {
+            attributes ??= new Dictionary<string, string>(StringComparer.Ordinal);
+            attributes.TryAdd(name, value);
+        }
+
+        return attributes ?? NoAttributes;
+    }
+
+    private void Warn(DropColumn column, string reason, string message) =>
+        (_warnings ??= []).Add(new RowWarning(DropSchema.NameOf(column), reason, message));
+
+    private RowOutcome Reject(DropColumn? column, string reason, string message) => RowOutcome.Rejected(Rejection(column, reason, message));
+
+    private RowRejection Rejection(DropColumn? column, string reason, string message) =>
+        new(_row.Line, column is { } c ? DropSchema.NameOf(c) : null, reason, message, _row.RawText);
+
+    private void SetRejection(DropColumn column, string reason, string message) => _rejection = Rejection(column, reason, message);
+
+    private static string Cut(ReadOnlySpan<char> text) => text.Length <= 60 ? text.ToString() : string.Concat(text[..57], "...");
+}
+
+/// <summary>Dedups the few distinct values of low-cardinality columns (channel, currency, event type) so rows share one string.</summary>
+internal sealed class SmallStringPool
+{
+    private const int Capacity = 4096;
+    private readonly Dictionary<string, string> _strings = new(StringComparer.Ordinal);
+
+    public string Get(ReadOnlySpan<char> value, bool upper, bool lower = false)
+    {
+        Span<char> buffer = stackalloc char[Math.Min(value.Length, 128)];
+        var source = value[..buffer.Length];
+        if (upper)
+        {
+            source.ToUpperInvariant(buffer);
+        }
+        else if (lower)
+        {
+            source.ToLowerInvariant(buffer);
+        }
+        else
+        {
+            source.CopyTo(buffer);
+        }
+
+        ReadOnlySpan<char> text = buffer;
+
+        var lookup = _strings.GetAlternateLookup<ReadOnlySpan<char>>();
+        if (lookup.TryGetValue(text, out var existing))
+        {
+            return existing;
+        }
+
+        var s = text.ToString();
+        if (_strings.Count < Capacity)
+        {
+            _strings[s] = s;
+        }
+
+        return s;
+    }
+}

@@ -1,0 +1,107 @@
+using System.Diagnostics;
+using iCrm.Azure;
+using iCrm.Azure.Connections;
+using iCrm.Core.Ingestion;
+using iCrm.DataGen;
+using Microsoft.Azure.Cosmos;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+
+namespace iCrm.Benchmarks;
+
+/// <summary>
+/// Suite <c>ingest-e2e</c> (local stack running: infra/local/start.sh): generated multi-channel drops uploaded to
+/// Azurite and ingested through the real adapters (blob streaming, Cosmos on the local server), in process.
+/// Metrics: drop-to-profiles rows per second (wall) and Cosmos writes per 1,000 rows.
+/// Connection settings as for the integration tests: environment variables IcrmStorage / IcrmCosmos, else the defaults.
+/// </summary>
+public static class IngestEndToEndBenchmark
+{
+    public static async Task<IReadOnlyDictionary<string, double>> RunAsync(BenchmarkOptions o)
+    {
+        var customers = o.Int("customers", 2000);
+        var settings = new Dictionary<string, string?>
+        {
+            ["IcrmStorage"] = Environment.GetEnvironmentVariable("IcrmStorage") is { Length: > 0 } s ? s : "UseDevelopmentStorage=true",
+            ["IcrmCosmos"] = Environment.GetEnvironmentVariable("IcrmCosmos") is { Length: > 0 } c ? c
+                : "AccountEndpoint=https://127.0.0.1:8081/;AccountKey=C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnvyMO9Y6/wJxc7Bb7Ow==;",
+            ["ICRM_CREATE_STORE"] = "true",
+            ["ICRM_PII_KEY"] = "benchmark-pii-key-0123456789",
+        };
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.AddIcrmServices();
+        var counter = new WriteCounter();
+        builder.Services.RemoveAll<CosmosClient>();
+        builder.Services.AddSingleton(_ => AzureClientFactory.CreateCosmosClient(builder.Configuration, allowBulk: false, counter));
+        using var host = builder.Build();
+        var pipeline = host.Services.GetRequiredService<IngestionPipeline>();
+
+        var dir = Directory.CreateTempSubdirectory("icrm-e2e-").FullName;
+        try
+        {
+            var summary = new SyntheticDataGenerator(new GeneratorOptions { Customers = customers, Seed = Environment.TickCount }).Generate(dir);
+            await DropUploader.UploadAsync(Path.Combine(dir, "drops"), settings["IcrmStorage"]!);
+            var paths = summary.Files.Select(f => f.Path["drops/".Length..])
+                .OrderBy(p => p.Split('/')[1] == "customers" ? 0 : 1).ThenBy(p => p, StringComparer.Ordinal).ToList();
+
+            await pipeline.IngestAsync(paths[0]); // warm-up: connections, database and containers
+            counter.Reset();
+            long rows = 0, profileWrites = 0;
+            var stopwatch = Stopwatch.StartNew();
+            foreach (var path in paths.Skip(1))
+            {
+                var report = await pipeline.IngestAsync(path);
+                rows += report.RowsRead;
+                profileWrites += report.StoreWrites;
+            }
+            stopwatch.Stop();
+            return new Dictionary<string, double>
+            {
+                ["customers"] = customers,
+                ["rows"] = rows,
+                ["seconds"] = Math.Round(stopwatch.Elapsed.TotalSeconds, 2),
+                ["drop_to_profiles_rows_per_sec"] = Math.Round(rows / stopwatch.Elapsed.TotalSeconds),
+                ["cosmos_writes_per_1000_rows"] = Math.Round(counter.Writes * 1000.0 / rows, 1),
+                ["profile_writes_per_1000_rows"] = Math.Round(profileWrites * 1000.0 / rows, 1),
+                ["cosmos_reads_per_1000_rows"] = Math.Round(counter.Reads * 1000.0 / rows, 1),
+            };
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>Counts Cosmos requests by kind as they leave the SDK.</summary>
+    private sealed class WriteCounter : RequestHandler
+    {
+        private long _writes;
+        private long _reads;
+
+        public long Writes => Interlocked.Read(ref _writes);
+
+        public long Reads => Interlocked.Read(ref _reads);
+
+        public void Reset()
+        {
+            Interlocked.Exchange(ref _writes, 0);
+            Interlocked.Exchange(ref _reads, 0);
+        }
+
+        public override Task<ResponseMessage> SendAsync(RequestMessage request, CancellationToken cancellationToken)
+        {
+            if (request.Method == HttpMethod.Get || request.Headers["x-ms-documentdb-isquery"] is not null)
+            {
+                Interlocked.Increment(ref _reads);
+            }
+            else
+            {
+                Interlocked.Increment(ref _writes);
+            }
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
+}

@@ -1,0 +1,150 @@
+using System.Diagnostics;
+using iCrm.Azure;
+using iCrm.Core.Profiles;
+using iCrm.Core.Storage;
+using iCrm.Ml.Registry;
+using iCrm.Ml.Scoring;
+using iCrm.Ml.Training;
+using iCrm.Testing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+
+namespace iCrm.Benchmarks;
+
+/// <summary>
+/// In-process scoring latency for one customer whose profile is already in memory (no store read): the app's own
+/// registrations (so every model kind the app trains is trained and scored here too), in-memory stores, one training run,
+/// then single-threaded calls of <see cref="ICustomerScoring.ScoreAsync"/> after a warm-up.
+/// <code>dotnet run -c Release --project tests/iCrm.Benchmarks -- score [--customers 5000] [--calls 20000] [--seed 7]</code>
+/// </summary>
+public static class ScoreBenchmark
+{
+    public static async Task<IReadOnlyDictionary<string, double>> RunAsync(BenchmarkOptions o)
+    {
+        var customers = o.Int("customers", 5_000);
+        var calls = o.Int("calls", 20_000);
+        var seed = o.Int("seed", 7);
+        var asOf = new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
+
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ICRM_PII_KEY"] = "benchmark-pii-key-0123456789",
+            ["IcrmStorage"] = "UseDevelopmentStorage=true",
+            ["IcrmCosmos"] = "AccountEndpoint=https://127.0.0.1:1/;AccountKey=C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnvyMO9Y6/wJxc7Bb7Ow==;",
+        });
+        builder.AddIcrmServices();
+        var store = new InMemoryCustomerStore();
+        var registry = new InMemoryModelRegistry();
+        builder.Services.RemoveAll<ICustomerStore>().AddSingleton<ICustomerStore>(store);
+        builder.Services.RemoveAll<IModelRegistry>().AddSingleton<IModelRegistry>(registry);
+        builder.Services.RemoveAll<ITrainingLease>().AddSingleton<ITrainingLease>(registry);
+        builder.Services.RemoveAll<ITrainingRunLog>().AddSingleton<ITrainingRunLog>(registry);
+        using var host = builder.Build();
+
+        var profiles = Profiles(customers, seed, asOf);
+        foreach (var profile in profiles)
+        {
+            await store.TryCreateAsync(profile);
+        }
+        var trainStarted = Stopwatch.StartNew();
+        var run = await host.Services.GetRequiredService<TrainingRunner>().RunAsync(new TrainingRunRecord
+        {
+            RunId = Guid.NewGuid().ToString("N"),
+            Trigger = "benchmark",
+            RequestedAt = DateTimeOffset.UtcNow,
+            AsOf = asOf,
+        });
+        var trainSeconds = trainStarted.Elapsed.TotalSeconds;
+        if (!run.Models.TryGetValue(ModelKinds.Churn, out var churn) || !churn.Promoted)
+        {
+            throw new InvalidOperationException($"Churn was not trained: {run.Error ?? churn?.Reason}");
+        }
+
+        var scoring = host.Services.GetRequiredService<ICustomerScoring>();
+        var plain = new ScoreRequest();
+        var withRecs = new ScoreRequest(Recommendations: true, Top: 10);
+        var sample = await scoring.ScoreAsync(profiles[0], asOf, withRecs);
+        var (p50, p99) = await MeasureAsync(scoring, profiles, asOf, plain, calls);
+        var (recsP50, recsP99) = await MeasureAsync(scoring, profiles, asOf, withRecs, calls);
+
+        return new Dictionary<string, double>
+        {
+            ["score_p50_us"] = Math.Round(p50, 2),
+            ["score_p99_us"] = Math.Round(p99, 2),
+            ["score_with_recs_p50_us"] = Math.Round(recsP50, 2),
+            ["score_with_recs_p99_us"] = Math.Round(recsP99, 2),
+            ["kinds_scored"] = sample.ModelVersions.Count,
+            ["recommendations_available"] = sample.Recommendations is null ? 0 : 1,
+            ["customers"] = customers,
+            ["calls"] = calls,
+            ["train_seconds"] = Math.Round(trainSeconds, 2),
+        };
+    }
+
+    private static async Task<(double P50, double P99)> MeasureAsync(ICustomerScoring scoring, IReadOnlyList<CustomerProfile> profiles, DateTimeOffset asOf, ScoreRequest request, int calls)
+    {
+        for (var i = 0; i < Math.Max(2_000, calls / 10); i++)
+        {
+            await scoring.ScoreAsync(profiles[i % profiles.Count], asOf, request);
+        }
+        var micros = new double[calls];
+        for (var i = 0; i < calls; i++)
+        {
+            var profile = profiles[(i * 7919) % profiles.Count];
+            var started = Stopwatch.GetTimestamp();
+            await scoring.ScoreAsync(profile, asOf, request);
+            micros[i] = Stopwatch.GetElapsedTime(started).TotalMicroseconds;
+        }
+        Array.Sort(micros);
+        return (BenchmarkSuites.Percentile(micros, 0.50), BenchmarkSuites.Percentile(micros, 0.99));
+    }
+
+    /// <summary>Customers with three years of orders (some stop buying), events and rated feedback.</summary>
+    public static List<CustomerProfile> Profiles(int count, int seed, DateTimeOffset asOf)
+    {
+        var random = new Random(seed);
+        string[] eventTypes = ["view", "click", "email_open", "app_open"];
+        var profiles = new List<CustomerProfile>(count);
+        for (var c = 0; c < count; c++)
+        {
+            var start = asOf.AddDays(-1_095 + random.Next(0, 700));
+            var stop = random.NextDouble() < 0.35 ? asOf.AddDays(-random.Next(120, 500)) : asOf;
+            var gap = random.Next(10, 90);
+            var taste = random.Next(0, 20) * 10;
+            var profile = new CustomerProfile
+            {
+                Id = $"bench-{c:D6}",
+                Identities = [new SourceIdentity("web", c.ToString(System.Globalization.CultureInfo.InvariantCulture))],
+                SignupDate = DateOnly.FromDateTime(start.UtcDateTime),
+                CreatedAt = start,
+                UpdatedAt = asOf,
+            };
+            var n = 0;
+            for (var day = start; day < stop && day < asOf; day = day.AddDays(gap + random.Next(0, gap)))
+            {
+                var product = $"P{taste + random.Next(0, 15):D3}";
+                profile.Orders.Add(new OrderLine($"O{c}-{n++}", 1, day, product, 1 + random.Next(0, 3), Math.Round(10m + random.Next(0, 9000) / 100m, 2), "web", random.NextDouble() < 0.03));
+            }
+            foreach (var month in profile.Orders.Select(o => o.Date.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture)).Distinct())
+            {
+                profile.EventMonths.Add(new MonthlyEvents { Month = month, Type = eventTypes[random.Next(eventTypes.Length)], Count = random.Next(1, 30) });
+            }
+            if (random.NextDouble() < 0.3 && profile.Orders.Count > 0)
+            {
+                var rating = random.Next(1, 6);
+                profile.Feedback.Add(new FeedbackItem
+                {
+                    Timestamp = profile.Orders[^1].Date.AddDays(2),
+                    Channel = "email",
+                    Rating = rating,
+                    Text = rating >= 4 ? "great service, fast delivery" : "late delivery and poor support",
+                });
+            }
+            profiles.Add(profile);
+        }
+        return profiles;
+    }
+}

@@ -1,0 +1,203 @@
+using System.Text;
+using System.Text.Json;
+using iCrm.Core.Ingestion;
+using iCrm.Core.Profiles;
+using iCrm.DataGen;
+using iCrm.Testing;
+
+namespace iCrm.Core.Tests.Ingestion;
+
+public sealed class IngestionPipelineTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 1, 15, 0, 0, 0, TimeSpan.Zero);
+
+    private static string Orders(params string[] rows) =>
+        "order_id,line,customer_id,order_date,product_id,quantity,unit_price\n" + string.Join('\n', rows) + "\n";
+
+    [Fact]
+    public async Task Every_generated_drop_balances_and_quarantines_exactly_the_injected_bad_rows()
+    {
+        var dir = Directory.CreateTempSubdirectory("icrm-gen-").FullName;
+        try
+        {
+            var summary = new SyntheticDataGenerator(new GeneratorOptions { Customers = 300, Seed = 11 }).Generate(dir);
+            var harness = new IngestionHarness(new IngestionOptions { ChunkSize = 250 }, Now,
+                history: null);
+            harness.Options.Sources["pos"] = new ValidationSettings { Culture = "en-GB" };
+            foreach (var file in summary.Files.OrderBy(f => f.Entity == "customers" ? 0 : 1).ThenBy(f => f.Path, StringComparer.Ordinal))
+            {
+                var path = file.Path["drops/".Length..];
+                var report = await harness.IngestAsync(path, await File.ReadAllBytesAsync(Path.Combine(dir, file.Path)));
+
+                Assert.Equal(IngestionStatus.Completed, report.Status);
+                Assert.True(report.IsBalanced, $"{path}: read {report.RowsRead} != {report.RowsAccepted} + {report.RowsRejected} + {report.DuplicatesSkipped}");
+                Assert.Equal(file.Rows, report.RowsRead);
+                Assert.True(file.BadRows.Values.Sum() == report.RowsRejected,
+                    $"{path}: injected {JsonSerializer.Serialize(file.BadRows)}, rejected {JsonSerializer.Serialize(report.RejectedByReason)}");
+                Assert.True(file.DuplicateRows == report.DuplicatesSkipped, $"{path}: {file.DuplicateRows} duplicates injected, {report.DuplicatesSkipped} skipped");
+                var rejected = harness.Quarantine.Rejected[report.Id];
+                Assert.Equal(report.RowsRejected, rejected.Count);
+                Assert.All(rejected, r =>
+                {
+                    Assert.True(r.Line > 1);
+                    Assert.False(string.IsNullOrEmpty(r.Reason));
+                    Assert.False(string.IsNullOrEmpty(r.RawText));
+                });
+            }
+            Assert.NotEmpty(harness.Audit.Entries);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Delivering_a_completed_drop_again_changes_nothing()
+    {
+        var harness = new IngestionHarness(now: Now);
+        var first = await harness.IngestAsync("web/orders/a.csv", Orders("O1,1,42,2025-05-01,P1,1,10", "O2,1,42,2025-06-01,P2,2,5"));
+        var writes = harness.Customers.Writes;
+
+        var again = await harness.Pipeline.IngestAsync("web/orders/a.csv");
+
+        Assert.Equal(first.Id, again.Id);
+        Assert.Equal(writes, harness.Customers.Writes);
+        Assert.Equal(2, (await harness.FindBySourceAsync("web", "42"))!.Orders.Count);
+    }
+
+    [Fact]
+    public async Task An_overlapping_export_sent_again_in_a_later_drop_is_not_counted_twice()
+    {
+        var harness = new IngestionHarness(now: Now);
+        await harness.IngestAsync("web/orders/jan.csv", Orders("O1,1,42,2025-05-01,P1,1,10", "O2,1,42,2025-06-01,P2,2,5"));
+
+        var report = await harness.IngestAsync("web/orders/feb.csv", Orders("O2,1,42,2025-06-01,P2,2,5", "O3,1,42,2025-07-01,P3,1,7"));
+
+        Assert.Equal((2L, 1L, 1L), (report.RowsRead, report.RowsAccepted, report.DuplicatesSkipped));
+        var profile = (await harness.FindBySourceAsync("web", "42"))!;
+        Assert.Equal(["O1", "O2", "O3"], profile.Orders.Select(o => o.OrderId));
+    }
+
+    [Fact]
+    public async Task A_drop_that_crashes_half_way_and_is_run_again_ends_like_a_clean_run()
+    {
+        var rows = Enumerable.Range(0, 400).Select(i => $"O{i},1,{i % 37},2025-0{1 + i % 9}-1{i % 10},P{i % 11},1,{10 + i % 5}").ToArray();
+        var csv = Orders(rows);
+        var clean = new IngestionHarness(new IngestionOptions { ChunkSize = 50 }, Now);
+        var cleanReport = await clean.IngestAsync("web/orders/big.csv", csv);
+
+        var crashing = new IngestionHarness(new IngestionOptions { ChunkSize = 50 }, Now);
+        var writes = 0;
+        crashing.Customers.BeforeWrite = _ =>
+        {
+            // Fail in the middle of the fourth chunk's writes: some of its profiles are written, some not.
+            if (++writes == 37 * 3 + 15)
+            {
+                throw new IOException("store went away");
+            }
+        };
+        await Assert.ThrowsAsync<IOException>(() => crashing.IngestAsync("web/orders/big.csv", csv));
+        Assert.Equal(IngestionStatus.Failed, (await crashing.Ledger.GetAsync(cleanReport.Id))!.Value.Status);
+        crashing.Customers.BeforeWrite = null;
+
+        var rerun = await crashing.Pipeline.IngestAsync("web/orders/big.csv");
+
+        Assert.Equal(IngestionStatus.Completed, rerun.Status);
+        Assert.Equal(2, rerun.Attempts);
+        Assert.Equal((cleanReport.RowsRead, cleanReport.RowsAccepted, cleanReport.RowsRejected, cleanReport.DuplicatesSkipped, cleanReport.CustomersCreated),
+            (rerun.RowsRead, rerun.RowsAccepted, rerun.RowsRejected, rerun.DuplicatesSkipped, rerun.CustomersCreated));
+        Assert.Equal(Snapshot(clean.Customers.All()), Snapshot(crashing.Customers.All()));
+    }
+
+    [Fact]
+    public async Task Two_drops_touching_the_same_customers_at_once_lose_no_update()
+    {
+        var harness = new IngestionHarness(new IngestionOptions { ChunkSize = 20 }, Now);
+        var a = Orders([.. Enumerable.Range(0, 200).Select(i => $"A{i},1,{i % 10},2025-03-01,P1,1,1")]);
+        var b = Orders([.. Enumerable.Range(0, 200).Select(i => $"B{i},1,{i % 10},2025-04-01,P2,1,1")]);
+        harness.Drops.Put("web/orders/a.csv", a);
+        harness.Drops.Put("web/orders/b.csv", b);
+
+        var reports = await Task.WhenAll(
+            Task.Run(() => harness.Pipeline.IngestAsync("web/orders/a.csv")),
+            Task.Run(() => harness.Pipeline.IngestAsync("web/orders/b.csv")));
+
+        Assert.All(reports, r => Assert.Equal(200, r.RowsAccepted));
+        var profiles = harness.Customers.All().Where(p => p.MergedInto is null).ToList();
+        Assert.Equal(10, profiles.Count);
+        Assert.All(profiles, p => Assert.Equal(40, p.Orders.Count));
+    }
+
+    [Fact]
+    public async Task A_customer_row_whose_keys_belong_to_two_profiles_merges_them_with_an_audit_entry()
+    {
+        var harness = new IngestionHarness(now: Now);
+        await harness.IngestAsync("web/customers/c.csv", "customer_id,email,first_name\nW1,ann@example.com,Ann\n");
+        await harness.IngestAsync("callcenter/customers/c.csv", "customer_id,phone,first_name\nC9,+14155550123,Ann\n");
+        await harness.IngestAsync("callcenter/orders/o.csv", Orders("X1,1,C9,2025-02-02,P1,1,3"));
+        var web = (await harness.FindBySourceAsync("web", "W1"))!;
+        var call = (await harness.FindBySourceAsync("callcenter", "C9"))!;
+        Assert.NotEqual(web.Id, call.Id);
+
+        var report = await harness.IngestAsync("app/customers/c.csv", "customer_id,email,phone\nA5,ANN@example.com,(415) 555-0123\n");
+
+        Assert.Equal(1, report.CustomersMerged);
+        var survivor = (await harness.FindBySourceAsync("app", "A5"))!;
+        Assert.Equal(survivor.Id, (await harness.FindBySourceAsync("web", "W1"))!.Id);
+        Assert.Equal(survivor.Id, (await harness.FindBySourceAsync("callcenter", "C9"))!.Id);
+        Assert.Equal(3, survivor.Identities.Count);
+        Assert.Single(survivor.Orders);
+        var other = survivor.Id == web.Id ? call.Id : web.Id;
+        Assert.Equal(survivor.Id, (await harness.Customers.GetAsync(other))!.Value.MergedInto);
+        Assert.Contains(other, survivor.MergedFrom);
+        var explanation = Assert.Single(survivor.MergeExplanations, e => e.OtherId == other);
+        Assert.NotEmpty(explanation.Evidence);
+        var audit = Assert.Single(harness.Audit.Entries.Values, e => e.Action == "merge");
+        Assert.Equal((survivor.Id, other), (audit.CustomerId, audit.RelatedId));
+        // No key still points at the merged-away profile.
+        Assert.DoesNotContain(harness.Identities.Claims.Values, c => !c.Id.StartsWith("bk:", StringComparison.Ordinal) && c.CustomerId == other);
+    }
+
+    [Fact]
+    public async Task Keys_are_stored_only_as_keyed_hashes()
+    {
+        var harness = new IngestionHarness(now: Now);
+        await harness.IngestAsync("web/customers/c.csv", "customer_id,email,phone,first_name,last_name,postcode\nW1,ann@example.com,+14155550123,Ann,Lee,94107\n");
+
+        var stored = JsonSerializer.Serialize(harness.Identities.Claims.Values);
+        foreach (var secretValue in new[] { "ann@example.com", "4155550123", "W1", "Lee", "94107" })
+        {
+            Assert.DoesNotContain(secretValue, stored, StringComparison.OrdinalIgnoreCase);
+        }
+    }
+
+    [Fact]
+    public async Task A_drop_with_an_unknown_entity_is_rejected_without_retries()
+    {
+        var harness = new IngestionHarness(now: Now);
+        var report = await harness.IngestAsync("web/invoices/x.csv", "a,b\n1,2\n");
+
+        Assert.Equal(IngestionStatus.Rejected, report.Status);
+        Assert.Contains("invoices", report.Error);
+    }
+
+    [Fact]
+    public async Task One_store_write_per_customer_per_chunk()
+    {
+        var harness = new IngestionHarness(new IngestionOptions { ChunkSize = 100 }, Now);
+        var rows = Enumerable.Range(0, 100).Select(i => $"O{i},1,{i % 5},2025-03-01,P1,1,1").ToArray();
+
+        await harness.IngestAsync("web/orders/a.csv", Orders(rows));
+
+        Assert.Equal(5, harness.Customers.Writes);
+    }
+
+    /// <summary>Profiles as JSON without the fields that record when the write happened.</summary>
+    private static List<string> Snapshot(IEnumerable<CustomerProfile> profiles) =>
+        profiles.OrderBy(p => p.Id, StringComparer.Ordinal).Select(p =>
+        {
+            p.UpdatedAt = default;
+            return JsonSerializer.Serialize(p);
+        }).ToList();
+}

@@ -1,0 +1,64 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using iCrm.Azure;
+using iCrm.Azure.Storage;
+
+namespace iCrm.IntegrationTests;
+
+public sealed class PoisonQueueTests : IDisposable
+{
+    private readonly LocalAppFactory _app = new();
+
+    public void Dispose() => _app.Dispose();
+
+    [Fact]
+    public async Task A_drop_that_fails_every_time_is_retried_then_poisoned_and_the_ledger_says_why()
+    {
+        var queue = new IngestQueue(LocalStack.Queues());
+        await queue.EnsureCreatedAsync();
+        await queue.Poison.ClearMessagesAsync();
+        var client = _app.CreateClient();
+        var name = $"web/orders/{LocalStack.Unique()}.csv.gz";
+        var drops = LocalStack.Blobs().GetBlobContainerClient(ResourceNames.DropsContainer);
+        await drops.CreateIfNotExistsAsync();
+        // Named .gz but not gzip: reading fails on every attempt.
+        await drops.GetBlobClient(name).UploadAsync(BinaryData.FromString("order_id,customer_id,order_date,amount\n1,2,2025-01-01,3\n"));
+
+        var deadline = DateTime.UtcNow.AddSeconds(120);
+        JsonNode? report = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            var page = await client.GetFromJsonAsync<JsonObject>("/api/ingestions?pageSize=500");
+            report = page!["items"]!.AsArray().FirstOrDefault(i => i!["blobPath"]!.GetValue<string>() == $"drops/{name}");
+            if (report?["attempts"]?.GetValue<int>() >= 5 && report["status"]!.GetValue<string>() == "failed")
+            {
+                break;
+            }
+            await Task.Delay(500);
+        }
+
+        Assert.NotNull(report);
+        Assert.Equal("failed", report["status"]!.GetValue<string>());
+        Assert.Equal(5, report["attempts"]!.GetValue<int>());
+        Assert.Contains("InvalidDataException", report["error"]!.GetValue<string>());
+        var poisoned = await Eventually(async () =>
+        {
+            var messages = (await queue.Poison.PeekMessagesAsync(32)).Value;
+            return messages.Any(m => m.Body.ToString().Contains(name, StringComparison.Ordinal));
+        });
+        Assert.True(poisoned, "the event should be in ingest-events-poison");
+    }
+
+    private static async Task<bool> Eventually(Func<Task<bool>> probe)
+    {
+        for (var i = 0; i < 60; i++)
+        {
+            if (await probe())
+            {
+                return true;
+            }
+            await Task.Delay(500);
+        }
+        return false;
+    }
+}
