@@ -11,7 +11,7 @@ namespace iCrm.Ml.Churn;
 /// The churn model kind: discovers the feature schema from the snapshot (so extra attribute columns train without code
 /// changes), labels with <see cref="ChurnLabeler"/> (explicit labels first, then no purchase in the window), trains
 /// boosted trees on a time split and compares them with logistic regression and the base rate on the holdout.
-/// Promotion: holdout ROC-AUC, higher is better, 0.005 absolute tolerance.
+/// Promotion: holdout ROC-AUC (metric "auc"), higher is better, 0.005 absolute tolerance.
 /// </summary>
 public sealed class ChurnKind(ChurnTrainingOptions? options = null, ChurnLabelOptions? labels = null) : IModelTrainer, IModelLoader, IChampionEvaluator
 {
@@ -36,7 +36,9 @@ public sealed class ChurnKind(ChurnTrainingOptions? options = null, ChurnLabelOp
         {
             throw new NotEnoughDataException($"Churn needs labelled customers of both kinds; the training snapshot has {churners} churners of {split.Train.Count}.");
         }
-        var result = ChurnTrainer.Train(split.Train, split.Holdout, _options);
+        // A small tenant gets smaller leaves, so the trees can split at all (a tree without splits explains nothing).
+        var options = _options with { MinimumExamplesPerLeaf = Math.Clamp(split.Train.Count / 20, 2, _options.MinimumExamplesPerLeaf) };
+        var result = ChurnTrainer.Train(split.Train, split.Holdout, options);
         var e = result.Evaluation;
         var bundle = ModelCards.Save(result.Model.Save);
         var card = new ModelCard
@@ -48,7 +50,7 @@ public sealed class ChurnKind(ChurnTrainingOptions? options = null, ChurnLabelOp
                 "(or churns by an explicit label or an ended subscription). Bands: " +
                 $"low < {_options.Bands.Medium:0.##} ≤ medium < {_options.Bands.High:0.##} ≤ high.",
             Algorithm = "FastTree gradient-boosted trees with Platt calibration",
-            PromotionMetric = "roc_auc",
+            PromotionMetric = "auc",
             PromotionValue = e.Boosted.RocAuc,
             HigherIsBetter = true,
             Metrics = Metrics(e.Boosted),
@@ -123,7 +125,7 @@ public sealed class ChurnKind(ChurnTrainingOptions? options = null, ChurnLabelOp
                 d[name] = ModelCards.Round(v);
             }
         }
-        Put("roc_auc", m.RocAuc);
+        Put("auc", m.RocAuc); // ROC-AUC
         Put("pr_auc", m.PrAuc);
         Put("brier", m.Brier);
         Put("log_loss", m.LogLoss);

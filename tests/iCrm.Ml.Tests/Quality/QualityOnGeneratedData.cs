@@ -51,7 +51,7 @@ public sealed class QualityOnGeneratedData(ITestOutputHelper output)
             figures["churn_recency_only_auc"] = recency.RocAuc;
             figures["churn_truth_rate"] = model.PositiveRate;
             figures["churn_card_holdout_auc"] = churnCard.PromotionValue;
-            figures["churn_card_logistic_auc"] = churnCard.Baselines["logistic_regression"]["roc_auc"];
+            figures["churn_card_logistic_auc"] = churnCard.Baselines["logistic_regression"]["auc"];
 
             // CLV: 12-month value and purchases vs the generator's next-365-day truth; naive = historical rate.
             var clvCard = await Card(registry, ModelKinds.Clv);

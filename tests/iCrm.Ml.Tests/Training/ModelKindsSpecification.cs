@@ -49,7 +49,7 @@ public sealed class ModelKindsSpecification(TrainedWorld world) : IClassFixture<
     }
 
     [Theory]
-    [InlineData("churn", "roc_auc", true)]
+    [InlineData("churn", "auc", true)]
     [InlineData("clv", "purchases_mae", false)]
     [InlineData("recommendations", "ndcg_at_10", true)]
     [InlineData("sentiment", "accuracy", true)]
