@@ -7,10 +7,10 @@ using iCrm.Core.Identity;
 using iCrm.Core.Ingestion;
 using iCrm.Core.Profiles;
 using iCrm.Core.Storage;
-using iCrm.Ml.Baseline;
+using iCrm.Azure.Language;
+using iCrm.Ml;
 using iCrm.Ml.Registry;
-using iCrm.Ml.Scoring;
-using iCrm.Ml.Training;
+using iCrm.Ml.Sentiment;
 using Microsoft.Azure.Cosmos;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -63,12 +63,8 @@ public static class AzureRegistration
         services.AddSingleton<IIdentityResolver>(sp => sp.GetRequiredService<CustomerResolver>());
         services.AddSingleton<IngestionPipeline>();
 
-        services.AddSingleton<RecencyChurnTrainer>();
-        services.AddSingleton<IModelTrainer>(sp => sp.GetRequiredService<RecencyChurnTrainer>());
-        services.AddSingleton<IModelLoader>(sp => sp.GetRequiredService<RecencyChurnTrainer>());
-        services.AddSingleton<ChampionModels>();
-        services.AddSingleton<TrainingRunner>();
-        services.AddSingleton<ICustomerScoring, ChampionScoring>();
+        services.AddIcrmModels(config);
+        services.AddSingleton<ISentimentProvider>(_ => SentimentProviders.Create(config));
         return builder;
     }
 }

@@ -41,6 +41,7 @@ public static class BenchmarkSuites
             ["ingest"] = IngestBenchmark.RunAsync,
             ["ingest-e2e"] = IngestEndToEndBenchmark.RunAsync,
             ["score"] = ScoreBenchmark.RunAsync,
+            ["train"] = TrainBenchmark.RunAsync,
         };
 
     public static double Median(IEnumerable<double> values)

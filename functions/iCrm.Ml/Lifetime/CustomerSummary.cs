@@ -22,26 +22,51 @@ public sealed record CustomerSummary(int Frequency, double Recency, double Age, 
     /// </summary>
     public static CustomerSummary? FromProfile(CustomerProfile profile, DateTimeOffset cutoff)
     {
-        var spendByDay = new SortedDictionary<DateOnly, double>();
-        foreach (var (day, spend) in PurchaseDays(profile))
+        // Live scoring calls this per request: collect (day, spend) into a pooled buffer and sort, rather than a
+        // SortedDictionary per call.
+        int capacity = profile.Orders.Count;
+        foreach (var bucket in profile.OrderMonths) capacity += Math.Max(0, Math.Min(bucket.Orders, 31));
+        if (capacity == 0) return null;
+        var pool = System.Buffers.ArrayPool<(int Day, double Spend)>.Shared;
+        var buffer = pool.Rent(capacity);
+        try
         {
-            if (day.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc) >= cutoff.UtcDateTime) continue;
-            spendByDay[day] = spendByDay.GetValueOrDefault(day) + spend;
-        }
-        if (spendByDay.Count == 0) return null;
+            int n = 0;
+            var cutoffUtc = cutoff.UtcDateTime;
+            foreach (var (day, spend) in PurchaseDays(profile))
+            {
+                if (day.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc) >= cutoffUtc) continue;
+                buffer[n++] = (day.DayNumber, spend);
+            }
+            if (n == 0) return null;
+            var days = buffer.AsSpan(0, n);
+            days.Sort();
 
-        var first = spendByDay.Keys.First();
-        var last = spendByDay.Keys.Last();
-        var cutoffDay = DateOnly.FromDateTime(cutoff.UtcDateTime);
-        int frequency = spendByDay.Count - 1;
-        double total = spendByDay.Values.Sum();
-        double repeatSpend = total - spendByDay[first];
-        return new CustomerSummary(
-            frequency,
-            LifetimeTime.Weeks(first, last),
-            Math.Max(LifetimeTime.Weeks(first, cutoffDay), LifetimeTime.Weeks(first, last)),
-            frequency > 0 ? repeatSpend / frequency : 0,
-            total);
+            int distinct = 0, firstDay = days[0].Day, lastDay = days[0].Day;
+            double total = 0, firstDaySpend = 0;
+            int previous = int.MinValue;
+            foreach (var (day, spend) in days)
+            {
+                if (day != previous) { distinct++; previous = day; lastDay = day; }
+                if (day == firstDay) firstDaySpend += spend;
+                total += spend;
+            }
+            var first = DateOnly.FromDayNumber(firstDay);
+            var last = DateOnly.FromDayNumber(lastDay);
+            var cutoffDay = DateOnly.FromDateTime(cutoffUtc);
+            int frequency = distinct - 1;
+            double repeatSpend = total - firstDaySpend;
+            return new CustomerSummary(
+                frequency,
+                LifetimeTime.Weeks(first, last),
+                Math.Max(LifetimeTime.Weeks(first, cutoffDay), LifetimeTime.Weeks(first, last)),
+                frequency > 0 ? repeatSpend / frequency : 0,
+                total);
+        }
+        finally
+        {
+            pool.Return(buffer);
+        }
     }
 
     /// <summary>Distinct purchase days in [<paramref name="from"/>, <paramref name="to"/>): the holdout target for BG/NBD.</summary>

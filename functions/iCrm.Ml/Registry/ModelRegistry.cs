@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using iCrm.Core.Storage;
 
 namespace iCrm.Ml.Registry;
@@ -16,12 +17,15 @@ public static class ModelKinds
 }
 
 /// <summary><c>models/{kind}/champion.json</c>: the version the API serves. Swapping it is the commit point of a training run.</summary>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed record ChampionPointer(string Kind, string Version, DateTimeOffset PromotedAt, string Metric, double Value, string? PreviousVersion);
 
 /// <summary>One feature of a model's input, with the label people read in explanations.</summary>
 public sealed record FeatureDescription(string Name, string Type, string Label);
 
 /// <summary><c>models/{kind}/{version}/card.json</c>: what a person needs to trust (or not) a model version.</summary>
+/// <remarks>An unmeasurable metric (e.g. a holdout with one class) is NaN, written as "NaN".</remarks>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed class ModelCard
 {
     public required string Kind { get; init; }

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace iCrm.Ml.Registry;
 
 public enum TrainingRunStatus
@@ -29,6 +31,7 @@ public sealed class TrainingRunRecord
 }
 
 /// <summary>What happened to one model kind in a run: trained version, its metric, and whether it became champion.</summary>
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 public sealed record ModelOutcome(string Version, string Metric, double Value, double? ChampionValue, bool Promoted, string Reason);
 
 public interface ITrainingRunLog

@@ -1,28 +1,123 @@
 using iCrm.Core.Profiles;
+using iCrm.Ml.Churn;
+using iCrm.Ml.Lifetime;
+using iCrm.Ml.Recommendations;
 using iCrm.Ml.Registry;
+using iCrm.Ml.Segments;
+using iCrm.Ml.Sentiment;
 using iCrm.Ml.Training;
 
 namespace iCrm.Ml.Scoring;
 
-/// <summary>Live scoring from the champions; a kind without a champion is reported in <see cref="CustomerScores.Unavailable"/>.</summary>
+/// <summary>
+/// Live scoring from the champions; a kind without a champion is reported in <see cref="CustomerScores.Unavailable"/>.
+/// The champions' scorers are loaded once (<see cref="ChampionModels"/>) and reused, so a call only builds the
+/// profile's features (on the stack) and walks the models.
+/// </summary>
 public sealed class ChampionScoring(ChampionModels champions) : ICustomerScoring
 {
+    /// <summary>Feedback in the last this-many days is "recent"; the year before that (to 365 days) is "earlier".</summary>
+    public const int RecentSentimentDays = 90;
+
+    /// <summary>A change in average sentiment smaller than this is "stable".</summary>
+    public const double SentimentChange = 0.1;
+
     public async Task<CustomerScores> ScoreAsync(CustomerProfile profile, DateTimeOffset asOf, ScoreRequest request, CancellationToken cancellationToken = default)
     {
-        var versions = new Dictionary<string, string>();
-        var unavailable = new Dictionary<string, string>();
+        var versions = new Dictionary<string, string>(5);
+        var unavailable = new Dictionary<string, string>(0);
+
         ChurnScore? churn = null;
-        var (scorer, missing) = await champions.GetAsync(ModelKinds.Churn, cancellationToken);
-        if (scorer is not null)
+        if (await Champion(ModelKinds.Churn) is ChurnProfileScorer churnScorer)
         {
-            var prediction = scorer.Score(profile, asOf);
-            churn = new ChurnScore(prediction.Value, prediction.Label ?? "", prediction.TopFactors);
-            versions[ModelKinds.Churn] = scorer.Version;
+            var p = churnScorer.Predict(profile, asOf);
+            churn = new ChurnScore(p.Probability, p.Band.ToString().ToLowerInvariant(), p.TopFactors);
         }
-        else
+
+        LifetimeValueScore? clv = null;
+        if (await Champion(ModelKinds.Clv) is LifetimeProfileScorer clvScorer && clvScorer.Predict(profile, asOf) is { } l)
         {
-            unavailable[ModelKinds.Churn] = missing!.Reason;
+            clv = new LifetimeValueScore(l.ExpectedPurchases, l.ProbabilityAlive, l.Clv, "");
         }
-        return new CustomerScores(profile.Id, asOf, churn, null, null, null, null, versions, unavailable);
+
+        SegmentScore? segment = null;
+        if (await Champion(ModelKinds.Segments) is SegmentsProfileScorer segmentScorer && segmentScorer.Assign(profile, asOf) is { } s)
+        {
+            segment = new SegmentScore(s.Rfm.Segment, s.Rfm.R, s.Rfm.F, s.Rfm.M, s.Cluster?.ToString(System.Globalization.CultureInfo.InvariantCulture), s.ClusterDescription);
+        }
+
+        var sentimentScorer = await Champion(ModelKinds.Sentiment, required: false) as SentimentProfileScorer;
+        var trend = Trend(profile, asOf, sentimentScorer?.Model);
+
+        IReadOnlyList<Recommendation>? recommendations = null;
+        if (request.Recommendations && await Champion(ModelKinds.Recommendations) is RecommendationsProfileScorer recommender)
+        {
+            recommendations = [.. recommender.Recommend(profile, asOf, Math.Clamp(request.Top, 1, 100)).Select(r => new Recommendation(r.ItemId, r.Score, r.Reason))];
+        }
+
+        return new CustomerScores(profile.Id, asOf, churn, clv, segment, trend, recommendations, versions, unavailable);
+
+        async Task<IProfileScorer?> Champion(string kind, bool required = true)
+        {
+            var (scorer, missing) = await champions.GetAsync(kind, cancellationToken);
+            if (scorer is not null)
+            {
+                versions[kind] = scorer.Version;
+            }
+            else if (required)
+            {
+                unavailable[kind] = missing!.Reason;
+            }
+            return scorer;
+        }
+    }
+
+    /// <summary>
+    /// Average sentiment of the last <see cref="RecentSentimentDays"/> days against the rest of the year before. Feedback
+    /// the write-back has not scored yet is scored live when a sentiment model is available; null when there is no feedback.
+    /// </summary>
+    public static SentimentTrend? Trend(CustomerProfile profile, DateTimeOffset asOf, SentimentModel? model)
+    {
+        if (profile.Feedback.Count == 0)
+        {
+            return null;
+        }
+        var recentFrom = asOf.AddDays(-RecentSentimentDays);
+        var yearFrom = asOf.AddDays(-365);
+        double recent = 0, earlier = 0;
+        int nRecent = 0, nEarlier = 0;
+        foreach (var f in profile.Feedback)
+        {
+            if (f.Timestamp >= asOf || f.Timestamp < yearFrom)
+            {
+                continue;
+            }
+            double? score = f.Sentiment ?? (model is not null && !string.IsNullOrWhiteSpace(f.Text) ? model.Score(f.Text) : null);
+            if (score is not { } v)
+            {
+                continue;
+            }
+            if (f.Timestamp >= recentFrom)
+            {
+                recent += v;
+                nRecent++;
+            }
+            else
+            {
+                earlier += v;
+                nEarlier++;
+            }
+        }
+        if (nRecent + nEarlier == 0)
+        {
+            return null;
+        }
+        double? r = nRecent > 0 ? Math.Round(recent / nRecent, 4) : null;
+        double? e = nEarlier > 0 ? Math.Round(earlier / nEarlier, 4) : null;
+        var direction = r is null || e is null ? "unknown"
+            : r - e >= SentimentChange ? "improving"
+            : e - r >= SentimentChange ? "worsening"
+            : "stable";
+        return new SentimentTrend(r, e, direction, nRecent + nEarlier);
     }
 }

@@ -269,28 +269,56 @@ public static class BehaviourFeatures
     /// <summary>The features of <see cref="Describe"/> for one customer, or null without a purchase before the cutoff.</summary>
     public static float[]? FromProfile(CustomerProfile profile, DateTimeOffset cutoff, IReadOnlyList<string> channels)
     {
-        var lines = profile.Orders.Where(l => l.Date < cutoff).ToList();
-        var buckets = profile.OrderMonths
-            .Select(b => (Bucket: b, Mid: DateTimeOffset.TryParseExact(b.Month + "-15", "yyyy-MM-dd", null, System.Globalization.DateTimeStyles.AssumeUniversal, out var m) ? m : (DateTimeOffset?)null))
-            .Where(x => x.Mid is { } m && m < cutoff && x.Bucket.Orders > 0)
-            .ToList();
-        if (lines.Count == 0 && buckets.Count == 0) return null;
+        // One pass over the lines and one over the buckets: live scoring calls this per request.
+        DateTimeOffset? firstDate = null, lastDate = null;
+        int lineCount = 0, returns = 0, bucketOrders = 0;
+        double spend = 0;
+        Span<int> perChannel = channels.Count <= 16 ? stackalloc int[channels.Count] : new int[channels.Count];
+        HashSet<string>? orderIds = null;
+        string? previousOrder = null;
+        int distinctOrders = 0;
+        foreach (var l in profile.Orders)
+        {
+            if (l.Date >= cutoff) continue;
+            lineCount++;
+            if (firstDate is null || l.Date < firstDate) firstDate = l.Date;
+            if (lastDate is null || l.Date > lastDate) lastDate = l.Date;
+            if (l.Returned) returns++;
+            else spend += (double)l.Amount;
+            if (!string.Equals(l.OrderId, previousOrder, StringComparison.Ordinal))
+            {
+                // Lines of one order are usually adjacent; the set only catches an order whose lines are not.
+                orderIds ??= new HashSet<string>(StringComparer.Ordinal);
+                if (orderIds.Add(l.OrderId)) distinctOrders++;
+                previousOrder = l.OrderId;
+            }
+            for (int c = 0; c < channels.Count; c++)
+                if (string.Equals(l.Channel, channels[c], StringComparison.OrdinalIgnoreCase)) perChannel[c]++;
+        }
+        int orderLines = lineCount;
+        foreach (var b in profile.OrderMonths)
+        {
+            if (b.Orders <= 0 || !DateTimeOffset.TryParseExact(b.Month + "-15", "yyyy-MM-dd", null, System.Globalization.DateTimeStyles.AssumeUniversal, out var mid) || mid >= cutoff) continue;
+            bucketOrders += b.Orders;
+            spend += (double)b.Spend;
+            returns += b.Returns;
+            orderLines += b.Orders;
+            if (firstDate is null || mid < firstDate) firstDate = mid;
+            if (lastDate is null || mid > lastDate) lastDate = mid;
+        }
+        if (firstDate is null) return null;
 
-        var dates = lines.Select(l => l.Date).Concat(buckets.Select(b => b.Mid!.Value)).ToList();
-        int orders = lines.Select(l => l.OrderId).Distinct().Count() + buckets.Sum(b => b.Bucket.Orders);
-        double spend = lines.Where(l => !l.Returned).Sum(l => (double)l.Amount) + buckets.Sum(b => (double)b.Bucket.Spend);
-        int returns = lines.Count(l => l.Returned) + buckets.Sum(b => b.Bucket.Returns);
-        int lineCount = lines.Count + buckets.Sum(b => b.Bucket.Orders);
-        var first = new[] { dates.Min(), profile.SignupDate is { } s ? new DateTimeOffset(s.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero) : DateTimeOffset.MaxValue }.Min();
+        int orders = distinctOrders + bucketOrders;
+        var first = profile.SignupDate is { } s && new DateTimeOffset(s.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero) is var signup && signup < firstDate.Value ? signup : firstDate.Value;
 
         var f = new float[5 + channels.Count];
-        f[0] = (float)(cutoff - dates.Max()).TotalDays;
+        f[0] = (float)(cutoff - lastDate!.Value).TotalDays;
         f[1] = (float)Math.Log(1 + orders);
         f[2] = (float)Math.Log(1 + Math.Max(0, spend) / Math.Max(1, orders));
         f[3] = (float)(cutoff - first).TotalDays;
-        f[4] = lineCount > 0 ? (float)returns / lineCount : 0;
+        f[4] = orderLines > 0 ? (float)returns / orderLines : 0;
         for (int c = 0; c < channels.Count; c++)
-            f[5 + c] = lines.Count > 0 ? (float)lines.Count(l => string.Equals(l.Channel, channels[c], StringComparison.OrdinalIgnoreCase)) / lines.Count : 0;
+            f[5 + c] = lineCount > 0 ? (float)perChannel[c] / lineCount : 0;
         return f;
     }
 }

@@ -9,6 +9,17 @@ namespace iCrm.Ml.Training;
 /// One training run: snapshot the profiles, train each model kind, evaluate, publish, promote when not worse than the
 /// champion (the champion swap is the commit point), then write fresh predictions back to the profiles. Two runs never
 /// overlap (lease); a run that fails before a swap changes nothing the API serves.
+/// <para>
+/// Comparison with the champion: each kind's card carries its promotion metric measured on a time-based holdout of the
+/// snapshot the run read; the challenger's value is compared with the value on the champion's card (measured the same
+/// way on the data of its own run) under the kind's <see cref="PromotionRule"/>. Kinds that implement
+/// <see cref="IChampionEvaluator"/> (churn, sentiment) instead measure the champion on the challenger's own holdout, so
+/// both are compared on the same data; the outcome's reason says which basis was used.
+/// </para>
+/// <para>
+/// Kinds whose scorer is an <see cref="IProfileEnricher"/> (sentiment) write into the snapshot profiles right after
+/// they are trained, so kinds trained later in the same run (churn reads feedback sentiment) see the result.
+/// </para>
 /// </summary>
 public sealed class TrainingRunner(
     ICustomerStore customers,
@@ -48,7 +59,8 @@ public sealed class TrainingRunner(
             run.Profiles = profiles.Count;
             run.StageSeconds["snapshot"] = Math.Round(stage.Elapsed.TotalSeconds, 3);
             var snapshot = new TrainingSnapshot(profiles, run.AsOf);
-            var version = $"{run.AsOf:yyyyMMdd}-{time.GetUtcNow():HHmmss}-{run.RunId[..6]}";
+            var version = $"{run.AsOf:yyyyMMdd}-{time.GetUtcNow():HHmmss}-{run.RunId[..Math.Min(6, run.RunId.Length)]}";
+            var enrichedSnapshot = new Dictionary<string, string>();
 
             foreach (var trainer in trainers.Where(t => run.Kinds.Count == 0 || run.Kinds.Contains(t.Kind)))
             {
@@ -56,6 +68,10 @@ public sealed class TrainingRunner(
                 await runs.SaveAsync(run, cancellationToken);
                 stage.Restart();
                 run.Models[trainer.Kind] = await TrainOneAsync(trainer, snapshot, version, cancellationToken);
+                if (await EnrichSnapshotAsync(trainer.Kind, profiles, cancellationToken) is { } enrichedBy)
+                {
+                    enrichedSnapshot[trainer.Kind] = enrichedBy;
+                }
                 run.StageSeconds[trainer.Kind] = Math.Round(stage.Elapsed.TotalSeconds, 3);
             }
             champions.Invalidate();
@@ -63,7 +79,7 @@ public sealed class TrainingRunner(
             run.Stage = "write-back";
             await runs.SaveAsync(run, cancellationToken);
             stage.Restart();
-            run.PredictionsWritten = await WriteBackAsync(profiles, run.AsOf, cancellationToken);
+            run.PredictionsWritten = await WriteBackAsync(profiles, run.AsOf, enrichedSnapshot, cancellationToken);
             run.StageSeconds["write-back"] = Math.Round(stage.Elapsed.TotalSeconds, 3);
             run.Status = run.Models.Values.Any(m => m.Reason.StartsWith("failed", StringComparison.Ordinal))
                 ? TrainingRunStatus.Failed
@@ -95,34 +111,109 @@ public sealed class TrainingRunner(
             loader.Load(new MemoryStream(trained.Bundle), trained.Card).Score(snapshot.Profiles.Count > 0
                 ? snapshot.Profiles[0] : new CustomerProfile { Id = "probe" }, snapshot.AsOf);
         }
+        catch (NotEnoughDataException e)
+        {
+            return new ModelOutcome(version, "", double.NaN, null, false, $"skipped: {e.Message}");
+        }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             return new ModelOutcome(version, "", double.NaN, null, false, $"failed: {e.Message}");
         }
         var card = trained.Card;
-        await registry.PublishAsync(card, new MemoryStream(trained.Bundle), cancellationToken);
+        try
+        {
+            await registry.PublishAsync(card, new MemoryStream(trained.Bundle), cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return new ModelOutcome(version, card.PromotionMetric, card.PromotionValue, null, false, $"failed: publishing {trainer.Kind} {version}: {e.Message}");
+        }
         var champion = await registry.GetChampionAsync(trainer.Kind, cancellationToken);
         var championCard = champion is null ? null : await registry.GetCardAsync(trainer.Kind, champion.Value.Version, cancellationToken);
         var championValue = championCard?.PromotionValue;
-        var notWorse = championValue is null || double.IsNaN(championValue.Value) || (card.HigherIsBetter
-            ? card.PromotionValue >= championValue.Value - trainer.Tolerance
-            : card.PromotionValue <= championValue.Value + trainer.Tolerance);
-        if (!notWorse)
+        var sameHoldout = false;
+        if (champion is not null && trainer is IChampionEvaluator evaluator)
         {
-            return new ModelOutcome(version, card.PromotionMetric, card.PromotionValue, championValue, false,
-                $"kept champion {champion!.Value.Version}: {card.PromotionMetric} {card.PromotionValue:0.####} is worse than {championValue:0.####} beyond tolerance {trainer.Tolerance}");
+            var (championScorer, _) = await champions.GetAsync(trainer.Kind, cancellationToken);
+            try
+            {
+                if (championScorer is not null && championScorer.Version == champion.Value.Version
+                    && evaluator.EvaluateChampion(championScorer, snapshot, card) is { } measured && double.IsFinite(measured))
+                {
+                    championValue = measured;
+                    sameHoldout = true;
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The champion cannot be measured on this holdout (e.g. it reads something this data lacks): use its card.
+            }
+        }
+        var basis = sameHoldout ? "measured on this run's holdout" : "from its card";
+        if (!trainer.Promotion.NotWorse(card.PromotionValue, championValue, card.HigherIsBetter))
+        {
+            return new ModelOutcome(version, card.PromotionMetric, card.PromotionValue, championValue, false, champion is null
+                ? $"not promoted: {card.PromotionMetric} could not be measured ({card.PromotionValue})"
+                : $"kept champion {champion.Value.Version}: {card.PromotionMetric} {card.PromotionValue:0.####} is worse than its {championValue:0.####} ({basis}) " +
+                  $"({(card.HigherIsBetter ? "higher" : "lower")} is better) beyond tolerance {trainer.Promotion}");
         }
         var pointer = new ChampionPointer(trainer.Kind, version, time.GetUtcNow(), card.PromotionMetric, card.PromotionValue, champion?.Value.Version);
         var promoted = await registry.TryPromoteAsync(pointer, champion?.ETag, cancellationToken);
         return new ModelOutcome(version, card.PromotionMetric, card.PromotionValue, championValue, promoted,
-            promoted ? "promoted" : "not promoted: the champion changed during the run");
+            !promoted ? "not promoted: the champion changed during the run"
+            : champion is null ? "promoted (first model of its kind)"
+            : $"promoted over {champion.Value.Version} ({card.PromotionMetric} {card.PromotionValue:0.####} vs {championValue:0.####}, champion {basis})");
+    }
+
+    /// <summary>Lets an enriching champion (sentiment) write into the snapshot, so later kinds of this run train on it.</summary>
+    /// <returns>The champion version the snapshot was enriched with, or null.</returns>
+    private async Task<string?> EnrichSnapshotAsync(string kind, List<CustomerProfile> profiles, CancellationToken cancellationToken)
+    {
+        champions.Invalidate();
+        var (scorer, _) = await champions.GetAsync(kind, cancellationToken);
+        if (scorer is not IProfileEnricher enricher)
+        {
+            return null;
+        }
+        await Parallel.ForEachAsync(profiles, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount * 2, CancellationToken = cancellationToken },
+            async (p, ct) => await enricher.EnrichAsync(p, rescore: true, ct));
+        return scorer.Version;
+    }
+
+    /// <summary>Copies feedback sentiment the snapshot already holds (scored by the current champion in this run) onto the
+    /// freshly read profile, so the write-back does not score the same texts twice. Returns whether anything changed.</summary>
+    private static bool CopyFeedbackSentiment(CustomerProfile from, CustomerProfile to)
+    {
+        if (ReferenceEquals(from, to) || from.Feedback.Count == 0)
+        {
+            return false;
+        }
+        var scored = new Dictionary<(DateTimeOffset, string), double>();
+        foreach (var f in from.Feedback)
+        {
+            if (f.Sentiment is { } s)
+            {
+                scored[(f.Timestamp, f.Text)] = s;
+            }
+        }
+        var changed = false;
+        foreach (var f in to.Feedback)
+        {
+            if (scored.TryGetValue((f.Timestamp, f.Text), out var s) && f.Sentiment != s)
+            {
+                f.Sentiment = s;
+                changed = true;
+            }
+        }
+        return changed;
     }
 
     /// <summary>Writes each profile's predictions from the current champions. Idempotent: unchanged versions are skipped,
     /// so a failed write-back is simply completed by the next run.</summary>
-    private async Task<long> WriteBackAsync(List<CustomerProfile> profiles, DateTimeOffset asOf, CancellationToken cancellationToken)
+    private async Task<long> WriteBackAsync(List<CustomerProfile> profiles, DateTimeOffset asOf, IReadOnlyDictionary<string, string> enrichedSnapshot, CancellationToken cancellationToken)
     {
         var scorers = new List<IProfileScorer>();
+        // Enrichers (sentiment) first, so the other kinds score profiles with fresh feedback sentiment.
         foreach (var kind in trainers.Select(t => t.Kind))
         {
             var (scorer, _) = await champions.GetAsync(kind, cancellationToken);
@@ -131,6 +222,7 @@ public sealed class TrainingRunner(
                 scorers.Add(scorer);
             }
         }
+        scorers = [.. scorers.OrderBy(s => s is IProfileEnricher ? 0 : 1)];
         long written = 0;
         await Parallel.ForEachAsync(profiles, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (snapshotProfile, ct) =>
         {
@@ -145,7 +237,16 @@ public sealed class TrainingRunner(
                 var changed = false;
                 foreach (var scorer in scorers)
                 {
-                    if (profile.Predictions.TryGetValue(scorer.Kind, out var existing) && existing.ModelVersion == scorer.Version)
+                    var current = profile.Predictions.TryGetValue(scorer.Kind, out var existing) && existing.ModelVersion == scorer.Version;
+                    // Feedback that arrived since the last run has no sentiment yet: score it even when the model is unchanged.
+                    var enriched = false;
+                    if (scorer is IProfileEnricher enricher)
+                    {
+                        var snapshotFresh = enrichedSnapshot.TryGetValue(scorer.Kind, out var by) && by == scorer.Version;
+                        enriched = snapshotFresh && CopyFeedbackSentiment(snapshotProfile, profile);
+                        enriched |= await enricher.EnrichAsync(profile, rescore: !current && !snapshotFresh, ct);
+                    }
+                    if (current && !enriched)
                     {
                         continue;
                     }

@@ -1,0 +1,30 @@
+using iCrm.Azure.Connections;
+using iCrm.Ml.Sentiment;
+using Microsoft.Extensions.Configuration;
+
+namespace iCrm.Azure.Language;
+
+/// <summary>Chooses the sentiment provider: <c>ICRM_SENTIMENT_PROVIDER</c> = <c>local</c> (default) or <c>azure</c>
+/// (Azure AI Language at <c>IcrmLanguage__endpoint</c>, identity-based).</summary>
+public static class SentimentProviders
+{
+    public static ISentimentProvider Create(IConfiguration config)
+    {
+        var choice = config[SettingNames.SentimentProvider];
+        if (string.IsNullOrWhiteSpace(choice) || string.Equals(choice, "local", StringComparison.OrdinalIgnoreCase))
+        {
+            return new LocalSentimentProvider();
+        }
+        if (!string.Equals(choice, "azure", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidOperationException($"{SettingNames.SentimentProvider} must be 'local' or 'azure', not '{choice}'.");
+        }
+        var prefix = SettingNames.LanguagePrefix;
+        var endpoint = config[$"{prefix}:endpoint"] ?? config[$"{prefix}__endpoint"];
+        if (string.IsNullOrWhiteSpace(endpoint))
+        {
+            throw new InvalidOperationException($"{SettingNames.SentimentProvider}=azure needs {prefix}__endpoint (the Language resource's custom subdomain endpoint).");
+        }
+        return new LanguageSentimentClient(new Uri(endpoint), AzureClientFactory.CreateCredential(config, prefix));
+    }
+}
