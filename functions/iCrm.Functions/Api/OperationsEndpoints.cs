@@ -89,7 +89,7 @@ public static class OperationsEndpoints
                 return ApiProblems.Unavailable($"The segments champion {champion.Value.Version} stores no segment summaries.");
             }
             return Results.Ok(new SegmentsResponse(champion.Value.Version, champion.Value.PromotedAt,
-                Find(details, "rfmSummaries", "rfm", "summaries")?.DeepClone(), Find(details, "clusterSummaries", "clusters")?.DeepClone(), details));
+                details["rfmSummaries"]?.DeepClone(), details["clusterSummaries"]?.DeepClone(), details));
         }).WithTags("Segments").WithName("ListSegments")
             .WithSummary("Size, value and churn rate per RFM segment and behavioural cluster, as stored by the last training run.")
             .Produces<SegmentsResponse>()
@@ -147,19 +147,6 @@ public static class OperationsEndpoints
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         return api;
-    }
-
-    private static JsonNode? Find(JsonObject details, params string[] names)
-    {
-        foreach (var name in names)
-        {
-            var match = details.FirstOrDefault(p => string.Equals(p.Key, name, StringComparison.OrdinalIgnoreCase));
-            if (match.Value is not null)
-            {
-                return match.Value;
-            }
-        }
-        return null;
     }
 
     public static void MapHealthEndpoint(this RouteGroupBuilder api) =>

@@ -86,8 +86,8 @@ public sealed class SegmentsKind(ClusteringOptions? options = null) : IModelTrai
             DataFingerprint = ModelCards.Fingerprint(snapshot.Profiles),
             Details = new JsonObject
             {
-                ["rfmSegments"] = JsonSerializer.SerializeToNode(model.RfmSummaries, ModelCards.Json),
-                ["clusters"] = JsonSerializer.SerializeToNode(model.ClusterSummaries, ModelCards.Json),
+                ["rfmSummaries"] = JsonSerializer.SerializeToNode(model.RfmSummaries, ModelCards.Json),
+                ["clusterSummaries"] = JsonSerializer.SerializeToNode(model.ClusterSummaries, ModelCards.Json),
                 ["clusterDescriptions"] = model.Clusters is null ? null : JsonSerializer.SerializeToNode(model.Clusters.Descriptions, ModelCards.Json),
                 ["silhouetteByK"] = model.Clusters is null ? null : JsonSerializer.SerializeToNode(model.Clusters.SilhouetteByK.ToDictionary(k => k.Key.ToString(System.Globalization.CultureInfo.InvariantCulture), k => Math.Round(k.Value, 4)), ModelCards.Json),
             },

@@ -24,11 +24,21 @@ public sealed class ChampionModels(IModelRegistry registry, IEnumerable<IModelLo
 
     public async Task<(IProfileScorer? Scorer, ChampionUnavailable? Unavailable)> GetAsync(string kind, CancellationToken cancellationToken = default)
     {
-        if (_slots.TryGetValue(kind, out var slot) && time.GetUtcNow() - slot.CheckedAt < RefreshInterval)
+        if (_slots.TryGetValue(kind, out var slot))
         {
-            return Result(kind, slot);
+            if (time.GetUtcNow() - slot.CheckedAt >= RefreshInterval && slot.Scorer is not null)
+            {
+                // Serve the loaded champion while one background refresh reads the pointer (and loads a new
+                // version if there is one), so no request waits on the registry.
+                RefreshInBackground(kind, slot);
+                return Result(kind, slot);
+            }
+            if (time.GetUtcNow() - slot.CheckedAt < RefreshInterval)
+            {
+                return Result(kind, slot);
+            }
         }
-        var gate = _locks.GetOrAdd(kind, _ => new SemaphoreSlim(1, 1));
+        var gate = Gate(kind);
         await gate.WaitAsync(cancellationToken);
         try
         {
@@ -44,6 +54,28 @@ public sealed class ChampionModels(IModelRegistry registry, IEnumerable<IModelLo
         {
             gate.Release();
         }
+    }
+
+    private SemaphoreSlim Gate(string kind) => _locks.GetOrAdd(kind, _ => new SemaphoreSlim(1, 1));
+
+    private void RefreshInBackground(string kind, Slot current)
+    {
+        var gate = Gate(kind);
+        if (!gate.Wait(0))
+        {
+            return; // a refresh is already under way
+        }
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                _slots[kind] = await RefreshAsync(kind, current, CancellationToken.None);
+            }
+            finally
+            {
+                gate.Release();
+            }
+        });
     }
 
     /// <summary>Forgets what was checked, so the next request reads the champion pointers again.</summary>

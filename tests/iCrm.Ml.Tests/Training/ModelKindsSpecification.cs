@@ -91,11 +91,11 @@ public sealed class ModelKindsSpecification(TrainedWorld world) : IClassFixture<
     public async Task The_segments_card_stores_the_summaries_per_RFM_segment_and_per_cluster()
     {
         var card = await world.ChampionCardAsync(ModelKinds.Segments);
-        var rfm = card.Details!["rfmSegments"]!.AsArray();
+        var rfm = card.Details!["rfmSummaries"]!.AsArray();
         Assert.NotEmpty(rfm);
         Assert.All(rfm, s => Assert.Contains(s!["segment"]!.GetValue<string>(), RfmModel.SegmentNames));
         Assert.Equal(card.RowCounts["customers"], rfm.Sum(s => s!["customers"]!.GetValue<int>()));
-        Assert.NotEmpty(card.Details["clusters"]!.AsArray());
+        Assert.NotEmpty(card.Details["clusterSummaries"]!.AsArray());
     }
 
     [Fact]
