@@ -34,8 +34,12 @@ public static class IngestBenchmark
             }
         }
 
+        // Worst case for aggregation: every order of a random one of 2M customers (about one new profile per order).
         var orders = IngestParseBenchmark.OrdersCsv(orderRows);
         metrics["orders_rows_per_sec"] = await MedianRateAsync(runs, "pos/orders/bench.csv", orders, orderRows);
+        // Exports sorted by customer (20 lines each), as most systems write them.
+        orders = OrdersByCustomerCsv(orderRows, linesPerCustomer: 20);
+        metrics["orders_by_customer_rows_per_sec"] = await MedianRateAsync(runs, "pos/orders/sorted.csv", orders, orderRows);
         orders = null;
         GC.Collect();
         var customers = VariedCustomersCsv(customerRows);
@@ -74,6 +78,21 @@ public static class IngestBenchmark
             throw new InvalidOperationException($"Benchmark drop read {report.RowsRead} of {rows} rows ({report.Status}: {report.Error}).");
         }
         return rows / (process.TotalProcessorTime - cpu).TotalSeconds;
+    }
+
+    public static byte[] OrdersByCustomerCsv(int rows, int linesPerCustomer)
+    {
+        var csv = new System.Text.StringBuilder(rows * 70);
+        csv.Append("order_id,line,customer_id,order_date,product_id,quantity,unit_price,channel\n");
+        var start = new DateTime(2024, 1, 1);
+        for (var i = 0; i < rows; i++)
+        {
+            var customer = i / linesPerCustomer;
+            var order = i / 2;
+            csv.Append(System.Globalization.CultureInfo.InvariantCulture,
+                $"O{order},{1 + i % 2},C{customer},{start.AddDays(i % 600):yyyy-MM-dd},P{(i * 7919) % 2000},{1 + i % 3},{5 + i % 50}.99,web\n");
+        }
+        return System.Text.Encoding.UTF8.GetBytes(csv.ToString());
     }
 
     /// <summary>

@@ -195,6 +195,14 @@ public sealed class IngestionPipeline(
     private async Task WriteAllAsync(List<ChunkWorkingSet.Entry> entries, ChunkWorkingSet working, string marker, DateTimeOffset now,
         CancellationToken cancellationToken)
     {
+        if (options.WriteConcurrency <= 1 || entries.Count(e => e.Dirty) <= 1)
+        {
+            foreach (var entry in entries)
+            {
+                await WriteAsync(entry, working, marker, now, cancellationToken);
+            }
+            return;
+        }
         await Parallel.ForEachAsync(entries, new ParallelOptions { MaxDegreeOfParallelism = options.WriteConcurrency, CancellationToken = cancellationToken },
             async (entry, ct) => await WriteAsync(entry, working, marker, now, ct));
     }
