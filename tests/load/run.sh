@@ -6,13 +6,21 @@
 #   tests/load/run.sh                       # 30 s per endpoint, 64 connections, 300 customers
 #   DURATION=10 WARMUP=5 CONNECTIONS=32 CUSTOMERS=500 tests/load/run.sh   (WARMUP: unmeasured seconds per endpoint first)
 # Ports (defaults chosen away from a normal local run): PORT=7171, AZURITE_BLOB/QUEUE/TABLE_PORT=21000-21002, COSMOS_PORT=21081.
-# Stops the app it started; stops the local stack too unless KEEP_STACK=1. Logs: .local/load/.
+# Stops the app it started; stops the local stack too if it started it (unless KEEP_STACK=1). Logs: .local/load/.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
+# shellcheck source=scripts/local-env.sh
+. scripts/local-env.sh
+# A local stack that already runs is used as it is (on its own ports) and left running afterwards.
+STACK_WAS_RUNNING=0
+if stack_running; then
+  STACK_WAS_RUNNING=1
+  read -r AZURITE_BLOB_PORT AZURITE_QUEUE_PORT AZURITE_TABLE_PORT <infra/local/.data/azurite.ports
+  COSMOS_PORT="$(cat infra/local/.data/cosmos.port)"
+fi
 export AZURITE_BLOB_PORT="${AZURITE_BLOB_PORT:-21000}" AZURITE_QUEUE_PORT="${AZURITE_QUEUE_PORT:-21001}"
 export AZURITE_TABLE_PORT="${AZURITE_TABLE_PORT:-21002}" COSMOS_PORT="${COSMOS_PORT:-21081}"
-# shellcheck source=scripts/local-env.sh
 . scripts/local-env.sh
 PORT="${PORT:-7171}"
 DURATION="${DURATION:-30}"
@@ -37,7 +45,7 @@ command -v wrk >/dev/null || { log "wrk is not available; see $STATE/apt.log"; e
 APP_PID=""
 cleanup() {
   if [ -n "$APP_PID" ] && [ -d "/proc/$APP_PID" ]; then kill -TERM "$APP_PID" 2>/dev/null || true; wait "$APP_PID" 2>/dev/null || true; fi
-  if [ "${KEEP_STACK:-0}" != "1" ]; then infra/local/stop.sh >/dev/null 2>&1 || true; fi
+  if [ "${KEEP_STACK:-0}" != "1" ] && [ "$STACK_WAS_RUNNING" = 0 ]; then infra/local/stop.sh >/dev/null 2>&1 || true; fi
 }
 trap cleanup EXIT
 
