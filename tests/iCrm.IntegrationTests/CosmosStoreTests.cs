@@ -108,6 +108,22 @@ public sealed class CosmosStoreTests
     }
 
     [Fact]
+    public async Task Audit_entries_are_read_back_from_their_customers_partition_only()
+    {
+        var audit = new CosmosAuditLog(LocalStack.CosmosContainers());
+        var customer = "c" + LocalStack.Unique();
+        var other = "c" + LocalStack.Unique();
+        await audit.WriteAsync(new iCrm.Core.Storage.AuditEntry($"a-{LocalStack.Unique()}", customer, "merge", "ingest", DateTimeOffset.UtcNow.AddMinutes(-1), "Email", other));
+        await audit.WriteAsync(new iCrm.Core.Storage.AuditEntry($"a-{LocalStack.Unique()}", customer, "read", "api", DateTimeOffset.UtcNow));
+        await audit.WriteAsync(new iCrm.Core.Storage.AuditEntry($"a-{LocalStack.Unique()}", other, "read", "api", DateTimeOffset.UtcNow));
+
+        var entries = await audit.ListAsync(customer);
+
+        Assert.Equal(["merge", "read"], entries.Select(e => e.Action));
+        Assert.All(entries, e => Assert.Equal(customer, e.CustomerId));
+    }
+
+    [Fact]
     public async Task Blocking_keys_keep_a_bounded_list_of_candidates()
     {
         var key = "bk:" + LocalStack.Unique();
