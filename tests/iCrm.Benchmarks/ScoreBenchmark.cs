@@ -63,6 +63,8 @@ public static class ScoreBenchmark
             throw new InvalidOperationException($"Churn was not trained: {run.Error ?? churn?.Reason}");
         }
 
+        // Score the profiles as the API reads them after a training run: with the write-back (feedback sentiment) in place.
+        profiles = [.. store.All().Where(p => p.MergedInto is null)];
         var scoring = host.Services.GetRequiredService<ICustomerScoring>();
         var plain = new ScoreRequest();
         var withRecs = new ScoreRequest(Recommendations: true, Top: 10);

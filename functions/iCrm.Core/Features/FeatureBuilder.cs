@@ -359,11 +359,15 @@ public sealed class FeatureBuilder
     private static float Trend(double recent, double previous) =>
         recent + previous > 0 ? (float)((recent - previous) / (recent + previous)) : 0f;
 
+    /// <summary>Reads a bucket's <c>yyyy-MM</c> by hand: it runs for every bucket of every profile scored.</summary>
     private static bool TryMonth(string month, out DateTimeOffset start)
     {
-        if (DateTime.TryParseExact(month, "yyyy-MM", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var d))
+        if (month.Length == 7 && month[4] == '-'
+            && int.TryParse(month.AsSpan(0, 4), NumberStyles.None, CultureInfo.InvariantCulture, out var year)
+            && int.TryParse(month.AsSpan(5, 2), NumberStyles.None, CultureInfo.InvariantCulture, out var m)
+            && year is >= 1 and <= 9999 && m is >= 1 and <= 12)
         {
-            start = new DateTimeOffset(d.Year, d.Month, 1, 0, 0, 0, TimeSpan.Zero);
+            start = new DateTimeOffset(year, m, 1, 0, 0, 0, TimeSpan.Zero);
             return true;
         }
 

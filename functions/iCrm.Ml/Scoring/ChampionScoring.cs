@@ -57,7 +57,7 @@ public sealed class ChampionScoring(ChampionModels champions) : ICustomerScoring
 
         return new CustomerScores(profile.Id, asOf, churn, clv, segment, trend, recommendations, versions, unavailable);
 
-        async Task<IProfileScorer?> Champion(string kind, bool required = true)
+        async ValueTask<IProfileScorer?> Champion(string kind, bool required = true)
         {
             var (scorer, missing) = await champions.GetAsync(kind, cancellationToken);
             if (scorer is not null)

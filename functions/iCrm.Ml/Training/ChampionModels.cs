@@ -22,7 +22,21 @@ public sealed class ChampionModels(IModelRegistry registry, IEnumerable<IModelLo
     /// <summary>How long a loaded champion is served before the pointer is checked again.</summary>
     public TimeSpan RefreshInterval { get; set; } = TimeSpan.FromSeconds(15);
 
-    public async Task<(IProfileScorer? Scorer, ChampionUnavailable? Unavailable)> GetAsync(string kind, CancellationToken cancellationToken = default)
+    public ValueTask<(IProfileScorer? Scorer, ChampionUnavailable? Unavailable)> GetAsync(string kind, CancellationToken cancellationToken = default)
+    {
+        // The hot path (a loaded champion) completes synchronously: no state machine, no allocation per request.
+        if (_slots.TryGetValue(kind, out var slot) && slot.Scorer is not null)
+        {
+            if (time.GetUtcNow() - slot.CheckedAt >= RefreshInterval)
+            {
+                RefreshInBackground(kind, slot);
+            }
+            return ValueTask.FromResult(Result(kind, slot));
+        }
+        return GetSlowAsync(kind, cancellationToken);
+    }
+
+    private async ValueTask<(IProfileScorer? Scorer, ChampionUnavailable? Unavailable)> GetSlowAsync(string kind, CancellationToken cancellationToken)
     {
         if (_slots.TryGetValue(kind, out var slot))
         {
