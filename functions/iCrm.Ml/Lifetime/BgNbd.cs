@@ -47,7 +47,7 @@ public sealed record BgNbdParameters(double R, double Alpha, double A, double B,
         {
             term *= (a + k) * (b + k) / ((c + k) * (k + 1)) * z;
             sum += term;
-            if (Math.Abs(term) < 1e-10 * Math.Abs(sum)) break; // 1e-10 relative: far below a cent of CLV, and a third fewer terms near z = 1
+            if (Math.Abs(term) < 1e-14 * Math.Abs(sum)) break;
         }
         return sum;
     }
