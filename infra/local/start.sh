@@ -109,7 +109,8 @@ wait_for() {
     local ok=1
     for p in "$@"; do port_open "$p" || ok=0; done
     if [ "$ok" = 1 ]; then return 0; fi
-    if ! running "$pidfile" "$marker"; then
+    # /proc/PID/cmdline is briefly empty while setsid/nohup exec the server: only a process that is gone has exited.
+    if ! running "$pidfile" "$marker" && ! { sleep 0.5; [ -d "/proc/$(cat "$pidfile" 2>/dev/null || echo 0)" ]; }; then
       rm -f "$pidfile"
       fail "$name" "$log" "exited during start-up"
     fi
