@@ -64,7 +64,7 @@ public static class AzureRegistration
         services.AddSingleton<IngestionPipeline>();
 
         services.AddIcrmModels(config);
-        services.AddSingleton<ISentimentProvider>(_ => SentimentProviders.Create(config));
+        services.AddSingleton<ISentimentProvider>(sp => SentimentProviders.Create(config, () => sp.GetRequiredService<iCrm.Ml.Training.ChampionModels>()));
         return builder;
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Configuration;
 using iCrm.Core.Profiles;
 using iCrm.Core.Storage;
 using iCrm.Ml;
@@ -79,7 +80,54 @@ public static class TrainBenchmark
         latencies.Sort();
         metrics["score_p50_us"] = Math.Round(BenchmarkSuites.Percentile(latencies, 0.5), 1);
         metrics["score_p99_us"] = Math.Round(BenchmarkSuites.Percentile(latencies, 0.99), 1);
+        if (await StoreReadRateAsync(profiles.Take(o.Int("store-profiles", 5_000)).ToList()) is { } rate)
+        {
+            metrics["store_read_profiles_per_sec"] = rate;
+        }
         return metrics;
+    }
+
+    /// <summary>
+    /// How fast a training run reads its snapshot from the customer store: the profiles are written to the local Cosmos
+    /// server (when it is running; settings as for the integration tests) and read back with the snapshot query.
+    /// </summary>
+    private static async Task<double?> StoreReadRateAsync(List<CustomerProfile> profiles)
+    {
+        var cosmos = Environment.GetEnvironmentVariable("IcrmCosmos") is { Length: > 0 } c ? c
+            : "AccountEndpoint=https://127.0.0.1:8081/;AccountKey=C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnvyMO9Y6/wJxc7Bb7Ow==;";
+        var endpoint = new Uri(cosmos.Split(';').First(p => p.StartsWith("AccountEndpoint=", StringComparison.OrdinalIgnoreCase))["AccountEndpoint=".Length..]);
+        try
+        {
+            using var probe = new System.Net.Sockets.TcpClient();
+            await probe.ConnectAsync(endpoint.Host, endpoint.Port).WaitAsync(TimeSpan.FromSeconds(2));
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or TimeoutException)
+        {
+            return null; // no local stack: the metric is left out
+        }
+        var config = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["IcrmCosmos"] = cosmos }).Build();
+        using var client = iCrm.Azure.Connections.AzureClientFactory.CreateCosmosClient(config, allowBulk: false);
+        var database = (await client.CreateDatabaseIfNotExistsAsync("icrm-benchmark")).Database;
+        var container = (await database.CreateContainerIfNotExistsAsync(new Microsoft.Azure.Cosmos.ContainerProperties("customers-" + Guid.NewGuid().ToString("N")[..8], "/id"))).Container;
+        try
+        {
+            await Parallel.ForEachAsync(profiles, new ParallelOptions { MaxDegreeOfParallelism = 16 },
+                async (p, ct) => await container.UpsertItemAsync(p, new Microsoft.Azure.Cosmos.PartitionKey(p.Id), cancellationToken: ct));
+            var clock = Stopwatch.StartNew();
+            var read = 0;
+            using var iterator = container.GetItemQueryIterator<CustomerProfile>(
+                "SELECT * FROM c WHERE NOT IS_DEFINED(c.mergedInto)", requestOptions: new Microsoft.Azure.Cosmos.QueryRequestOptions { MaxItemCount = 500 });
+            while (iterator.HasMoreResults)
+            {
+                read += (await iterator.ReadNextAsync()).Count;
+            }
+            return read == profiles.Count ? Math.Round(read / clock.Elapsed.TotalSeconds) : null;
+        }
+        finally
+        {
+            await container.DeleteContainerAsync();
+        }
     }
 
     /// <summary>Profiles held by reference: the benchmark measures training, not serialisation.</summary>

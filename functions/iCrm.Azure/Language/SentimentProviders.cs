@@ -1,3 +1,4 @@
+using iCrm.Ml.Training;
 using iCrm.Azure.Connections;
 using iCrm.Ml.Sentiment;
 using Microsoft.Extensions.Configuration;
@@ -8,12 +9,13 @@ namespace iCrm.Azure.Language;
 /// (Azure AI Language at <c>IcrmLanguage__endpoint</c>, identity-based).</summary>
 public static class SentimentProviders
 {
-    public static ISentimentProvider Create(IConfiguration config)
+    /// <param name="champions">For the local provider: the champion cache, resolved lazily (it depends on the model kinds).</param>
+    public static ISentimentProvider Create(IConfiguration config, Func<ChampionModels>? champions = null)
     {
         var choice = config[SettingNames.SentimentProvider];
         if (string.IsNullOrWhiteSpace(choice) || string.Equals(choice, "local", StringComparison.OrdinalIgnoreCase))
         {
-            return new LocalSentimentProvider();
+            return champions is null ? new LocalSentimentProvider() : new LocalSentimentProvider(champions);
         }
         if (!string.Equals(choice, "azure", StringComparison.OrdinalIgnoreCase))
         {

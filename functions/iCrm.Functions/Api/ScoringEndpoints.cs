@@ -139,8 +139,15 @@ public static class ScoringEndpoints
             {
                 return ApiProblems.Unavailable($"The sentiment provider ({ProviderName(provider)}) is not ready: no sentiment model has been trained yet, or the Azure AI Language endpoint is not configured.");
             }
-            var results = await provider.ScoreAsync([.. texts.Select(t => t!)], ct);
-            return Results.Ok(new SentimentResponse(ProviderName(provider), results));
+            try
+            {
+                var results = await provider.ScoreAsync([.. texts.Select(t => t!)], ct);
+                return Results.Ok(new SentimentResponse(ProviderName(provider), results));
+            }
+            catch (SentimentUnavailableException e)
+            {
+                return ApiProblems.Unavailable(e.Message);
+            }
         }).WithName("ScoreSentiment")
             .WithSummary("Sentiment of texts with the configured provider (local model or Azure AI Language).")
             .WithDescription($"1-{RequestLimits.MaxSentimentTexts} texts of 1-{RequestLimits.MaxSentimentTextLength:N0} characters. `score` is P(positive) in [0, 1]. " +
