@@ -1,5 +1,15 @@
 # Sourced by the scripts: connection settings of the local stack, honouring the port overrides of infra/local.
+# A stack that already runs is used on the ports it runs on (unless the variables say otherwise).
 # The account key below is Azurite's public development key, not a secret.
+_icrm_data="$ROOT/infra/local/.data"
+if [ -z "${AZURITE_BLOB_PORT:-}" ] && [ -f "$_icrm_data/azurite.ports" ] && [ -f "$_icrm_data/azurite.pid" ] && [ -d "/proc/$(cat "$_icrm_data/azurite.pid")" ]; then
+  read -r AZURITE_BLOB_PORT AZURITE_QUEUE_PORT AZURITE_TABLE_PORT <"$_icrm_data/azurite.ports"
+  export AZURITE_BLOB_PORT AZURITE_QUEUE_PORT AZURITE_TABLE_PORT
+fi
+if [ -z "${COSMOS_PORT:-}" ] && [ -f "$_icrm_data/cosmos.port" ] && [ -f "$_icrm_data/cosmos.pid" ] && [ -d "/proc/$(cat "$_icrm_data/cosmos.pid")" ]; then
+  COSMOS_PORT="$(cat "$_icrm_data/cosmos.port")"
+  export COSMOS_PORT
+fi
 BLOB_PORT="${AZURITE_BLOB_PORT:-10000}"
 QUEUE_PORT="${AZURITE_QUEUE_PORT:-10001}"
 TABLE_PORT="${AZURITE_TABLE_PORT:-10002}"

@@ -105,7 +105,7 @@ public sealed class SentimentModelTests(AmazonSentences amazon) : IClassFixture<
     {
         var provider = new LocalSentimentProvider();
         Assert.False(provider.IsEnabled);
-        await Assert.ThrowsAsync<InvalidOperationException>(() => provider.ScoreAsync(["x"], CancellationToken.None));
+        await Assert.ThrowsAsync<SentimentUnavailableException>(() => provider.ScoreAsync(["x"], CancellationToken.None));
 
         provider.Model = amazon.Model;
         var results = await provider.ScoreAsync(["I love this, works great.", "Broken and useless, very disappointed."], CancellationToken.None);
