@@ -134,4 +134,4 @@ if [ "$BLOB_PORT$QUEUE_PORT$TABLE_PORT" = "100001000110002" ]; then
 else
   echo "  Storage: DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:$BLOB_PORT/devstoreaccount1;QueueEndpoint=http://127.0.0.1:$QUEUE_PORT/devstoreaccount1;TableEndpoint=http://127.0.0.1:$TABLE_PORT/devstoreaccount1;"
 fi
-echo "  Cosmos:  AccountEndpoint=https://127.0.0.1:$COSMOS_PORT/;AccountKey=C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnvyMO9Y6/wJxc7Bb7Ow==;"
+echo "  Cosmos:  AccountEndpoint=https://127.0.0.1:$COSMOS_PORT/;AccountKey=bG9jYWw=;"

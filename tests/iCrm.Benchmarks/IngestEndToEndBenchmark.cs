@@ -26,7 +26,7 @@ public static class IngestEndToEndBenchmark
         {
             ["IcrmStorage"] = Environment.GetEnvironmentVariable("IcrmStorage") is { Length: > 0 } s ? s : "UseDevelopmentStorage=true",
             ["IcrmCosmos"] = Environment.GetEnvironmentVariable("IcrmCosmos") is { Length: > 0 } c ? c
-                : "AccountEndpoint=https://127.0.0.1:8081/;AccountKey=C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnvyMO9Y6/wJxc7Bb7Ow==;",
+                : "AccountEndpoint=https://127.0.0.1:8081/;AccountKey=bG9jYWw=;",
             ["ICRM_CREATE_STORE"] = "true",
             ["ICRM_PII_KEY"] = "benchmark-pii-key-0123456789",
         };

@@ -94,7 +94,7 @@ public static class TrainBenchmark
     private static async Task<double?> StoreReadRateAsync(List<CustomerProfile> profiles)
     {
         var cosmos = Environment.GetEnvironmentVariable("IcrmCosmos") is { Length: > 0 } c ? c
-            : "AccountEndpoint=https://127.0.0.1:8081/;AccountKey=C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnvyMO9Y6/wJxc7Bb7Ow==;";
+            : "AccountEndpoint=https://127.0.0.1:8081/;AccountKey=bG9jYWw=;";
         var endpoint = new Uri(cosmos.Split(';').First(p => p.StartsWith("AccountEndpoint=", StringComparison.OrdinalIgnoreCase))["AccountEndpoint=".Length..]);
         try
         {

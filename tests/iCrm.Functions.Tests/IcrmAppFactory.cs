@@ -23,7 +23,7 @@ public sealed class IcrmAppFactory : WebApplicationFactory<Program>
     {
         ["ICRM_PII_KEY"] = "contract-test-pii-key-0123456789",
         ["IcrmStorage"] = "UseDevelopmentStorage=true",
-        ["IcrmCosmos"] = "AccountEndpoint=https://127.0.0.1:1/;AccountKey=C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnvyMO9Y6/wJxc7Bb7Ow==;",
+        ["IcrmCosmos"] = "AccountEndpoint=https://127.0.0.1:1/;AccountKey=bG9jYWw=;",
         ["ICRM_LOCAL_TRIGGERS"] = "false",
     };
 
