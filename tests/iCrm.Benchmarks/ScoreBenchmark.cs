@@ -95,7 +95,7 @@ public static class ScoreBenchmark
         var micros = new double[calls];
         for (var i = 0; i < calls; i++)
         {
-            var profile = profiles[(i * 7919) % profiles.Count];
+            var profile = profiles[(int)((long)i * 7919 % profiles.Count)];
             var started = Stopwatch.GetTimestamp();
             await scoring.ScoreAsync(profile, asOf, request);
             micros[i] = Stopwatch.GetElapsedTime(started).TotalMicroseconds;
