@@ -24,10 +24,17 @@ public sealed record LifetimeValueModel(
     public LifetimeScore Score(CustomerSummary customer)
     {
         double spend = ExpectedAverageSpend(customer);
+        Span<double> horizons = stackalloc double[HorizonMonths];
+        Span<double> expected = stackalloc double[HorizonMonths];
+        for (int m = 1; m <= HorizonMonths; m++)
+        {
+            horizons[m - 1] = m * LifetimeTime.WeeksPerMonth;
+        }
+        Purchases.ExpectedPurchases(customer, horizons, expected);
         double previous = 0, clv = 0, discount = 1;
         for (int m = 1; m <= HorizonMonths; m++)
         {
-            double cumulative = Purchases.ExpectedPurchases(customer, m * LifetimeTime.WeeksPerMonth);
+            double cumulative = expected[m - 1];
             discount /= 1 + MonthlyDiscountRate;
             clv += (cumulative - previous) * spend * discount;
             previous = cumulative;

@@ -117,6 +117,28 @@ public class BgNbdNumericsSpecification
         Assert.Equal(numerator / denominator, fit.ExpectedPurchases(new CustomerSummary(x, tx, age, 0), t), 9);
     }
 
+    [Theory]
+    [InlineData(0, 0, 2)]
+    [InlineData(0, 0, 40)]
+    [InlineData(3, 20, 40)]
+    [InlineData(12, 35, 60)]
+    [InlineData(300, 150, 156)]
+    public void Expected_purchases_at_many_horizons_equal_one_horizon_at_a_time(int x, double tx, double age)
+    {
+        var fit = new BgNbdParameters(0.24, 4.41, 0.79, 2.43, 0, 0);
+        var customer = new CustomerSummary(x, tx, age, 0);
+        double[] horizons = [.. Enumerable.Range(1, 12).Select(m => m * 52.0 / 12)];
+        var curve = new double[horizons.Length];
+
+        fit.ExpectedPurchases(customer, horizons, curve);
+
+        for (var i = 0; i < horizons.Length; i++)
+        {
+            var single = fit.ExpectedPurchases(customer, horizons[i]);
+            Assert.True(Math.Abs(curve[i] - single) <= 1e-9 * Math.Max(1, Math.Abs(single)), $"horizon {horizons[i]}: {curve[i]} vs {single}");
+        }
+    }
+
     [Fact]
     public void A_customer_with_thousands_of_purchase_days_gets_a_finite_forecast()
     {
