@@ -1,6 +1,4 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
 using iCrm.Core.Identity;
 using iCrm.Core.Ingestion;
 using iCrm.Core.Profiles;
@@ -122,40 +120,5 @@ public static class IngestBenchmark
                 $"C{i},user{i}@example.com,+1 {212 + i % 7 * 100} {200 + random.Next(800)} {random.Next(10000):0000},{first[random.Next(first.Length)]},{last[random.Next(last.Length)]},{1940 + random.Next(60)}-{1 + random.Next(12):00}-{1 + random.Next(28):00},{1 + random.Next(300)} {streets[random.Next(streets.Length)]},{Syllables(2)},{10000 + random.Next(89999)},NY,US\n");
         }
         return System.Text.Encoding.UTF8.GetBytes(csv.ToString());
-    }
-
-    /// <summary>Profiles kept by reference: the store costs nothing, so the figure is the pipeline's own work.</summary>
-    private sealed class ReferenceCustomerStore : ICustomerStore
-    {
-        private readonly ConcurrentDictionary<string, (CustomerProfile Profile, string ETag)> _items = new();
-        private long _version;
-
-        public Task<Versioned<CustomerProfile>?> GetAsync(string id, CancellationToken cancellationToken = default) =>
-            Task.FromResult(_items.TryGetValue(id, out var item) ? new Versioned<CustomerProfile>(item.Profile, item.ETag) : null);
-
-        public Task<string?> TryCreateAsync(CustomerProfile profile, CancellationToken cancellationToken = default)
-        {
-            var etag = Interlocked.Increment(ref _version).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            return Task.FromResult(_items.TryAdd(profile.Id, (profile, etag)) ? etag : null);
-        }
-
-        public Task<string?> TryReplaceAsync(CustomerProfile profile, string etag, CancellationToken cancellationToken = default)
-        {
-            var next = Interlocked.Increment(ref _version).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            return Task.FromResult(_items.TryGetValue(profile.Id, out var current) && current.ETag == etag
-                && _items.TryUpdate(profile.Id, (profile, next), current) ? next : null);
-        }
-
-        public Task<Page<CustomerProfile>> ListAsync(int pageSize, string? continuationToken, CancellationToken cancellationToken = default) =>
-            Task.FromResult(new Page<CustomerProfile>([.. _items.Values.Select(v => v.Profile).Take(pageSize)], null));
-
-        public async IAsyncEnumerable<CustomerProfile> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
-        {
-            foreach (var item in _items.Values)
-            {
-                yield return item.Profile;
-            }
-            await Task.CompletedTask;
-        }
     }
 }

@@ -3,6 +3,7 @@ using iCrm.Azure;
 using iCrm.Azure.Connections;
 using iCrm.Core.Ingestion;
 using iCrm.DataGen;
+using iCrm.Testing;
 using Microsoft.Azure.Cosmos;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -24,9 +25,8 @@ public static class IngestEndToEndBenchmark
         var customers = o.Int("customers", 2000);
         var settings = new Dictionary<string, string?>
         {
-            ["IcrmStorage"] = Environment.GetEnvironmentVariable("IcrmStorage") is { Length: > 0 } s ? s : "UseDevelopmentStorage=true",
-            ["IcrmCosmos"] = Environment.GetEnvironmentVariable("IcrmCosmos") is { Length: > 0 } c ? c
-                : "AccountEndpoint=https://127.0.0.1:8081/;AccountKey=bG9jYWw=;",
+            ["IcrmStorage"] = LocalStackSettings.Storage,
+            ["IcrmCosmos"] = LocalStackSettings.Cosmos,
             ["ICRM_CREATE_STORE"] = "true",
             ["ICRM_PII_KEY"] = "benchmark-pii-key-0123456789",
         };

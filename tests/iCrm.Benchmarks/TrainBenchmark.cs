@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Configuration;
 using iCrm.Core.Profiles;
 using iCrm.Core.Storage;
@@ -29,7 +28,7 @@ public static class TrainBenchmark
         var profiles = Shop.Generate(customers, products, feedback, asOf, seed: 42);
         var generateSeconds = clock.Elapsed.TotalSeconds;
 
-        var store = new ReferenceStore(profiles);
+        var store = new ReferenceCustomerStore(profiles);
         var registry = new InMemoryModelRegistry();
         var kinds = ModelRegistration.DefaultKinds();
         var champions = new ChampionModels(registry, kinds.Select(k => k.Loader), TimeProvider.System);
@@ -93,8 +92,7 @@ public static class TrainBenchmark
     /// </summary>
     private static async Task<double?> StoreReadRateAsync(List<CustomerProfile> profiles)
     {
-        var cosmos = Environment.GetEnvironmentVariable("IcrmCosmos") is { Length: > 0 } c ? c
-            : "AccountEndpoint=https://127.0.0.1:8081/;AccountKey=bG9jYWw=;";
+        var cosmos = LocalStackSettings.Cosmos;
         var endpoint = new Uri(cosmos.Split(';').First(p => p.StartsWith("AccountEndpoint=", StringComparison.OrdinalIgnoreCase))["AccountEndpoint=".Length..]);
         try
         {
@@ -127,31 +125,6 @@ public static class TrainBenchmark
         finally
         {
             await container.DeleteContainerAsync();
-        }
-    }
-
-    /// <summary>Profiles held by reference: the benchmark measures training, not serialisation.</summary>
-    private sealed class ReferenceStore(List<CustomerProfile> profiles) : ICustomerStore
-    {
-        private readonly Dictionary<string, CustomerProfile> _byId = profiles.ToDictionary(p => p.Id);
-
-        public Task<Versioned<CustomerProfile>?> GetAsync(string id, CancellationToken cancellationToken = default) =>
-            Task.FromResult(_byId.TryGetValue(id, out var p) ? new Versioned<CustomerProfile>(p, "1") : null);
-
-        public Task<string?> TryCreateAsync(CustomerProfile profile, CancellationToken cancellationToken = default) => throw new NotSupportedException();
-
-        public Task<string?> TryReplaceAsync(CustomerProfile profile, string etag, CancellationToken cancellationToken = default) => Task.FromResult<string?>("1");
-
-        public Task<Page<CustomerProfile>> ListAsync(int pageSize, string? continuationToken, CancellationToken cancellationToken = default) =>
-            Task.FromResult(new Page<CustomerProfile>(profiles, null));
-
-        public async IAsyncEnumerable<CustomerProfile> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
-        {
-            foreach (var p in profiles)
-            {
-                yield return p;
-            }
-            await Task.CompletedTask;
         }
     }
 

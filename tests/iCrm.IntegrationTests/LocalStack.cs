@@ -19,10 +19,9 @@ public static class LocalStack
 {
     public const string PiiKey = "integration-test-pii-key-0123456789";
 
-    public static string Storage => Environment.GetEnvironmentVariable("IcrmStorage") is { Length: > 0 } s ? s : "UseDevelopmentStorage=true";
+    public static string Storage => iCrm.Testing.LocalStackSettings.Storage;
 
-    public static string Cosmos => Environment.GetEnvironmentVariable("IcrmCosmos") is { Length: > 0 } c ? c
-        : "AccountEndpoint=https://127.0.0.1:8081/;AccountKey=bG9jYWw=;";
+    public static string Cosmos => iCrm.Testing.LocalStackSettings.Cosmos;
 
     public static IConfiguration Configuration { get; } = new ConfigurationBuilder().AddInMemoryCollection(Settings()).Build();
 

@@ -1,0 +1,56 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using iCrm.Core.Profiles;
+using iCrm.Core.Storage;
+
+namespace iCrm.Benchmarks;
+
+/// <summary>Profiles kept by reference, with ETag checks but no copies: the store costs nothing, so a benchmark measures
+/// the pipeline's or the trainer's own work, not serialisation.</summary>
+public sealed class ReferenceCustomerStore : ICustomerStore
+{
+    private readonly ConcurrentDictionary<string, (CustomerProfile Profile, string ETag)> _items = new();
+    private long _version;
+
+    public ReferenceCustomerStore(IEnumerable<CustomerProfile>? profiles = null)
+    {
+        foreach (var profile in profiles ?? [])
+        {
+            _items[profile.Id] = (profile, NextETag());
+        }
+    }
+
+    public Task<Versioned<CustomerProfile>?> GetAsync(string id, CancellationToken cancellationToken = default) =>
+        Task.FromResult(_items.TryGetValue(id, out var item) ? new Versioned<CustomerProfile>(item.Profile, item.ETag) : null);
+
+    public Task<string?> TryCreateAsync(CustomerProfile profile, CancellationToken cancellationToken = default)
+    {
+        var etag = NextETag();
+        return Task.FromResult(_items.TryAdd(profile.Id, (profile, etag)) ? etag : null);
+    }
+
+    public Task<string?> TryReplaceAsync(CustomerProfile profile, string etag, CancellationToken cancellationToken = default)
+    {
+        var next = NextETag();
+        return Task.FromResult(_items.TryGetValue(profile.Id, out var current) && current.ETag == etag
+            && _items.TryUpdate(profile.Id, (profile, next), current) ? next : null);
+    }
+
+    public Task<Page<CustomerProfile>> ListAsync(int pageSize, string? continuationToken, CancellationToken cancellationToken = default) =>
+        Task.FromResult(new Page<CustomerProfile>([.. _items.Values.Select(v => v.Profile).Take(pageSize)], null));
+
+    public async IAsyncEnumerable<CustomerProfile> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        foreach (var item in _items.Values)
+        {
+            if (item.Profile.MergedInto is null)
+            {
+                yield return item.Profile;
+            }
+        }
+        await Task.CompletedTask;
+    }
+
+    private string NextETag() => Interlocked.Increment(ref _version).ToString(CultureInfo.InvariantCulture);
+}
