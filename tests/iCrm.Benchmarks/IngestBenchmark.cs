@@ -18,46 +18,73 @@ public static class IngestBenchmark
     public static async Task<IReadOnlyDictionary<string, double>> RunAsync(BenchmarkOptions o)
     {
         var orderRows = o.Int("orders", 1_000_000);
+        var orderCustomers = o.Int("order-customers", 50_000);
         var customerRows = o.Int("customers", 200_000);
         var runs = o.Int("runs", 3);
         var largeMb = o.Int("large-mb", 1024);
+        // --part runs one measurement (memory, orders, orders-by-customer, orders-one-per-customer, customers, parse), e.g. to profile it.
+        var part = o.String("part", "all");
+        bool Runs(string name) => part is "all" || part == name;
 
-        // Peak memory first, in a fresh process state: the 1 GB orders drop streamed through reader and validator.
         var metrics = new Dictionary<string, double>();
-        foreach (var (name, value) in IngestParseBenchmark.Run(orderRows: 10_000, customerRows: 1_000, runs: 1, largeDropBytes: (long)largeMb << 20))
+        if (Runs("memory"))
         {
-            if (name.StartsWith("peak_", StringComparison.Ordinal) || name.StartsWith("large_", StringComparison.Ordinal))
+            // Peak memory first, in a fresh process state: the 1 GB orders drop streamed through reader and validator.
+            foreach (var (name, value) in IngestParseBenchmark.Run(orderRows: 10_000, customerRows: 1_000, runs: 1, largeDropBytes: (long)largeMb << 20))
             {
-                metrics[name] = value;
+                if (name.StartsWith("peak_", StringComparison.Ordinal) || name.StartsWith("large_", StringComparison.Ordinal))
+                {
+                    metrics[name] = value;
+                }
             }
         }
-
-        // Worst case for aggregation: every order of a random one of 2M customers (about one new profile per order).
-        var orders = IngestParseBenchmark.OrdersCsv(orderRows);
-        metrics["orders_rows_per_sec"] = await MedianRateAsync(runs, "pos/orders/bench.csv", orders, orderRows);
-        // Exports sorted by customer (20 lines each), as most systems write them.
-        orders = OrdersByCustomerCsv(orderRows, linesPerCustomer: 20);
-        metrics["orders_by_customer_rows_per_sec"] = await MedianRateAsync(runs, "pos/orders/sorted.csv", orders, orderRows);
-        orders = null;
+        if (Runs("orders"))
+        {
+            // A typical orders export: in date order, each customer's orders spread over the file (so over many chunks).
+            await MeasureAsync(metrics, "orders", runs, "pos/orders/bench.csv", IngestParseBenchmark.OrdersCsv(orderRows, orderCustomers), orderRows);
+            metrics["order_customers"] = orderCustomers;
+        }
+        if (Runs("orders-by-customer"))
+        {
+            // Exports sorted by customer (20 lines each), as many systems write them.
+            await MeasureAsync(metrics, "orders_by_customer", runs, "pos/orders/sorted.csv", OrdersByCustomerCsv(orderRows, linesPerCustomer: 20), orderRows);
+        }
+        if (Runs("orders-one-per-customer"))
+        {
+            // Worst case for aggregation: every order by a random one of 2M customers, so almost every order creates a profile.
+            await MeasureAsync(metrics, "orders_one_per_customer", runs, "pos/orders/scattered.csv", IngestParseBenchmark.OrdersCsv(orderRows), orderRows);
+        }
         GC.Collect();
-        var customers = VariedCustomersCsv(customerRows);
-        metrics["customers_rows_per_sec"] = await MedianRateAsync(runs, "web/customers/bench.csv", customers, customerRows);
-        metrics["parse_validate_orders_rows_per_sec"] = IngestParseBenchmark.Throughput(IngestParseBenchmark.OrdersCsv(orderRows), "pos/orders/bench.csv", orderRows).Cpu;
+        if (Runs("customers"))
+        {
+            await MeasureAsync(metrics, "customers", runs, "web/customers/bench.csv", VariedCustomersCsv(customerRows), customerRows);
+        }
+        if (Runs("parse"))
+        {
+            metrics["parse_validate_orders_rows_per_sec"] = Math.Round(IngestParseBenchmark.Throughput(
+                IngestParseBenchmark.OrdersCsv(orderRows, orderCustomers), "pos/orders/bench.csv", orderRows).Cpu);
+        }
         return metrics;
     }
 
-    private static async Task<double> MedianRateAsync(int runs, string path, byte[] content, int rows)
+    /// <summary>Rows per CPU second (median of runs after a warm-up), and the median bytes allocated per row as
+    /// <c>{name}_alloc_bytes_per_row</c> (the store keeps references, so this is the pipeline's own garbage plus the profiles).</summary>
+    private static async Task MeasureAsync(Dictionary<string, double> metrics, string name, int runs, string path, byte[] content, int rows)
     {
         await RateAsync(path, content, rows); // warm-up
         var rates = new List<double>();
+        var allocated = new List<double>();
         for (var i = 0; i < runs; i++)
         {
-            rates.Add(await RateAsync(path, content, rows));
+            var (rate, bytes) = await RateAsync(path, content, rows);
+            rates.Add(rate);
+            allocated.Add(bytes / rows);
         }
-        return Math.Round(BenchmarkSuites.Median(rates));
+        metrics[$"{name}_rows_per_sec"] = Math.Round(BenchmarkSuites.Median(rates));
+        metrics[$"{name}_alloc_bytes_per_row"] = Math.Round(BenchmarkSuites.Median(allocated));
     }
 
-    private static async Task<double> RateAsync(string path, byte[] content, int rows)
+    private static async Task<(double RowsPerSecond, long AllocatedBytes)> RateAsync(string path, byte[] content, int rows)
     {
         var drops = new InMemoryDropSource();
         drops.Put(path, content);
@@ -69,13 +96,14 @@ public static class IngestBenchmark
         GC.Collect();
         using var process = Process.GetCurrentProcess();
         var cpu = process.TotalProcessorTime;
+        var allocated = GC.GetTotalAllocatedBytes(precise: true);
         var report = await pipeline.IngestAsync(path);
         process.Refresh();
         if (report.RowsRead != rows || report.Status != IngestionStatus.Completed)
         {
             throw new InvalidOperationException($"Benchmark drop read {report.RowsRead} of {rows} rows ({report.Status}: {report.Error}).");
         }
-        return rows / (process.TotalProcessorTime - cpu).TotalSeconds;
+        return (rows / (process.TotalProcessorTime - cpu).TotalSeconds, GC.GetTotalAllocatedBytes(precise: true) - allocated);
     }
 
     public static byte[] OrdersByCustomerCsv(int rows, int linesPerCustomer)

@@ -134,9 +134,10 @@ public static class IngestParseBenchmark
         return (rows, accepted);
     }
 
-    public static byte[] OrdersCsv(int rows)
+    /// <summary>Order lines in date order, each order (1–4 lines) by a random customer numbered below <paramref name="customers"/>.</summary>
+    public static byte[] OrdersCsv(int rows, int customers = 2_000_000)
     {
-        var generator = new OrderLines(seed: 42);
+        var generator = new OrderLines(seed: 42, customers);
         var output = new MemoryStream(rows * 96);
         var line = new byte[512];
         var header = Encoding.UTF8.GetBytes(OrderLines.Header);
@@ -194,7 +195,7 @@ public static class IngestParseBenchmark
     }
 
     /// <summary>Writes realistic order lines as UTF-8 bytes without allocating per row.</summary>
-    private sealed class OrderLines(int seed)
+    private sealed class OrderLines(int seed, int customers)
     {
         public const string Header = "order_id,customer_id,order_date,line,product_id,quantity,unit_price,amount,currency,channel,returned\n";
 
@@ -213,7 +214,7 @@ public static class IngestParseBenchmark
                 _order++;
                 _lineInOrder = 0;
                 _linesInOrder = 1 + _random.Next(4);
-                _customer = _random.Next(1, 2_000_000);
+                _customer = _random.Next(1, customers);
                 _date = _date.AddSeconds(_random.Next(1, 60));
                 if (_date.Year > 2023)
                 {
@@ -275,7 +276,7 @@ public static class IngestParseBenchmark
     public sealed class SyntheticOrdersStream : Stream
     {
         private readonly long _length;
-        private readonly OrderLines _lines = new(seed: 1);
+        private readonly OrderLines _lines = new(seed: 1, customers: 2_000_000);
         private readonly byte[] _pending = new byte[512];
         private int _pendingStart;
         private int _pendingEnd;

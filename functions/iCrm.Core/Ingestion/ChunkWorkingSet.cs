@@ -10,7 +10,8 @@ namespace iCrm.Core.Ingestion;
 /// (one Cosmos write per customer per chunk). Records are kept so a write that lost a race (412) can be replayed on
 /// the fresh profile.
 /// </summary>
-internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory history, string marker, DateTimeOffset now) : IProfileLookup
+internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory history, DropResolutionCache cache, string marker, DateTimeOffset now)
+    : IProfileLookup
 {
     internal sealed class Entry(CustomerProfile profile, string? etag)
     {
@@ -20,11 +21,23 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
         public bool AlreadyApplied { get; set; }
         public int Accepted { get; set; }
         public int Duplicates { get; set; }
-        public List<DropRecord> Records { get; } = [];
+        public List<DropRecord> Records { get; } = new(4);
 
-        /// <summary>Records not yet applied to <see cref="Profile"/>: applied together, once, before the write.</summary>
-        public List<DropRecord> Pending { get; } = [];
-        public List<(string OtherId, MergeExplanation Explanation)> Absorbed { get; } = [];
+        /// <summary>How many of <see cref="Records"/> are in <see cref="Profile"/>; the rest are applied together, once,
+        /// before the write.</summary>
+        public int AppliedRecords { get; set; }
+
+        /// <summary>The resolution whose keys and variant were last filed on the profile: a customer's next rows in the
+        /// chunk share it, so filing them again can be skipped.</summary>
+        public Resolution? Filed { get; set; }
+
+        private List<(string OtherId, MergeExplanation Explanation)>? _absorbed;
+
+        /// <summary>Profiles merged into this one in this chunk.</summary>
+        public IReadOnlyList<(string OtherId, MergeExplanation Explanation)> Absorbed => _absorbed ?? [];
+
+        public void Absorb(string otherId, MergeExplanation explanation) => (_absorbed ??= []).Add((otherId, explanation));
+
         public bool Dirty { get; set; }
         public bool Written { get; set; }
     }
@@ -33,29 +46,34 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
 
     public IReadOnlyDictionary<string, Entry> Entries => _entries;
 
-    public Dictionary<string, string> ResolvedKeys { get; } = new(StringComparer.Ordinal);
+    public DropResolutionCache Cache => cache;
 
-    public Dictionary<string, Resolution> ResolvedSources { get; } = new(StringComparer.Ordinal);
+    public Dictionary<(string Source, string SourceId), Resolution> ResolvedSources { get; } = [];
 
-    public async Task<CustomerProfile?> FindAsync(string customerId, CancellationToken cancellationToken) =>
-        (await LoadAsync(customerId, create: false, cancellationToken))?.Profile;
+    public ValueTask<CustomerProfile?> FindAsync(string customerId, CancellationToken cancellationToken) =>
+        _entries.TryGetValue(customerId, out var entry)
+            ? ValueTask.FromResult<CustomerProfile?>(entry.Profile)
+            : FindStoredAsync(customerId, cancellationToken);
 
-    public async Task<Entry?> LoadAsync(string customerId, bool create, CancellationToken cancellationToken)
+    private async ValueTask<CustomerProfile?> FindStoredAsync(string customerId, CancellationToken cancellationToken) =>
+        (await LoadStoredAsync(customerId, create: false, cancellationToken))?.Profile;
+
+    public ValueTask<Entry?> LoadAsync(string customerId, bool create, CancellationToken cancellationToken) =>
+        _entries.TryGetValue(customerId, out var entry)
+            ? ValueTask.FromResult<Entry?>(entry)
+            : LoadStoredAsync(customerId, create, cancellationToken);
+
+    private async ValueTask<Entry?> LoadStoredAsync(string customerId, bool create, CancellationToken cancellationToken)
     {
-        if (_entries.TryGetValue(customerId, out var entry))
-        {
-            return entry;
-        }
         var stored = await store.GetAsync(customerId, cancellationToken);
         if (stored is null && !create)
         {
             return null;
         }
-        entry = stored is null
+        var entry = stored is null
             ? new Entry(new CustomerProfile { Id = customerId, CreatedAt = now, UpdatedAt = now }, null)
             : new Entry(stored.Value, stored.ETag);
-        var applied = entry.Profile.AppliedChunks.Find(c => c.Marker == marker);
-        if (applied is not null)
+        if (FindChunk(entry.Profile, marker) is { } applied)
         {
             entry.AlreadyApplied = true;
             entry.Accepted = applied.Accepted;
@@ -65,56 +83,97 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
         return entry;
     }
 
-    /// <summary>Adds a record to a customer's profile (applied at once, so later rows of the chunk see it).</summary>
-    public async Task AddAsync(Resolution resolution, DropRecord record, CancellationToken cancellationToken)
+    /// <summary>This chunk's marker on a profile, if the chunk was applied to it before (a re-run after a crash).</summary>
+    public static AppliedChunk? FindChunk(CustomerProfile profile, string marker)
     {
-        var entry = (await LoadAsync(resolution.CustomerId, create: true, cancellationToken))!;
+        var chunks = profile.AppliedChunks;
+        for (var i = chunks.Count - 1; i >= 0; i--)
+        {
+            // Markers of one drop differ in their last characters: compare those first.
+            var candidate = chunks[i].Marker;
+            if (candidate.Length == marker.Length && candidate[^1] == marker[^1] && candidate == marker)
+            {
+                return chunks[i];
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Adds a record to a customer's profile (applied with the customer's other rows before the write).</summary>
+    public ValueTask AddAsync(Resolution resolution, DropRecord record, CancellationToken cancellationToken)
+    {
+        if (_entries.TryGetValue(resolution.CustomerId, out var entry))
+        {
+            Add(entry, resolution, record);
+            return ValueTask.CompletedTask;
+        }
+        return AddLoadedAsync(resolution, record, cancellationToken);
+    }
+
+    private async ValueTask AddLoadedAsync(Resolution resolution, DropRecord record, CancellationToken cancellationToken) =>
+        Add((await LoadStoredAsync(resolution.CustomerId, create: true, cancellationToken))!, resolution, record);
+
+    private static void Add(Entry entry, Resolution resolution, DropRecord record)
+    {
         entry.Records.Add(record);
-        foreach (var key in resolution.MatchKeys)
+        if (!ReferenceEquals(entry.Filed, resolution))
         {
-            if (!entry.Profile.MatchKeys.Contains(key))
-            {
-                entry.Profile.MatchKeys.Add(key);
-                entry.Dirty = true;
-            }
-        }
-        if (resolution.Variant is { IsEmpty: false } variant && ProfileVariants.Add(entry.Profile.MatchVariants, variant))
-        {
-            entry.Dirty = true;
-        }
-        foreach (var explanation in resolution.Explanations)
-        {
-            if (!resolution.MergeFrom.Contains(explanation.OtherId) && !entry.Profile.MergeExplanations.Exists(e => e.OtherId == explanation.OtherId))
-            {
-                // Joined by score rather than by a key: keep why, next to the profile it joined.
-                entry.Profile.MergeExplanations.Add(explanation);
-                entry.Dirty = true;
-            }
+            File(entry, resolution);
         }
         if (entry.AlreadyApplied)
         {
+            entry.AppliedRecords = entry.Records.Count;
             return;
         }
-        entry.Pending.Add(record);
         entry.Dirty = true;
+    }
+
+    /// <summary>Files a resolution's keys, spelling variant and explanations on the profile.</summary>
+    private static void File(Entry entry, Resolution resolution)
+    {
+        entry.Filed = resolution;
+        var profile = entry.Profile;
+        for (var i = 0; i < resolution.MatchKeys.Count; i++)
+        {
+            var key = resolution.MatchKeys[i];
+            if (!profile.MatchKeys.Contains(key))
+            {
+                profile.MatchKeys.Add(key);
+                entry.Dirty = true;
+            }
+        }
+        if (resolution.Variant is { IsEmpty: false } variant && ProfileVariants.Add(profile.MatchVariants, variant))
+        {
+            entry.Dirty = true;
+        }
+        for (var i = 0; i < resolution.Explanations.Count; i++)
+        {
+            var explanation = resolution.Explanations[i];
+            if (!resolution.MergeFrom.Contains(explanation.OtherId) && !profile.MergeExplanations.Exists(e => e.OtherId == explanation.OtherId))
+            {
+                // Joined by score rather than by a key: keep why, next to the profile it joined.
+                profile.MergeExplanations.Add(explanation);
+                entry.Dirty = true;
+            }
+        }
     }
 
     /// <summary>Applies an entry's pending records in one pass (sorting and folding once per chunk, not per row).</summary>
     public void ApplyPending(Entry entry)
     {
-        if (entry.Pending.Count == 0)
+        if (entry.AppliedRecords >= entry.Records.Count)
         {
             return;
         }
-        var outcome = history.Apply(entry.Profile, entry.Pending, now);
+        var outcome = history.Apply(entry.Profile, entry.Records, entry.AppliedRecords, now);
         entry.Accepted += outcome.Accepted;
         entry.Duplicates += outcome.Duplicates;
-        entry.Pending.Clear();
+        entry.AppliedRecords = entry.Records.Count;
     }
 
     /// <summary>Folds <paramref name="otherId"/> into <paramref name="survivorId"/> in memory; <see cref="IngestionPipeline"/> writes
     /// the survivor first, then repoints keys, then marks the other, so a retry completes a half-done merge.</summary>
-    public async Task MergeAsync(string survivorId, string otherId, MergeExplanation explanation, CancellationToken cancellationToken)
+    public async ValueTask MergeAsync(string survivorId, string otherId, MergeExplanation explanation, CancellationToken cancellationToken)
     {
         var survivor = (await LoadAsync(survivorId, create: true, cancellationToken))!;
         var other = await LoadAsync(otherId, create: false, cancellationToken);
@@ -129,10 +188,12 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
         survivor.Accepted += other.Accepted;
         survivor.Duplicates += other.Duplicates;
         survivor.Records.AddRange(other.Records);
+        survivor.AppliedRecords = survivor.Records.Count;
         other.Accepted = 0;
         other.Duplicates = 0;
         other.Records.Clear();
-        survivor.Absorbed.Add((otherId, explanation));
+        other.AppliedRecords = 0;
+        survivor.Absorb(otherId, explanation);
         survivor.Dirty = other.Dirty = true;
     }
 }

@@ -17,17 +17,41 @@ public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher h
 
     public MatchKeyHasher Hasher => hasher;
 
-    public async Task<Resolution> ResolveAsync(DropRecord record, IProfileLookup profiles, CancellationToken cancellationToken)
+    public ValueTask<Resolution> ResolveAsync(DropRecord record, IProfileLookup profiles, CancellationToken cancellationToken)
     {
-        var customer = record as CustomerRecord;
-        var sourceKey = customer is null ? $"{record.Source}|{record.SourceCustomerId}" : null;
-        if (sourceKey is not null && profiles.ResolvedSources.TryGetValue(sourceKey, out var known))
+        if (record is CustomerRecord customer)
         {
-            return known;
+            return ResolveAsync(record, hasher.DeterministicKeys(customer), MatchCandidate.FromRecord(customer), profiles, cancellationToken);
         }
-        var keys = customer is null ? [hasher.SourceKey(record.Source, record.SourceCustomerId)] : hasher.DeterministicKeys(customer);
-        var variant = customer is null ? null : MatchCandidate.FromRecord(customer);
+        // Activity rows (orders, events, …) name a customer by source id only: one resolution per customer per chunk.
+        var source = (record.Source, record.SourceCustomerId);
+        return profiles.ResolvedSources.TryGetValue(source, out var known)
+            ? ValueTask.FromResult(known)
+            : ResolveActivityAsync(record, source, profiles, cancellationToken);
+    }
 
+    private async ValueTask<Resolution> ResolveActivityAsync(DropRecord record, (string Source, string SourceId) source, IProfileLookup profiles,
+        CancellationToken cancellationToken)
+    {
+        var cache = profiles.Cache;
+        if (!cache.SourceKeys.TryGetValue(source, out var sourceKey))
+        {
+            sourceKey = hasher.SourceKey(record.Source, record.SourceCustomerId).Value;
+            cache.SourceKeys[source] = sourceKey;
+        }
+        // A known customer (the usual case) needs no decision; a new one goes through the resolver and claims its key.
+        var resolution = await OwnerAsync(sourceKey, profiles, cancellationToken) is { } owner
+            ? new Resolution(owner, [], [], [sourceKey], null)
+            : await ResolveAsync(record, [new MatchKey(MatchKeyKind.SourceId, sourceKey)], null, profiles, cancellationToken);
+        profiles.ResolvedSources[source] = resolution.MergeFrom.Count == 0 && resolution.Explanations.Count == 0
+            ? resolution
+            : resolution with { MergeFrom = [], Explanations = [] };
+        return resolution;
+    }
+
+    private async ValueTask<Resolution> ResolveAsync(DropRecord record, IReadOnlyList<MatchKey> keys, MatchCandidate? variant, IProfileLookup profiles,
+        CancellationToken cancellationToken)
+    {
         var owners = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var key in keys)
         {
@@ -60,16 +84,19 @@ public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher h
                 mergeFrom.Add(survivor == owner ? customerId : owner);
                 customerId = survivor;
             }
-            profiles.ResolvedKeys[key.Value] = customerId;
+            profiles.Cache.KeyOwners[key.Value] = customerId;
         }
         mergeFrom = mergeFrom.Where(id => id != customerId).Distinct(StringComparer.Ordinal).ToList();
 
-        var filed = (await profiles.FindAsync(customerId, cancellationToken))?.MatchKeys;
-        foreach (var key in blockingKeys)
+        if (blockingKeys.Count > 0)
         {
-            if (filed?.Contains(key.Value) != true)
+            var filed = (await profiles.FindAsync(customerId, cancellationToken))?.MatchKeys;
+            foreach (var key in blockingKeys)
             {
-                await identities.AddCandidateAsync(key.Value, customerId, BlockingKeys.CandidateCap, cancellationToken);
+                if (filed?.Contains(key.Value) != true)
+                {
+                    await identities.AddCandidateAsync(key.Value, customerId, BlockingKeys.CandidateCap, cancellationToken);
+                }
             }
         }
 
@@ -84,18 +111,12 @@ public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher h
             explanations.Add(new MergeExplanation($"{record.Source}:{record.SourceCustomerId}", now, decision.Rule.ToString(), decision.Score,
                 decision.EvidenceFor(customerId)));
         }
-        var resolution = new Resolution(customerId, mergeFrom, explanations,
-            [.. keys.Select(k => k.Value), .. blockingKeys.Select(k => k.Value)], variant);
-        if (sourceKey is not null)
-        {
-            profiles.ResolvedSources[sourceKey] = resolution with { MergeFrom = [], Explanations = [] };
-        }
-        return resolution;
+        return new Resolution(customerId, mergeFrom, explanations, [.. keys.Select(k => k.Value), .. blockingKeys.Select(k => k.Value)], variant);
     }
 
-    private async Task<string?> OwnerAsync(string key, IProfileLookup profiles, CancellationToken cancellationToken)
+    private async ValueTask<string?> OwnerAsync(string key, IProfileLookup profiles, CancellationToken cancellationToken)
     {
-        if (!profiles.ResolvedKeys.TryGetValue(key, out var owner))
+        if (!profiles.Cache.KeyOwners.TryGetValue(key, out var owner))
         {
             owner = (await identities.GetAsync(key, cancellationToken))?.CustomerId;
             if (owner is null)
@@ -104,7 +125,7 @@ public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher h
             }
         }
         owner = await FollowMergesAsync(owner, profiles, cancellationToken);
-        profiles.ResolvedKeys[key] = owner;
+        profiles.Cache.KeyOwners[key] = owner;
         return owner;
     }
 
@@ -132,7 +153,7 @@ public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher h
         return candidates;
     }
 
-    private static async Task<string> FollowMergesAsync(string customerId, IProfileLookup profiles, CancellationToken cancellationToken)
+    private static async ValueTask<string> FollowMergesAsync(string customerId, IProfileLookup profiles, CancellationToken cancellationToken)
     {
         for (var hop = 0; hop < MaxMergeHops; hop++)
         {

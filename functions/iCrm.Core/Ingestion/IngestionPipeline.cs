@@ -65,13 +65,15 @@ public sealed class IngestionPipeline(
             {
                 var batch = new List<RawRow>(options.ChunkSize);
                 var outcomes = new List<RowOutcome>(options.ChunkSize);
+                var cache = new DropResolutionCache();
                 while (await reader.ReadBatchAsync(batch, options.ChunkSize, cancellationToken) > 0)
                 {
                     foreach (var row in batch)
                     {
                         outcomes.Add(validator.Validate(row));
                     }
-                    await ProcessChunkAsync(report, report.Chunks++, outcomes, cancellationToken);
+                    cache.TrimIfFull();
+                    await ProcessChunkAsync(report, report.Chunks++, outcomes, cache, cancellationToken);
                     batch.Clear();
                     outcomes.Clear();
                 }
@@ -107,11 +109,12 @@ public sealed class IngestionPipeline(
         return report;
     }
 
-    private async Task ProcessChunkAsync(IngestionReport report, int chunkIndex, List<RowOutcome> rows, CancellationToken cancellationToken)
+    private async Task ProcessChunkAsync(IngestionReport report, int chunkIndex, List<RowOutcome> rows, DropResolutionCache cache,
+        CancellationToken cancellationToken)
     {
         var marker = $"{report.Id}#{chunkIndex}";
         var now = time.GetUtcNow();
-        var working = new ChunkWorkingSet(customers, history, marker, now);
+        var working = new ChunkWorkingSet(customers, history, cache, marker, now);
         List<RowRejection>? rejections = null;
         report.RowsRead += rows.Count;
         foreach (var row in rows)
@@ -133,11 +136,14 @@ public sealed class IngestionPipeline(
             }
             var record = row.Record!;
             var resolution = await resolver.ResolveAsync(record, working, cancellationToken);
-            foreach (var otherId in resolution.MergeFrom)
+            if (resolution.MergeFrom.Count > 0)
             {
-                await working.MergeAsync(resolution.CustomerId, otherId,
-                    resolution.Explanations.FirstOrDefault(e => e.OtherId == otherId) ?? new MergeExplanation(otherId, now, "SharedKey", null, []),
-                    cancellationToken);
+                foreach (var otherId in resolution.MergeFrom)
+                {
+                    await working.MergeAsync(resolution.CustomerId, otherId,
+                        resolution.Explanations.FirstOrDefault(e => e.OtherId == otherId) ?? new MergeExplanation(otherId, now, "SharedKey", null, []),
+                        cancellationToken);
+                }
             }
             await working.AddAsync(resolution, record, cancellationToken);
         }
@@ -147,13 +153,27 @@ public sealed class IngestionPipeline(
         }
 
         var entries = working.Entries.Values.ToList();
+        var survivors = new List<ChunkWorkingSet.Entry>();
+        var mergedAway = new List<ChunkWorkingSet.Entry>();
+        var rest = new List<ChunkWorkingSet.Entry>(entries.Count);
         foreach (var entry in entries)
         {
             working.ApplyPending(entry);
+            var survivor = entry.Absorbed.Count > 0;
+            var merged = entry.Profile.MergedInto is not null && entry.Dirty;
+            if (survivor)
+            {
+                survivors.Add(entry);
+            }
+            if (merged)
+            {
+                mergedAway.Add(entry); // a survivor merged away later in the chunk is in both: written, repointed, written again
+            }
+            if (!survivor && !merged)
+            {
+                rest.Add(entry);
+            }
         }
-        var survivors = entries.Where(e => e.Absorbed.Count > 0).ToList();
-        var mergedAway = entries.Where(e => e.Profile.MergedInto is not null && e.Dirty).ToList();
-        var rest = entries.Except(survivors).Except(mergedAway).ToList();
         // Merge order: survivor (with the union and mergedFrom), then repoint keys, then mark the other.
         await WriteAllAsync(survivors, working, marker, now, cancellationToken);
         foreach (var other in mergedAway)
@@ -180,16 +200,30 @@ public sealed class IngestionPipeline(
         {
             report.RowsAccepted += entry.Accepted;
             report.DuplicatesSkipped += entry.Duplicates;
-            var thisChunk = entry.Profile.AppliedChunks.Find(c => c.Marker == marker);
-            if (thisChunk?.Created == true)
+            if (ChunkWorkingSet.FindChunk(entry.Profile, marker)?.Created == true)
             {
                 report.CustomersCreated++;
             }
-            else if (entry.Profile.MergedInto is null && !entry.Profile.AppliedChunks.Any(c => c.Marker != marker && c.Marker.StartsWith(report.Id, StringComparison.Ordinal)))
+            else if (entry.Profile.MergedInto is null && !TouchedEarlierInDrop(entry.Profile, report.Id, marker))
             {
                 report.CustomersUpdated++;
             }
         }
+    }
+
+    /// <summary>Whether an earlier chunk of this drop already counted the profile (as created or updated).</summary>
+    private static bool TouchedEarlierInDrop(CustomerProfile profile, string dropId, string marker)
+    {
+        var chunks = profile.AppliedChunks;
+        for (var i = chunks.Count - 1; i >= 0; i--)
+        {
+            var other = chunks[i].Marker;
+            if (other.StartsWith(dropId, StringComparison.Ordinal) && other != marker)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private async Task WriteAllAsync(List<ChunkWorkingSet.Entry> entries, ChunkWorkingSet working, string marker, DateTimeOffset now,
@@ -215,7 +249,7 @@ public sealed class IngestionPipeline(
         }
         for (var attempt = 1; ; attempt++)
         {
-            if (!entry.AlreadyApplied && !entry.Profile.AppliedChunks.Exists(c => c.Marker == marker))
+            if (!entry.AlreadyApplied && ChunkWorkingSet.FindChunk(entry.Profile, marker) is null)
             {
                 entry.Profile.AppliedChunks.Add(new AppliedChunk(marker, entry.Accepted, entry.Duplicates, !entry.Existed));
                 if (entry.Profile.AppliedChunks.Count > history.Options.MaxAppliedChunks)
@@ -254,8 +288,7 @@ public sealed class IngestionPipeline(
         var mergedInto = entry.Profile.MergedInto;
         entry.Profile = fresh?.Value ?? new CustomerProfile { Id = entry.Profile.Id, CreatedAt = now, UpdatedAt = now };
         entry.ETag = fresh?.ETag;
-        var applied = entry.Profile.AppliedChunks.Find(c => c.Marker == marker);
-        if (applied is not null)
+        if (ChunkWorkingSet.FindChunk(entry.Profile, marker) is { } applied)
         {
             entry.AlreadyApplied = true;
             entry.Accepted = applied.Accepted;
@@ -266,6 +299,7 @@ public sealed class IngestionPipeline(
             var outcome = history.Apply(entry.Profile, entry.Records, now);
             entry.Accepted = outcome.Accepted;
             entry.Duplicates = outcome.Duplicates;
+            entry.AppliedRecords = entry.Records.Count;
         }
         foreach (var (otherId, explanation) in entry.Absorbed)
         {

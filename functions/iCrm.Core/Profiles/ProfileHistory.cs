@@ -17,20 +17,27 @@ public sealed class ProfileHistory(ProfileHistoryOptions options)
 {
     public ProfileHistoryOptions Options => options;
 
-    public ApplyOutcome Apply(CustomerProfile profile, IReadOnlyList<DropRecord> records, DateTimeOffset observedAt)
+    public ApplyOutcome Apply(CustomerProfile profile, IReadOnlyList<DropRecord> records, DateTimeOffset observedAt) =>
+        Apply(profile, records, 0, observedAt);
+
+    /// <summary>Applies <paramref name="records"/> from index <paramref name="start"/> on.</summary>
+    public ApplyOutcome Apply(CustomerProfile profile, IReadOnlyList<DropRecord> records, int start, DateTimeOffset observedAt)
     {
         var accepted = 0;
         var duplicates = 0;
-        HashSet<string>? seen = null;
-        HashSet<(string, int)>? orderKeys = null;
-        foreach (var record in records)
+        var dedupe = new Dedupe(profile);
+        var ordersBefore = profile.Orders.Count;
+        var eventsBefore = profile.RecentEvents.Count;
+        var feedbackBefore = profile.Feedback.Count;
+        for (var i = start; i < records.Count; i++)
         {
+            var record = records[i];
             var applied = record switch
             {
+                OrderRecord o => ApplyOrder(profile, o, ref dedupe),
                 CustomerRecord c => ApplyCustomer(profile, c, observedAt),
-                OrderRecord o => ApplyOrder(profile, o, orderKeys ??= OrderKeys(profile), seen ??= [.. profile.SeenKeys]),
-                EventRecord e => ApplyEvent(profile, e, seen ??= [.. profile.SeenKeys]),
-                FeedbackRecord f => ApplyFeedback(profile, f, seen ??= [.. profile.SeenKeys]),
+                EventRecord e => ApplyEvent(profile, e, ref dedupe),
+                FeedbackRecord f => ApplyFeedback(profile, f, ref dedupe),
                 SubscriptionRecord s => ApplySubscription(profile, s),
                 _ => throw new ArgumentOutOfRangeException(nameof(records), record.GetType().Name, "Unknown record type."),
             };
@@ -43,35 +50,105 @@ public sealed class ProfileHistory(ProfileHistoryOptions options)
                 duplicates++;
             }
         }
-        FoldOldOrders(profile);
+        if (profile.Orders.Count > ordersBefore)
+        {
+            FoldOldOrders(profile, ordersBefore);
+        }
         TrimSeenKeys(profile);
-        if (profile.RecentEvents.Count > 1)
+        if (profile.RecentEvents.Count > eventsBefore)
         {
-            profile.RecentEvents.Sort((a, b) => a.Timestamp.CompareTo(b.Timestamp));
+            SortAppended(profile.RecentEvents, eventsBefore, static (a, b) => a.Timestamp.CompareTo(b.Timestamp));
+            if (profile.RecentEvents.Count > options.MaxRecentEvents)
+            {
+                profile.RecentEvents.RemoveRange(0, profile.RecentEvents.Count - options.MaxRecentEvents);
+            }
         }
-        if (profile.RecentEvents.Count > options.MaxRecentEvents)
+        if (profile.Feedback.Count > feedbackBefore)
         {
-            profile.RecentEvents.RemoveRange(0, profile.RecentEvents.Count - options.MaxRecentEvents);
-        }
-        if (profile.Feedback.Count > 1)
-        {
-            profile.Feedback.Sort((a, b) => a.Timestamp.CompareTo(b.Timestamp));
-        }
-        if (profile.Feedback.Count > options.MaxFeedback)
-        {
-            profile.Feedback.RemoveRange(0, profile.Feedback.Count - options.MaxFeedback);
+            SortAppended(profile.Feedback, feedbackBefore, static (a, b) => a.Timestamp.CompareTo(b.Timestamp));
+            if (profile.Feedback.Count > options.MaxFeedback)
+            {
+                profile.Feedback.RemoveRange(0, profile.Feedback.Count - options.MaxFeedback);
+            }
         }
         return new ApplyOutcome(accepted, duplicates);
     }
 
-    private static HashSet<(string, int)> OrderKeys(CustomerProfile profile)
+    /// <summary>
+    /// Sorts a list whose items before <paramref name="appendedFrom"/> are already in order: most drops arrive in time
+    /// order, so checking the appended items usually saves the sort.
+    /// </summary>
+    private static void SortAppended<T>(List<T> items, int appendedFrom, Comparison<T> compare)
     {
-        var keys = new HashSet<(string, int)>();
-        foreach (var line in profile.Orders)
+        for (var i = Math.Max(appendedFrom, 1); i < items.Count; i++)
         {
-            keys.Add((line.OrderId, line.Line));
+            if (compare(items[i - 1], items[i]) > 0)
+            {
+                items.Sort(compare);
+                return;
+            }
         }
-        return keys;
+    }
+
+    /// <summary>
+    /// Duplicate detection for one apply: small histories are scanned (cheaper than building sets for a profile that
+    /// gets a row or two per chunk); from <see cref="SetThreshold"/> items on, sets are built once and kept up to date.
+    /// </summary>
+    private struct Dedupe(CustomerProfile profile)
+    {
+        private const int SetThreshold = 24;
+        private HashSet<(string, int)>? _orderLines;
+        private HashSet<string>? _seen;
+
+        /// <summary>Whether an order line is new to the order log (the caller adds it).</summary>
+        public bool AddOrderLine(string orderId, int line)
+        {
+            if (_orderLines is null && profile.Orders.Count < SetThreshold)
+            {
+                foreach (var existing in profile.Orders)
+                {
+                    if (existing.Line == line && existing.OrderId == orderId)
+                    {
+                        return false;
+                    }
+                }
+                return true;
+            }
+            _orderLines ??= OrderKeys(profile);
+            return _orderLines.Add((orderId, line));
+        }
+
+        /// <summary>Whether a natural key is new; remembers it in the profile's seen keys if so.</summary>
+        public bool AddSeen(string key)
+        {
+            if (IsSeen(key))
+            {
+                return false;
+            }
+            _seen?.Add(key);
+            profile.SeenKeys.Add(key);
+            return true;
+        }
+
+        public bool IsSeen(string key)
+        {
+            if (_seen is null && profile.SeenKeys.Count < SetThreshold)
+            {
+                return profile.SeenKeys.Contains(key);
+            }
+            _seen ??= [.. profile.SeenKeys];
+            return _seen.Contains(key);
+        }
+
+        private static HashSet<(string, int)> OrderKeys(CustomerProfile profile)
+        {
+            var keys = new HashSet<(string, int)>(profile.Orders.Count * 2);
+            foreach (var line in profile.Orders)
+            {
+                keys.Add((line.OrderId, line.Line));
+            }
+            return keys;
+        }
     }
 
     private bool ApplyCustomer(CustomerProfile profile, CustomerRecord c, DateTimeOffset at)
@@ -167,10 +244,12 @@ public sealed class ProfileHistory(ProfileHistoryOptions options)
         profile.Identities.Add(new SourceIdentity(source, sourceId));
     }
 
-    private bool ApplyOrder(CustomerProfile profile, OrderRecord o, HashSet<(string, int)> orderKeys, HashSet<string> seen)
+    private static bool ApplyOrder(CustomerProfile profile, OrderRecord o, ref Dedupe dedupe)
     {
         AddIdentity(profile, o.Source, o.SourceCustomerId);
-        if (!orderKeys.Add((o.OrderId, o.OrderLine)) || seen.Contains(OrderKey(o.OrderId, o.OrderLine)))
+        // Folded orders leave only their hashed keys behind (and always a monthly bucket, so without buckets there are none).
+        if (!dedupe.AddOrderLine(o.OrderId, o.OrderLine)
+            || (profile.OrderMonths.Count > 0 && dedupe.IsSeen(OrderKey(o.OrderId, o.OrderLine))))
         {
             return false;
         }
@@ -178,17 +257,16 @@ public sealed class ProfileHistory(ProfileHistoryOptions options)
         return true;
     }
 
-    private bool ApplyEvent(CustomerProfile profile, EventRecord e, HashSet<string> seen)
+    private static bool ApplyEvent(CustomerProfile profile, EventRecord e, ref Dedupe dedupe)
     {
         AddIdentity(profile, e.Source, e.SourceCustomerId);
         var key = e.EventId is { Length: > 0 } id
             ? Hash("ev", e.Source, id)
             : Hash("ev", e.Source, e.SourceCustomerId, e.Timestamp.UtcTicks.ToString(CultureInfo.InvariantCulture), e.Type, e.ProductId ?? "");
-        if (!seen.Add(key))
+        if (!dedupe.AddSeen(key))
         {
             return false;
         }
-        profile.SeenKeys.Add(key);
         var month = e.Timestamp.UtcDateTime.ToString("yyyy-MM", CultureInfo.InvariantCulture);
         var bucket = profile.EventMonths.Find(b => b.Month == month && b.Type == e.Type);
         if (bucket is null)
@@ -203,17 +281,16 @@ public sealed class ProfileHistory(ProfileHistoryOptions options)
         return true;
     }
 
-    private bool ApplyFeedback(CustomerProfile profile, FeedbackRecord f, HashSet<string> seen)
+    private static bool ApplyFeedback(CustomerProfile profile, FeedbackRecord f, ref Dedupe dedupe)
     {
         AddIdentity(profile, f.Source, f.SourceCustomerId);
         var key = f.FeedbackId is { Length: > 0 } id
             ? Hash("fb", f.Source, id)
             : Hash("fb", f.Source, f.SourceCustomerId, f.Timestamp.UtcTicks.ToString(CultureInfo.InvariantCulture), f.Text);
-        if (!seen.Add(key))
+        if (!dedupe.AddSeen(key))
         {
             return false;
         }
-        profile.SeenKeys.Add(key);
         profile.Feedback.Add(new FeedbackItem { Timestamp = f.Timestamp, Rating = f.Rating, Channel = f.Channel, Text = f.Text });
         return true;
     }
@@ -237,9 +314,9 @@ public sealed class ProfileHistory(ProfileHistoryOptions options)
     }
 
     /// <summary>Keeps the newest <see cref="ProfileHistoryOptions.MaxOrders"/> orders with their lines; older ones go to monthly buckets.</summary>
-    private void FoldOldOrders(CustomerProfile profile)
+    private void FoldOldOrders(CustomerProfile profile, int appendedFrom)
     {
-        profile.Orders.Sort(CompareOrderLines);
+        SortAppended(profile.Orders, appendedFrom, CompareOrderLines);
         if (profile.Orders.Count <= options.MaxOrders)
         {
             return; // fewer lines than the cap: certainly no more orders than the cap
@@ -287,7 +364,8 @@ public sealed class ProfileHistory(ProfileHistoryOptions options)
         profile.OrderMonths.Sort((a, b) => string.CompareOrdinal(a.Month, b.Month));
     }
 
-    private static int CompareOrderLines(OrderLine a, OrderLine b)
+    /// <summary>The order log's order: by date, then order id and line (so ties are ordered the same on every run).</summary>
+    public static int CompareOrderLines(OrderLine a, OrderLine b)
     {
         var byDate = a.Date.CompareTo(b.Date);
         if (byDate != 0)
@@ -309,14 +387,27 @@ public sealed class ProfileHistory(ProfileHistoryOptions options)
     private static string OrderKey(string orderId, int line) => Hash("or", orderId, line.ToString(CultureInfo.InvariantCulture));
 
     /// <summary>A short, stable hash of a natural key (16 hex chars); not a secret, only for duplicate detection.</summary>
-    public static string Hash(params string[] parts)
+    public static string Hash(params ReadOnlySpan<string> parts)
     {
-        var hash = new XxHash64();
+        var length = 0;
         foreach (var part in parts)
         {
-            hash.Append(Encoding.UTF8.GetBytes(part));
-            hash.Append([0x1f]);
+            length += Encoding.UTF8.GetMaxByteCount(part.Length) + 1;
         }
-        return Convert.ToHexStringLower(hash.GetCurrentHash());
+        byte[]? rented = null;
+        var buffer = length <= 512 ? stackalloc byte[512] : (rented = System.Buffers.ArrayPool<byte>.Shared.Rent(length));
+        var n = 0;
+        foreach (var part in parts)
+        {
+            n += Encoding.UTF8.GetBytes(part, buffer[n..]);
+            buffer[n++] = 0x1f;
+        }
+        // One-shot over the concatenation equals the incremental hash of the parts: stored keys stay valid.
+        var hash = XxHash64.HashToUInt64(buffer[..n]);
+        if (rented is not null)
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        }
+        return hash.ToString("x16", CultureInfo.InvariantCulture);
     }
 }

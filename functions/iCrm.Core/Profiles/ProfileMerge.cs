@@ -37,7 +37,7 @@ public static class ProfileMerge
 
         var orderKeys = new HashSet<(string, int)>(survivor.Orders.Select(o => (o.OrderId, o.Line)));
         survivor.Orders.AddRange(other.Orders.Where(o => orderKeys.Add((o.OrderId, o.Line))));
-        survivor.Orders.Sort((x, y) => x.Date.CompareTo(y.Date));
+        survivor.Orders.Sort(ProfileHistory.CompareOrderLines);
         foreach (var month in other.OrderMonths)
         {
             var bucket = survivor.OrderMonths.Find(b => b.Month == month.Month);
