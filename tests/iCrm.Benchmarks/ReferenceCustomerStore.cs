@@ -54,3 +54,34 @@ public sealed class ReferenceCustomerStore : ICustomerStore
 
     private string NextETag() => Interlocked.Increment(ref _version).ToString(CultureInfo.InvariantCulture);
 }
+
+/// <summary>
+/// A store that keeps nothing in this process, as Cosmos DB keeps nothing in the function's memory: writes succeed and
+/// are counted, reads find nothing. With an export sorted by customer, where each customer's rows fall in one chunk, the
+/// pipeline never reads a profile back, so its work is exactly that of a real run; what this store leaves out is the
+/// garbage-collection cost of holding every profile of the drop in the benchmark's own heap, which a real run never has.
+/// </summary>
+public sealed class WriteOnlyCustomerStore : ICustomerStore
+{
+    private long _writes;
+
+    public long Writes => Interlocked.Read(ref _writes);
+
+    public Task<Versioned<CustomerProfile>?> GetAsync(string id, CancellationToken cancellationToken = default) =>
+        Task.FromResult<Versioned<CustomerProfile>?>(null);
+
+    public Task<string?> TryCreateAsync(CustomerProfile profile, CancellationToken cancellationToken = default) =>
+        Task.FromResult<string?>(Interlocked.Increment(ref _writes).ToString(CultureInfo.InvariantCulture));
+
+    public Task<string?> TryReplaceAsync(CustomerProfile profile, string etag, CancellationToken cancellationToken = default) =>
+        Task.FromResult<string?>(Interlocked.Increment(ref _writes).ToString(CultureInfo.InvariantCulture));
+
+    public Task<Page<CustomerProfile>> ListAsync(int pageSize, string? continuationToken, CancellationToken cancellationToken = default) =>
+        Task.FromResult(new Page<CustomerProfile>([], null));
+
+    public async IAsyncEnumerable<CustomerProfile> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await Task.CompletedTask;
+        yield break;
+    }
+}

@@ -31,6 +31,7 @@ public sealed class RowValidator
     private readonly DateTimeOffset _latestAllowed;
     private readonly DateOnly _latestAllowedDate;
     private readonly SmallStringPool _pool = new();
+    private readonly string?[] _previousRequired = new string?[DropSchema.ColumnCount];
 
     private List<RowWarning>? _warnings;
     private RowRejection? _rejection;
@@ -400,7 +401,13 @@ public sealed class RowValidator
             return null;
         }
 
-        return value.ToString();
+        // Consecutive rows often repeat an identifier (an order's lines, a customer's rows in a sorted export): share the string.
+        ref var previous = ref _previousRequired[(int)column];
+        if (previous is not null && value.SequenceEqual(previous))
+        {
+            return previous;
+        }
+        return previous = value.ToString();
     }
 
     private bool RequiredTimestamp(DropColumn column, out DateTimeOffset value)
