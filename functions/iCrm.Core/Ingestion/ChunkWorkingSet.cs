@@ -19,6 +19,9 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
         public string? ETag { get; set; } = etag;
         public bool Existed => ETag is not null;
         public bool AlreadyApplied { get; set; }
+
+        /// <summary>Whether this chunk created the profile (as its marker on the profile records).</summary>
+        public bool CreatedByChunk { get; set; }
         public int Accepted { get; set; }
         public int Duplicates { get; set; }
         public List<DropRecord> Records { get; } = new(4);
@@ -78,6 +81,7 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
             entry.AlreadyApplied = true;
             entry.Accepted = applied.Accepted;
             entry.Duplicates = applied.Duplicates;
+            entry.CreatedByChunk = applied.Created;
         }
         _entries[customerId] = entry;
         return entry;

@@ -198,9 +198,13 @@ public sealed class IngestionPipeline(
         report.StoreWrites += entries.Count(e => e.Written);
         foreach (var entry in entries)
         {
+            if (!entry.Written && !entry.AlreadyApplied)
+            {
+                continue; // only looked at, e.g. a fuzzy-match candidate that did not match
+            }
             report.RowsAccepted += entry.Accepted;
             report.DuplicatesSkipped += entry.Duplicates;
-            if (ChunkWorkingSet.FindChunk(entry.Profile, marker)?.Created == true)
+            if (entry.CreatedByChunk)
             {
                 report.CustomersCreated++;
             }
@@ -211,14 +215,15 @@ public sealed class IngestionPipeline(
         }
     }
 
-    /// <summary>Whether an earlier chunk of this drop already counted the profile (as created or updated).</summary>
+    /// <summary>Whether an earlier chunk of this drop already counted the profile (as created or updated). Scans from the
+    /// newest marker, so a customer seen in the drop's previous chunks is answered at the first step or two.</summary>
     private static bool TouchedEarlierInDrop(CustomerProfile profile, string dropId, string marker)
     {
         var chunks = profile.AppliedChunks;
         for (var i = chunks.Count - 1; i >= 0; i--)
         {
             var other = chunks[i].Marker;
-            if (other.StartsWith(dropId, StringComparison.Ordinal) && other != marker)
+            if (other.Length > dropId.Length && other[dropId.Length] == '#' && other.StartsWith(dropId, StringComparison.Ordinal) && other != marker)
             {
                 return true;
             }
@@ -249,9 +254,11 @@ public sealed class IngestionPipeline(
         }
         for (var attempt = 1; ; attempt++)
         {
-            if (!entry.AlreadyApplied && ChunkWorkingSet.FindChunk(entry.Profile, marker) is null)
+            // A profile without this chunk's marker when loaded (or re-read) gets it now, with what the chunk did.
+            if (!entry.AlreadyApplied)
             {
-                entry.Profile.AppliedChunks.Add(new AppliedChunk(marker, entry.Accepted, entry.Duplicates, !entry.Existed));
+                entry.CreatedByChunk = !entry.Existed;
+                entry.Profile.AppliedChunks.Add(new AppliedChunk(marker, entry.Accepted, entry.Duplicates, entry.CreatedByChunk));
                 if (entry.Profile.AppliedChunks.Count > history.Options.MaxAppliedChunks)
                 {
                     entry.Profile.AppliedChunks.RemoveAt(0);
@@ -293,6 +300,7 @@ public sealed class IngestionPipeline(
             entry.AlreadyApplied = true;
             entry.Accepted = applied.Accepted;
             entry.Duplicates = applied.Duplicates;
+            entry.CreatedByChunk = applied.Created;
         }
         else
         {

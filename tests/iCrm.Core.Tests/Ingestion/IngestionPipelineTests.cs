@@ -160,6 +160,32 @@ public sealed class IngestionPipelineTests
     }
 
     [Fact]
+    public async Task A_fuzzy_match_candidate_that_does_not_match_is_not_counted_as_updated()
+    {
+        var harness = new IngestionHarness(now: Now);
+        await harness.IngestAsync("web/customers/c.csv", "customer_id,first_name,last_name,birth_date,street,postcode\nW1,Ann,Lee,1980-01-01,1 Main St,94107\n");
+
+        // Same postcode and surname (so the same blocking key nominates W1), but someone else.
+        var report = await harness.IngestAsync("callcenter/customers/c.csv",
+            "customer_id,first_name,last_name,birth_date,street,postcode\nC2,Bob,Lee,1955-06-06,9 Oak Ave,94107\n");
+
+        Assert.NotEqual((await harness.FindBySourceAsync("web", "W1"))!.Id, (await harness.FindBySourceAsync("callcenter", "C2"))!.Id);
+        Assert.Equal((1, 0, 0), (report.CustomersCreated, report.CustomersUpdated, report.CustomersMerged));
+    }
+
+    [Fact]
+    public async Task A_customer_whose_rows_are_spread_over_many_chunks_is_counted_once()
+    {
+        var harness = new IngestionHarness(new IngestionOptions { ChunkSize = 10 }, Now);
+        await harness.IngestAsync("web/orders/a.csv", Orders([.. Enumerable.Range(0, 100).Select(i => $"O{i},1,{i % 3},2025-03-01,P1,1,1")]));
+
+        var report = await harness.IngestAsync("web/orders/b.csv", Orders([.. Enumerable.Range(100, 100).Select(i => $"O{i},1,{i % 4},2025-03-02,P1,1,1")]));
+
+        Assert.Equal((1, 3), (report.CustomersCreated, report.CustomersUpdated));
+        Assert.Equal(100, report.RowsAccepted);
+    }
+
+    [Fact]
     public async Task Keys_are_stored_only_as_keyed_hashes()
     {
         var harness = new IngestionHarness(now: Now);
