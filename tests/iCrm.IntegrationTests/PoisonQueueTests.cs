@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using iCrm.Azure;
 using iCrm.Azure.Storage;
+using iCrm.Core.Drops;
 
 namespace iCrm.IntegrationTests;
 
@@ -22,14 +23,16 @@ public sealed class PoisonQueueTests : IDisposable
         var drops = LocalStack.Blobs().GetBlobContainerClient(ResourceNames.DropsContainer);
         await drops.CreateIfNotExistsAsync();
         // Named .gz but not gzip: reading fails on every attempt.
-        await drops.GetBlobClient(name).UploadAsync(BinaryData.FromString("order_id,customer_id,order_date,amount\n1,2,2025-01-01,3\n"));
+        var uploaded = await drops.GetBlobClient(name).UploadAsync(BinaryData.FromString("order_id,customer_id,order_date,amount\n1,2,2025-01-01,3\n"));
+        var dropId = DropId.Compute(ResourceNames.DropsContainer, name, uploaded.Value.ETag.ToString());
 
         var deadline = DateTime.UtcNow.AddSeconds(120);
         JsonNode? report = null;
         while (DateTime.UtcNow < deadline)
         {
-            var page = await client.GetFromJsonAsync<JsonObject>("/api/ingestions?pageSize=500");
-            report = page!["items"]!.AsArray().FirstOrDefault(i => i!["blobPath"]!.GetValue<string>() == $"drops/{name}");
+            // Read by id: a list page may not reach this drop when the local store holds many earlier reports.
+            var response = await client.GetAsync($"/api/ingestions/{dropId}");
+            report = response.IsSuccessStatusCode ? await response.Content.ReadFromJsonAsync<JsonObject>() : null;
             if (report?["attempts"]?.GetValue<int>() >= 5 && report["status"]!.GetValue<string>() == "failed")
             {
                 break;
@@ -38,6 +41,7 @@ public sealed class PoisonQueueTests : IDisposable
         }
 
         Assert.NotNull(report);
+        Assert.Equal($"drops/{name}", report["blobPath"]!.GetValue<string>());
         Assert.Equal("failed", report["status"]!.GetValue<string>());
         Assert.Equal(5, report["attempts"]!.GetValue<int>());
         Assert.Contains("InvalidDataException", report["error"]!.GetValue<string>());
