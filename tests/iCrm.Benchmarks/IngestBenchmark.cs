@@ -15,6 +15,12 @@ namespace iCrm.Benchmarks;
 /// </summary>
 public static class IngestBenchmark
 {
+    /// <summary>Rows per chunk (the app's default unless <c>--chunk-size</c> says otherwise).</summary>
+    private static int ChunkSize { get; set; } = new IngestionOptions().ChunkSize;
+
+    /// <summary>Rows of an activity drop grouped by customer (the app's default unless <c>--window-rows</c> says otherwise).</summary>
+    private static int WindowRows { get; set; } = new IngestionOptions().GroupingWindowRows;
+
     public static async Task<IReadOnlyDictionary<string, double>> RunAsync(BenchmarkOptions o)
     {
         var orderRows = o.Int("orders", 1_000_000);
@@ -22,6 +28,8 @@ public static class IngestBenchmark
         var customerRows = o.Int("customers", 200_000);
         var runs = o.Int("runs", 3);
         var largeMb = o.Int("large-mb", 1024);
+        ChunkSize = o.Int("chunk-size", new IngestionOptions().ChunkSize);
+        WindowRows = o.Int("window-rows", new IngestionOptions().GroupingWindowRows);
         // --part runs one measurement (memory, orders, orders-by-customer, orders-one-per-customer, customers, parse), e.g. to profile it.
         var part = o.String("part", "all");
         bool Runs(string name) => part is "all" || part == name;
@@ -106,7 +114,7 @@ public static class IngestBenchmark
         var time = TimeProvider.System;
         var pipeline = new IngestionPipeline(drops, new CustomerResolver(identities, new MatchKeyHasher("benchmark-pii-key-0123456789"), new IdentityResolver(), time),
             store, identities, new InMemoryIngestionLedger(), new InMemoryQuarantine(), new InMemoryAuditLog(),
-            new ProfileHistory(new ProfileHistoryOptions()), new IngestionOptions { ChunkSize = 2000, WriteConcurrency = 1 }, time);
+            new ProfileHistory(new ProfileHistoryOptions()), new IngestionOptions { ChunkSize = ChunkSize, GroupingWindowRows = WindowRows, WriteConcurrency = 1 }, time);
         GC.Collect();
         using var process = Process.GetCurrentProcess();
         var cpu = process.TotalProcessorTime;

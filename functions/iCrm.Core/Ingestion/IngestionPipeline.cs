@@ -63,20 +63,31 @@ public sealed class IngestionPipeline(
             await using (var content = await drops.OpenReadAsync(blob, cancellationToken))
             using (var reader = new DropReader(content, path, options.ReadOptionsFor(path.Source)))
             {
+                // Rows are read and validated in batches of a chunk's size; the accepted ones gather in a window, which is
+                // planned into chunks (grouped by customer for activity drops) and applied once it is full.
+                // The first window is a short probe: an export already sorted by customer is then read a chunk at a time
+                // (holding rows longer gains nothing), any other in full windows.
+                var fullWindowRows = options.WindowRowsFor(path.Entity);
+                var windowRows = Math.Min(fullWindowRows, 10 * options.ChunkSize);
                 var batch = new List<RawRow>(options.ChunkSize);
-                var outcomes = new List<RowOutcome>(options.ChunkSize);
+                var window = new List<DropRecord>(Math.Min(windowRows, 1 << 16));
+                var rowsInWindow = 0;
                 var cache = new DropResolutionCache();
-                while (await reader.ReadBatchAsync(batch, options.ChunkSize, cancellationToken) > 0)
+                var planner = new ChunkPlanner(options.ChunkSize, groupByCustomer: path.Entity != DropEntity.Customers);
+                while (await reader.ReadBatchAsync(batch, Math.Min(options.ChunkSize, windowRows - rowsInWindow), cancellationToken) > 0)
                 {
-                    foreach (var row in batch)
-                    {
-                        outcomes.Add(validator.Validate(row));
-                    }
-                    cache.TrimIfFull();
-                    await ProcessChunkAsync(report, report.Chunks++, outcomes, cache, cancellationToken);
+                    await AccountAsync(report, validator, batch, window, cancellationToken);
+                    rowsInWindow += batch.Count;
                     batch.Clear();
-                    outcomes.Clear();
+                    if (rowsInWindow >= windowRows)
+                    {
+                        await ProcessWindowAsync(report, planner, window, cache, cancellationToken);
+                        window.Clear();
+                        rowsInWindow = 0;
+                        windowRows = planner.LastWindowWasGrouped ? options.ChunkSize : fullWindowRows;
+                    }
                 }
+                await ProcessWindowAsync(report, planner, window, cache, cancellationToken);
                 if (reader.MissingColumns.Count > 0)
                 {
                     report.MissingColumns = [.. reader.MissingColumns.Select(DropSchema.NameOf)];
@@ -109,16 +120,15 @@ public sealed class IngestionPipeline(
         return report;
     }
 
-    private async Task ProcessChunkAsync(IngestionReport report, int chunkIndex, List<RowOutcome> rows, DropResolutionCache cache,
+    /// <summary>Validates a batch: counts every row, quarantines the rejected ones (in file order), and adds the accepted ones to the window.</summary>
+    private async Task AccountAsync(IngestionReport report, RowValidator validator, List<RawRow> batch, List<DropRecord> window,
         CancellationToken cancellationToken)
     {
-        var marker = $"{report.Id}#{chunkIndex}";
-        var now = time.GetUtcNow();
-        var working = new ChunkWorkingSet(customers, history, cache, marker, now);
         List<RowRejection>? rejections = null;
-        report.RowsRead += rows.Count;
-        foreach (var row in rows)
+        report.RowsRead += batch.Count;
+        foreach (var raw in batch)
         {
+            var row = validator.Validate(raw);
             if (row.Rejection is { } rejection)
             {
                 (rejections ??= []).Add(rejection);
@@ -134,7 +144,32 @@ public sealed class IngestionPipeline(
                     Increment(report.FlaggedByReason, warning.Reason);
                 }
             }
-            var record = row.Record!;
+            window.Add(row.Record!);
+        }
+        if (rejections is not null)
+        {
+            await quarantine.AppendRejectedAsync(report.Id, rejections, cancellationToken);
+        }
+    }
+
+    private async Task ProcessWindowAsync(IngestionReport report, ChunkPlanner planner, List<DropRecord> window, DropResolutionCache cache,
+        CancellationToken cancellationToken)
+    {
+        foreach (var chunk in planner.Plan(window))
+        {
+            cache.TrimIfFull();
+            await ProcessChunkAsync(report, report.Chunks++, chunk, cache, cancellationToken);
+        }
+    }
+
+    private async Task ProcessChunkAsync(IngestionReport report, int chunkIndex, ArraySegment<DropRecord> records, DropResolutionCache cache,
+        CancellationToken cancellationToken)
+    {
+        var marker = $"{report.Id}#{chunkIndex}";
+        var now = time.GetUtcNow();
+        var working = new ChunkWorkingSet(customers, history, cache, marker, now);
+        foreach (var record in records)
+        {
             var resolution = await resolver.ResolveAsync(record, working, cancellationToken);
             if (resolution.MergeFrom.Count > 0)
             {
@@ -146,10 +181,6 @@ public sealed class IngestionPipeline(
                 }
             }
             await working.AddAsync(resolution, record, cancellationToken);
-        }
-        if (rejections is not null)
-        {
-            await quarantine.AppendRejectedAsync(report.Id, rejections, cancellationToken);
         }
 
         var entries = working.Entries.Values.ToList();

@@ -79,20 +79,23 @@ public sealed class IngestionPipelineTests
         Assert.Equal(["O1", "O2", "O3"], profile.Orders.Select(o => o.OrderId));
     }
 
-    [Fact]
-    public async Task A_drop_that_crashes_half_way_and_is_run_again_ends_like_a_clean_run()
+    [Theory]
+    [InlineData(0, 37 * 3 + 15)] // chunks of 50 rows in file order: fail in the middle of the fourth chunk's writes
+    [InlineData(200, 17)] // windows of 200 rows grouped by customer, chunks of about 10 whole customers: fail inside the second chunk
+    public async Task A_drop_that_crashes_half_way_and_is_run_again_ends_like_a_clean_run(int groupingWindowRows, int failingWrite)
     {
         var rows = Enumerable.Range(0, 400).Select(i => $"O{i},1,{i % 37},2025-0{1 + i % 9}-1{i % 10},P{i % 11},1,{10 + i % 5}").ToArray();
         var csv = Orders(rows);
-        var clean = new IngestionHarness(new IngestionOptions { ChunkSize = 50 }, Now);
+        var options = new IngestionOptions { ChunkSize = 50, GroupingWindowRows = groupingWindowRows };
+        var clean = new IngestionHarness(options, Now);
         var cleanReport = await clean.IngestAsync("web/orders/big.csv", csv);
 
-        var crashing = new IngestionHarness(new IngestionOptions { ChunkSize = 50 }, Now);
+        var crashing = new IngestionHarness(options, Now);
         var writes = 0;
         crashing.Customers.BeforeWrite = _ =>
         {
-            // Fail in the middle of the fourth chunk's writes: some of its profiles are written, some not.
-            if (++writes == 37 * 3 + 15)
+            // Some of the chunk's profiles are written, some not.
+            if (++writes == failingWrite)
             {
                 throw new IOException("store went away");
             }
@@ -206,6 +209,34 @@ public sealed class IngestionPipelineTests
 
         Assert.Equal(IngestionStatus.Rejected, report.Status);
         Assert.Contains("invoices", report.Error);
+    }
+
+    [Fact]
+    public async Task A_customer_whose_rows_are_spread_over_a_window_is_written_once_per_window()
+    {
+        var harness = new IngestionHarness(new IngestionOptions { ChunkSize = 10, GroupingWindowRows = 100 }, Now);
+        // 200 rows in date order, each of 5 customers every fifth row: 20 chunks of 10 rows in file order would touch every customer.
+        var rows = Enumerable.Range(0, 200).Select(i => $"O{i},1,{i % 5},2025-03-{1 + i / 10:00},P1,1,1").ToArray();
+
+        var report = await harness.IngestAsync("web/orders/a.csv", Orders(rows));
+
+        Assert.Equal(10, harness.Customers.Writes); // 2 windows x 5 customers
+        Assert.Equal((200, 5, 0), (report.RowsAccepted, report.CustomersCreated, report.CustomersUpdated));
+        var profile = (await harness.FindBySourceAsync("web", "3"))!;
+        Assert.Equal(40, profile.Orders.Count);
+        Assert.Equal([.. rows.Where((_, i) => i % 5 == 3).Select(r => r.Split(',')[0])], profile.Orders.Select(o => o.OrderId));
+    }
+
+    [Fact]
+    public async Task Customer_rows_keep_file_order_and_chunk_boundaries()
+    {
+        var harness = new IngestionHarness(new IngestionOptions { ChunkSize = 3, GroupingWindowRows = 100 }, Now);
+        var csv = "customer_id,email\n" + string.Join('\n', Enumerable.Range(0, 10).Select(i => $"W{i},user{i}@example.com")) + "\n";
+
+        var report = await harness.IngestAsync("web/customers/c.csv", csv);
+
+        Assert.Equal(4, report.Chunks); // 3 + 3 + 3 + 1 rows, as read
+        Assert.Equal(10, report.CustomersCreated);
     }
 
     [Fact]
