@@ -72,9 +72,16 @@ public sealed class FeatureBuilder
 
     private static void AddOrders(CustomerProfile profile, DateTimeOffset asOf, Span<float> v)
     {
-        // Lines → orders (an order's date is its earliest line, its channel the first line's).
-        Dictionary<string, (DateTimeOffset Date, decimal Amount, int Channel, bool Returned)>? orders = null;
-        HashSet<string>? products = null;
+        // Lines → orders (an order's date is its earliest line, its channel the first line's), in the order each order
+        // first appears. Live scoring runs this per request, so the grouping reuses this thread's scratch instead of a
+        // dictionary and a set per call, and lines of one order (adjacent in the log) are grouped without a lookup.
+        var scratch = OrderScratch.ForThisThread();
+        var index = scratch.Index;
+        var products = scratch.Products;
+        scratch.Clear();
+        var orderCount = 0;
+        string? previousId = null;
+        var previous = -1;
         foreach (var line in profile.Orders)
         {
             if (line.Date >= asOf)
@@ -82,21 +89,32 @@ public sealed class FeatureBuilder
                 continue;
             }
 
-            orders ??= new Dictionary<string, (DateTimeOffset, decimal, int, bool)>(StringComparer.Ordinal);
-            if (orders.TryGetValue(line.OrderId, out var o))
+            var at = previousId is not null && string.Equals(line.OrderId, previousId, StringComparison.Ordinal) ? previous
+                : index.TryGetValue(line.OrderId, out var found) ? found
+                : -1;
+            if (at >= 0)
             {
-                orders[line.OrderId] = (line.Date < o.Date ? line.Date : o.Date, o.Amount + line.Amount, o.Channel, o.Returned || line.Returned);
+                ref var o = ref scratch.Orders[at];
+                o = (line.Date < o.Date ? line.Date : o.Date, o.Amount + line.Amount, o.Channel, o.Returned || line.Returned);
             }
             else
             {
-                orders[line.OrderId] = (line.Date, line.Amount, FixedFeatures.ChannelIndex(line.Channel), line.Returned);
+                at = orderCount++;
+                index.Add(line.OrderId, at);
+                scratch.Reserve(orderCount);
+                scratch.Orders[at] = (line.Date, line.Amount, FixedFeatures.ChannelIndex(line.Channel), line.Returned);
             }
 
+            previousId = line.OrderId;
+            previous = at;
             if (line.ProductId is not null)
             {
-                (products ??= new HashSet<string>(StringComparer.Ordinal)).Add(line.ProductId);
+                products.Add(line.ProductId);
             }
         }
+
+        var distinctProducts = products.Count;
+        scratch.Clear();
 
         double lastOrderDays = double.PositiveInfinity, firstOrderDays = 0;
         double orders30 = 0, orders90 = 0, orders365 = 0, ordersAll = 0, ordersPrev90 = 0;
@@ -113,23 +131,20 @@ public sealed class FeatureBuilder
             if (days < 365) { orders365 += count; spend365 += amount; }
         }
 
-        if (orders is not null)
+        foreach (var o in scratch.Orders.AsSpan(0, orderCount))
         {
-            foreach (var o in orders.Values)
-            {
-                var days = (asOf - o.Date).TotalDays;
-                Count(days, (double)o.Amount, 1);
-                lastOrderDays = Math.Min(lastOrderDays, days);
-                firstOrderDays = Math.Max(firstOrderDays, days);
-                logOrders++;
-                if (o.Returned) { returned++; }
-                channels[o.Channel < 0 ? FixedFeatures.Channels.Count : o.Channel]++;
-            }
+            var days = (asOf - o.Date).TotalDays;
+            Count(days, (double)o.Amount, 1);
+            lastOrderDays = Math.Min(lastOrderDays, days);
+            firstOrderDays = Math.Max(firstOrderDays, days);
+            logOrders++;
+            if (o.Returned) { returned++; }
+            channels[o.Channel < 0 ? FixedFeatures.Channels.Count : o.Channel]++;
         }
 
         foreach (var month in profile.OrderMonths)
         {
-            if (month.Orders <= 0 || !TryMonth(month.Month, out var start) || start.AddMonths(1) > asOf)
+            if (month.Orders <= 0 || !BucketMonth.TryStart(month.Month, out var start) || start.AddMonths(1) > asOf)
             {
                 continue;
             }
@@ -163,7 +178,7 @@ public sealed class FeatureBuilder
         v[FixedFeatures.TenureDays] = (float)tenure;
         v[FixedFeatures.SpendTrend90] = Trend(spend90, spendPrev90);
         v[FixedFeatures.OrdersTrend90] = Trend(orders90, ordersPrev90);
-        v[FixedFeatures.DistinctProducts] = products?.Count ?? 0;
+        v[FixedFeatures.DistinctProducts] = distinctProducts;
         v[FixedFeatures.ReturnRate] = ordersAll > 0 ? (float)Math.Min(1.0, returned / ordersAll) : 0f;
         if (logOrders > 0)
         {
@@ -213,7 +228,7 @@ public sealed class FeatureBuilder
             : new DateTimeOffset(coveredFrom.UtcDateTime.Year, coveredFrom.UtcDateTime.Month, 1, 0, 0, 0, TimeSpan.Zero);
         foreach (var month in profile.EventMonths)
         {
-            if (month.Count <= 0 || !TryMonth(month.Month, out var start))
+            if (month.Count <= 0 || !BucketMonth.TryStart(month.Month, out var start))
             {
                 continue;
             }
@@ -359,19 +374,33 @@ public sealed class FeatureBuilder
     private static float Trend(double recent, double previous) =>
         recent + previous > 0 ? (float)((recent - previous) / (recent + previous)) : 0f;
 
-    /// <summary>Reads a bucket's <c>yyyy-MM</c> by hand: it runs for every bucket of every profile scored.</summary>
-    private static bool TryMonth(string month, out DateTimeOffset start)
+    /// <summary>Per-thread working memory of <see cref="AddOrders"/>: cleared after each use, so it holds no customer data
+    /// between calls, and grows to the largest order log seen (bounded by the log's cap).</summary>
+    private sealed class OrderScratch
     {
-        if (month.Length == 7 && month[4] == '-'
-            && int.TryParse(month.AsSpan(0, 4), NumberStyles.None, CultureInfo.InvariantCulture, out var year)
-            && int.TryParse(month.AsSpan(5, 2), NumberStyles.None, CultureInfo.InvariantCulture, out var m)
-            && year is >= 1 and <= 9999 && m is >= 1 and <= 12)
+        [ThreadStatic]
+        private static OrderScratch? t_current;
+
+        public readonly Dictionary<string, int> Index = new(StringComparer.Ordinal);
+        public readonly HashSet<string> Products = new(StringComparer.Ordinal);
+        public (DateTimeOffset Date, decimal Amount, int Channel, bool Returned)[] Orders = new (DateTimeOffset, decimal, int, bool)[64];
+
+        public static OrderScratch ForThisThread() => t_current ??= new OrderScratch();
+
+        /// <summary>Makes room for <paramref name="count"/> orders.</summary>
+        public void Reserve(int count)
         {
-            start = new DateTimeOffset(year, m, 1, 0, 0, 0, TimeSpan.Zero);
-            return true;
+            if (count > Orders.Length)
+            {
+                Array.Resize(ref Orders, Math.Max(count, Orders.Length * 2));
+            }
         }
 
-        start = default;
-        return false;
+        /// <summary>Forgets the last customer's orders and products (keeps the capacity).</summary>
+        public void Clear()
+        {
+            Index.Clear();
+            Products.Clear();
+        }
     }
 }

@@ -164,6 +164,6 @@ public sealed class ChurnProfileScorer : IProfileScorer
     public Prediction Score(CustomerProfile profile, DateTimeOffset asOf)
     {
         var p = Predict(profile, asOf);
-        return new Prediction(Version, asOf, p.Probability, p.Band.ToString().ToLowerInvariant(), p.TopFactors);
+        return new Prediction(Version, asOf, p.Probability, p.Band.Label(), p.TopFactors);
     }
 }

@@ -11,6 +11,19 @@ public enum ChurnBand
     High,
 }
 
+public static class ChurnBandLabels
+{
+    /// <summary>The band as the API and the write-back spell it ("low", "medium", "high"), without formatting the enum
+    /// on every request.</summary>
+    public static string Label(this ChurnBand band) => band switch
+    {
+        ChurnBand.Low => "low",
+        ChurnBand.Medium => "medium",
+        ChurnBand.High => "high",
+        _ => band.ToString().ToLowerInvariant(),
+    };
+}
+
 /// <summary>Probability thresholds for the risk bands: below <see cref="Medium"/> is low, from <see cref="High"/> up is high.</summary>
 public sealed record ChurnBands(double Medium = 0.3, double High = 0.6)
 {

@@ -31,7 +31,7 @@ public sealed class ChampionScoring(ChampionModels champions) : ICustomerScoring
         if (await Champion(ModelKinds.Churn) is ChurnProfileScorer churnScorer)
         {
             var p = churnScorer.Predict(profile, asOf);
-            churn = new ChurnScore(p.Probability, p.Band.ToString().ToLowerInvariant(), p.TopFactors);
+            churn = new ChurnScore(p.Probability, p.Band.Label(), p.TopFactors);
         }
 
         LifetimeValueScore? clv = null;

@@ -274,7 +274,7 @@ public static class BehaviourFeatures
         int lineCount = 0, returns = 0, bucketOrders = 0;
         double spend = 0;
         Span<int> perChannel = channels.Count <= 16 ? stackalloc int[channels.Count] : new int[channels.Count];
-        HashSet<string>? orderIds = null;
+        var orderIds = OrderIds.Distinct();
         string? previousOrder = null;
         int distinctOrders = 0;
         foreach (var l in profile.Orders)
@@ -288,17 +288,17 @@ public static class BehaviourFeatures
             if (!string.Equals(l.OrderId, previousOrder, StringComparison.Ordinal))
             {
                 // Lines of one order are usually adjacent; the set only catches an order whose lines are not.
-                orderIds ??= new HashSet<string>(StringComparer.Ordinal);
                 if (orderIds.Add(l.OrderId)) distinctOrders++;
                 previousOrder = l.OrderId;
             }
             for (int c = 0; c < channels.Count; c++)
                 if (string.Equals(l.Channel, channels[c], StringComparison.OrdinalIgnoreCase)) perChannel[c]++;
         }
+        orderIds.Clear();
         int orderLines = lineCount;
         foreach (var b in profile.OrderMonths)
         {
-            if (b.Orders <= 0 || !DateTimeOffset.TryParseExact(b.Month + "-15", "yyyy-MM-dd", null, System.Globalization.DateTimeStyles.AssumeUniversal, out var mid) || mid >= cutoff) continue;
+            if (b.Orders <= 0 || !OrderIds.TryMidMonth(b.Month, out var mid) || mid >= cutoff) continue;
             bucketOrders += b.Orders;
             spend += (double)b.Spend;
             returns += b.Returns;

@@ -14,26 +14,35 @@ public sealed record RfmInput(string CustomerId, double RecencyDays, int Orders,
     /// </summary>
     public static RfmInput? FromProfile(CustomerProfile profile, DateTimeOffset cutoff)
     {
+        // Live scoring runs this per request: distinct orders are counted with this thread's reusable set, and lines of
+        // one order (adjacent in the log) without a lookup.
         DateTimeOffset? last = null;
-        var orders = new HashSet<string>();
+        var orders = OrderIds.Distinct();
         int bucketOrders = 0;
         double spend = 0;
+        string? previousOrder = null;
         foreach (var line in profile.Orders)
         {
             if (line.Date >= cutoff) continue;
-            orders.Add(line.OrderId);
+            if (!string.Equals(line.OrderId, previousOrder, StringComparison.Ordinal))
+            {
+                orders.Add(line.OrderId);
+                previousOrder = line.OrderId;
+            }
             if (!line.Returned) spend += (double)line.Amount;
             if (last is null || line.Date > last) last = line.Date;
         }
+        var distinctOrders = orders.Count;
+        orders.Clear();
         foreach (var bucket in profile.OrderMonths)
         {
-            if (!DateTimeOffset.TryParseExact(bucket.Month + "-15", "yyyy-MM-dd", null, System.Globalization.DateTimeStyles.AssumeUniversal, out var mid) || mid >= cutoff || bucket.Orders <= 0) continue;
+            if (!OrderIds.TryMidMonth(bucket.Month, out var mid) || mid >= cutoff || bucket.Orders <= 0) continue;
             bucketOrders += bucket.Orders;
             spend += (double)bucket.Spend;
             if (last is null || mid > last) last = mid;
         }
         if (last is null) return null;
-        return new RfmInput(profile.Id, (cutoff - last.Value).TotalDays, orders.Count + bucketOrders, spend);
+        return new RfmInput(profile.Id, (cutoff - last.Value).TotalDays, distinctOrders + bucketOrders, spend);
     }
 }
 

@@ -77,6 +77,72 @@ public sealed class FeatureBuilderTests
     }
 
     [Fact]
+    public void Lines_of_one_order_make_one_order_even_when_other_orders_come_between_them()
+    {
+        var p = new CustomerProfile { Id = "c1" };
+        p.Orders.Add(new OrderLine("o1", 1, Cutoff.AddDays(-10), "p1", 1, 10m, "web", false));
+        p.Orders.Add(new OrderLine("o2", 1, Cutoff.AddDays(-200), "p2", 1, 20m, "app", false));
+        p.Orders.Add(new OrderLine("o1", 2, Cutoff.AddDays(-50), "p3", 1, 30m, "store", true));
+
+        var f = _builder.Build(p, Cutoff);
+
+        Assert.Equal(2f, f["orders_lifetime"]);
+        Assert.Equal(60f, f["spend_lifetime"]);
+        Assert.Equal(1f, f["orders_90d"]); // o1 is dated by its earliest line (50 days ago)...
+        Assert.Equal(40f, f["spend_90d"]); // ...with both of its lines' amounts
+        Assert.Equal(0.5f, f["channel_share_web"]); // o1's channel is its first line's
+        Assert.Equal(0.5f, f["channel_share_app"]);
+        Assert.Equal(0f, f["channel_share_store"]);
+        Assert.Equal(0.5f, f["return_rate"]);
+        Assert.Equal(3f, f["distinct_products"]);
+    }
+
+    [Fact]
+    public void Building_one_customer_after_another_carries_nothing_over()
+    {
+        var busy = ProfileWithHistoryOnBothSidesOfTheCutoff();
+        var quiet = new CustomerProfile { Id = "c2" };
+        quiet.Orders.Add(new OrderLine("o1", 1, Cutoff.AddDays(-3), "p7", 1, 5m, "web", false));
+        var quietAlone = new FeatureBuilder(FeatureSchema.Default).Build(quiet, Cutoff).Values;
+        var busyAlone = new FeatureBuilder(FeatureSchema.Default).Build(busy, Cutoff).Values;
+
+        var first = _builder.Build(busy, Cutoff).Values;
+        var second = _builder.Build(quiet, Cutoff).Values;
+        var third = _builder.Build(busy, Cutoff).Values;
+
+        Assert.Equal(busyAlone, first);
+        Assert.Equal(quietAlone, second);
+        Assert.Equal(busyAlone, third);
+    }
+
+    [Fact]
+    public void Customers_built_on_several_threads_at_once_get_the_features_they_get_alone()
+    {
+        var profiles = Enumerable.Range(0, 40).Select(i =>
+        {
+            var p = new CustomerProfile { Id = $"c{i}" };
+            for (var o = 0; o <= i; o++)
+            {
+                p.Orders.Add(new OrderLine($"o{o}", 1, Cutoff.AddDays(-5 - 7 * o), $"p{o % 5}", 1, 10m + o, o % 2 == 0 ? "web" : "app", o % 7 == 0));
+            }
+            return p;
+        }).ToList();
+        var alone = profiles.Select(p => _builder.Build(p, Cutoff).Values).ToList();
+
+        var together = new float[profiles.Count][];
+        Parallel.For(0, profiles.Count * 25, new ParallelOptions { MaxDegreeOfParallelism = 4 }, k =>
+        {
+            var i = k % profiles.Count;
+            together[i] = _builder.Build(profiles[i], Cutoff).Values;
+        });
+
+        for (var i = 0; i < profiles.Count; i++)
+        {
+            Assert.Equal(alone[i], together[i]);
+        }
+    }
+
+    [Fact]
     public void Event_feedback_and_subscription_features_use_only_the_past()
     {
         var f = _builder.Build(ProfileWithHistoryOnBothSidesOfTheCutoff(), Cutoff);

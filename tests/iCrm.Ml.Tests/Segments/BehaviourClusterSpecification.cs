@@ -99,4 +99,28 @@ public class BehaviourClusterSpecification
         Assert.Equal(2f / 3, f[5], 5);
         Assert.Equal(1f / 3, f[6], 5);
     }
+
+    [Fact]
+    public void Behaviour_features_count_an_order_once_when_other_orders_come_between_its_lines()
+    {
+        var profile = new CustomerProfile
+        {
+            Id = "c1",
+            Orders =
+            [
+                new("o1", 1, DateTimeOffset.Parse("2026-01-01T00:00:00Z"), "P1", 1, 40, "web", false),
+                new("o2", 1, DateTimeOffset.Parse("2026-02-01T00:00:00Z"), "P1", 1, 60, "store", false),
+                new("o1", 2, DateTimeOffset.Parse("2026-01-01T00:00:00Z"), "P2", 1, 50, "web", false),
+            ],
+            OrderMonths = [new MonthlyOrders { Month = "2025-11", Orders = 2, Spend = 10 }],
+        };
+        var cutoff = DateTimeOffset.Parse("2026-03-01T00:00:00Z");
+
+        var f = BehaviourFeatures.FromProfile(profile, cutoff, ["web", "store"])!;
+        var again = BehaviourFeatures.FromProfile(profile, cutoff, ["web", "store"])!;
+
+        Assert.Equal(Math.Log(1 + 4), f[1], 5);           // o1, o2 and the bucket's two
+        Assert.Equal(Math.Log(1 + 160.0 / 4), f[2], 5);
+        Assert.Equal(f, again);                          // nothing is carried over from the call before
+    }
 }

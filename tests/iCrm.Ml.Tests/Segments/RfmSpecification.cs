@@ -71,4 +71,46 @@ public class RfmSpecification
         Assert.Equal(145, input.Spend, 6);
         Assert.Null(RfmInput.FromProfile(profile, DateTimeOffset.Parse("2025-09-01T00:00:00Z")));
     }
+
+    [Fact]
+    public void Rfm_counts_an_order_once_when_other_orders_come_between_its_lines()
+    {
+        var profile = new CustomerProfile
+        {
+            Id = "c1",
+            Orders =
+            [
+                new("o1", 1, DateTimeOffset.Parse("2026-02-01T00:00:00Z"), "P1", 1, 30, "web", false),
+                new("o2", 1, DateTimeOffset.Parse("2026-02-10T00:00:00Z"), "P1", 1, 25, "store", false),
+                new("o1", 2, DateTimeOffset.Parse("2026-02-01T00:00:00Z"), "P2", 1, 20, "web", false),
+            ],
+        };
+        var cutoff = DateTimeOffset.Parse("2026-03-01T00:00:00Z");
+
+        var first = RfmInput.FromProfile(profile, cutoff)!;
+        var again = RfmInput.FromProfile(profile, cutoff)!; // nothing is carried over from the call before
+
+        Assert.Equal(2, first.Orders);
+        Assert.Equal(75, first.Spend, 6);
+        Assert.Equal(first, again);
+    }
+
+    [Theory]
+    [InlineData("2025-10", true)]
+    [InlineData("2025-13", false)]
+    [InlineData("bad", false)]
+    public void Only_well_formed_bucket_months_count_towards_rfm(string month, bool counted)
+    {
+        var profile = new CustomerProfile
+        {
+            Id = "c1",
+            Orders = [new("o1", 1, DateTimeOffset.Parse("2026-02-01T00:00:00Z"), "P1", 1, 30, "web", false)],
+            OrderMonths = [new MonthlyOrders { Month = month, Orders = 3, Spend = 90 }],
+        };
+
+        var input = RfmInput.FromProfile(profile, DateTimeOffset.Parse("2026-03-01T00:00:00Z"))!;
+
+        Assert.Equal(counted ? 4 : 1, input.Orders);
+        Assert.Equal(counted ? 120 : 30, input.Spend, 6);
+    }
 }
