@@ -34,6 +34,22 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
         /// chunk share it, so filing them again can be skipped.</summary>
         public Resolution? Filed { get; set; }
 
+        private List<Resolution>? _filedBefore;
+
+        /// <summary>Every resolution filed on the profile in this chunk, so a write that lost a race can file them again on
+        /// the fresh copy.</summary>
+        public IEnumerable<Resolution> AllFiled => Filed is null ? [] : _filedBefore is null ? [Filed] : [.. _filedBefore, Filed];
+
+        public void NoteFiled(Resolution resolution)
+        {
+            var previous = Filed;
+            if (previous is not null && !ReferenceEquals(previous, resolution) && _filedBefore?.Exists(r => ReferenceEquals(r, previous)) != true)
+            {
+                (_filedBefore ??= []).Add(previous);
+            }
+            Filed = resolution;
+        }
+
         private List<(string OtherId, MergeExplanation Explanation)>? _absorbed;
 
         /// <summary>Profiles merged into this one in this chunk.</summary>
@@ -133,9 +149,9 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
     }
 
     /// <summary>Files a resolution's keys, spelling variant and explanations on the profile.</summary>
-    private static void File(Entry entry, Resolution resolution)
+    public static void File(Entry entry, Resolution resolution)
     {
-        entry.Filed = resolution;
+        entry.NoteFiled(resolution);
         var profile = entry.Profile;
         for (var i = 0; i < resolution.MatchKeys.Count; i++)
         {

@@ -347,6 +347,11 @@ public sealed class IngestionPipeline(
                 ProfileMerge.Union(entry.Profile, other.Profile, explanation);
             }
         }
+        // The keys, spellings and explanations this chunk filed went to the stale copy: file them on the fresh one.
+        foreach (var resolution in entry.AllFiled.ToList())
+        {
+            ChunkWorkingSet.File(entry, resolution);
+        }
         if (mergedInto is not null)
         {
             entry.Profile.MergedInto = mergedInto;

@@ -189,6 +189,40 @@ public sealed class IngestionPipelineTests
     }
 
     [Fact]
+    public async Task A_write_that_loses_a_race_keeps_the_other_writer_s_change_and_still_files_the_new_keys()
+    {
+        var harness = new IngestionHarness(now: Now);
+        await harness.IngestAsync("web/customers/c.csv", "customer_id,email,first_name\nW1,ann@example.com,Ann\n");
+        var id = (await harness.FindBySourceAsync("web", "W1"))!.Id;
+        var raced = false;
+        harness.Customers.BeforeWrite = profile =>
+        {
+            if (raced || profile.Id != id)
+            {
+                return;
+            }
+            // Another writer changes the profile between this chunk's read and its write.
+            raced = true;
+            var stored = harness.Customers.GetAsync(id).GetAwaiter().GetResult()!;
+            stored.Value.Attributes["tier"] = "gold";
+            Assert.NotNull(harness.Customers.TryReplaceAsync(stored.Value, stored.ETag).GetAwaiter().GetResult());
+        };
+
+        var report = await harness.IngestAsync("callcenter/customers/c.csv", "customer_id,email,phone\nC9,ann@example.com,+14155550123\n");
+
+        Assert.True(raced);
+        Assert.Equal(IngestionStatus.Completed, report.Status);
+        var profile = (await harness.FindBySourceAsync("callcenter", "C9"))!;
+        Assert.Equal(id, profile.Id);
+        Assert.Equal("gold", profile.Attributes["tier"]);
+        Assert.Equal("+14155550123", profile.Contact.Phone);
+        // Every key the drop claimed for this profile is on it, so a later merge can repoint them all.
+        var claimed = harness.Identities.Claims.Values.Where(c => c.CustomerId == id && !c.Id.StartsWith("bk:", StringComparison.Ordinal)).Select(c => c.Id);
+        Assert.All(claimed, key => Assert.Contains(key, profile.MatchKeys));
+        Assert.Equal(4, profile.MatchKeys.Count(k => !k.StartsWith("bk:", StringComparison.Ordinal))); // two source ids, email, phone
+    }
+
+    [Fact]
     public async Task Keys_are_stored_only_as_keyed_hashes()
     {
         var harness = new IngestionHarness(now: Now);
