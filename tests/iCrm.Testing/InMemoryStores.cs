@@ -92,8 +92,12 @@ public sealed class InMemoryIdentityStore : IIdentityStore
     public Task<string> ClaimAsync(string key, string kind, string customerId, CancellationToken cancellationToken = default) =>
         Task.FromResult(_claims.GetOrAdd(key, new IdentityClaim(key, customerId, kind)).CustomerId);
 
+    /// <summary>Called before each repoint; throw from it to inject a fault.</summary>
+    public Action<string>? BeforeRepoint { get; set; }
+
     public Task RepointAsync(string key, string kind, string customerId, CancellationToken cancellationToken = default)
     {
+        BeforeRepoint?.Invoke(key);
         _claims.AddOrUpdate(key, new IdentityClaim(key, customerId, kind), (_, old) => old with { CustomerId = customerId });
         return Task.CompletedTask;
     }

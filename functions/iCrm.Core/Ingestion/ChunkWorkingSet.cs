@@ -22,6 +22,9 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
 
         /// <summary>Whether this chunk created the profile (as its marker on the profile records).</summary>
         public bool CreatedByChunk { get; set; }
+
+        /// <summary>Profiles an earlier attempt of this chunk merged into this one (from its marker); their rows are in its counts.</summary>
+        public IReadOnlyList<string> AbsorbedBefore { get; set; } = [];
         public int Accepted { get; set; }
         public int Duplicates { get; set; }
         public List<DropRecord> Records { get; } = new(4);
@@ -98,6 +101,7 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
             entry.Accepted = applied.Accepted;
             entry.Duplicates = applied.Duplicates;
             entry.CreatedByChunk = applied.Created;
+            entry.AbsorbedBefore = applied.Absorbed ?? [];
         }
         _entries[customerId] = entry;
         return entry;
@@ -191,6 +195,26 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
         entry.AppliedRecords = entry.Records.Count;
     }
 
+    /// <summary>
+    /// Finishes merges an earlier attempt of this chunk began but did not complete (it crashed after writing the survivor):
+    /// each profile the survivor's marker says it absorbed is marked merged and its keys repointed, as in a clean run.
+    /// </summary>
+    public async ValueTask CompleteInterruptedMergesAsync(CancellationToken cancellationToken)
+    {
+        foreach (var survivor in _entries.Values.Where(e => e.AlreadyApplied && e.AbsorbedBefore.Count > 0).ToList())
+        {
+            foreach (var otherId in survivor.AbsorbedBefore)
+            {
+                if (!survivor.Absorbed.Any(a => a.OtherId == otherId))
+                {
+                    var explanation = survivor.Profile.MergeExplanations.LastOrDefault(e => e.OtherId == otherId)
+                        ?? new MergeExplanation(otherId, now, "SharedKey", null, []);
+                    await MergeAsync(survivor.Profile.Id, otherId, explanation, cancellationToken);
+                }
+            }
+        }
+    }
+
     /// <summary>Folds <paramref name="otherId"/> into <paramref name="survivorId"/> in memory; <see cref="IngestionPipeline"/> writes
     /// the survivor first, then repoints keys, then marks the other, so a retry completes a half-done merge.</summary>
     public async ValueTask MergeAsync(string survivorId, string otherId, MergeExplanation explanation, CancellationToken cancellationToken)
@@ -204,9 +228,13 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
         ApplyPending(survivor);
         ApplyPending(other);
         ProfileMerge.Union(survivor.Profile, other.Profile, explanation);
-        // The rows the other profile took in this chunk now live in the survivor, and so do their counts.
-        survivor.Accepted += other.Accepted;
-        survivor.Duplicates += other.Duplicates;
+        // The rows the other profile took in this chunk now live in the survivor, and so do their counts (unless an
+        // earlier attempt of this chunk made this merge: then the survivor's marker counts them already).
+        if (!(survivor.AlreadyApplied && survivor.AbsorbedBefore.Contains(otherId)))
+        {
+            survivor.Accepted += other.Accepted;
+            survivor.Duplicates += other.Duplicates;
+        }
         survivor.Records.AddRange(other.Records);
         survivor.AppliedRecords = survivor.Records.Count;
         other.Accepted = 0;

@@ -182,6 +182,7 @@ public sealed class IngestionPipeline(
             }
             await working.AddAsync(resolution, record, cancellationToken);
         }
+        await working.CompleteInterruptedMergesAsync(cancellationToken);
 
         var entries = working.Entries.Values.ToList();
         var survivors = new List<ChunkWorkingSet.Entry>();
@@ -213,6 +214,7 @@ public sealed class IngestionPipeline(
             {
                 await identities.RepointAsync(key, KeyKind(key), other.Profile.MergedInto!, cancellationToken);
             }
+            await TombstoneAsync(other, now, cancellationToken);
         }
         await WriteAllAsync(mergedAway, working, marker, now, cancellationToken);
         await WriteAllAsync(rest, working, marker, now, cancellationToken);
@@ -289,7 +291,8 @@ public sealed class IngestionPipeline(
             if (!entry.AlreadyApplied)
             {
                 entry.CreatedByChunk = !entry.Existed;
-                entry.Profile.AppliedChunks.Add(new AppliedChunk(marker, entry.Accepted, entry.Duplicates, entry.CreatedByChunk));
+                entry.Profile.AppliedChunks.Add(new AppliedChunk(marker, entry.Accepted, entry.Duplicates, entry.CreatedByChunk,
+                    entry.Absorbed.Count > 0 ? [.. entry.Absorbed.Select(a => a.OtherId)] : null));
                 if (entry.Profile.AppliedChunks.Count > history.Options.MaxAppliedChunks)
                 {
                     entry.Profile.AppliedChunks.RemoveAt(0);
@@ -318,6 +321,19 @@ public sealed class IngestionPipeline(
         }
     }
 
+    /// <summary>
+    /// A merged-away profile is written as it was stored, plus <c>mergedInto</c>: this chunk's rows for it live in the
+    /// survivor. So the document is the same whether the merge ran in one go or was finished by a re-run after a crash.
+    /// </summary>
+    private async Task TombstoneAsync(ChunkWorkingSet.Entry entry, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var mergedInto = entry.Profile.MergedInto!;
+        var stored = await customers.GetAsync(entry.Profile.Id, cancellationToken);
+        entry.Profile = stored?.Value ?? new CustomerProfile { Id = entry.Profile.Id, CreatedAt = now, UpdatedAt = now };
+        entry.ETag = stored?.ETag;
+        entry.Profile.MergedInto = mergedInto;
+    }
+
     /// <summary>Another writer changed the profile meanwhile: start again from the stored version and replay this chunk's records.</summary>
     private async Task ReplayOnFreshCopyAsync(ChunkWorkingSet.Entry entry, ChunkWorkingSet working, string marker, DateTimeOffset now,
         CancellationToken cancellationToken)
@@ -332,6 +348,7 @@ public sealed class IngestionPipeline(
             entry.Accepted = applied.Accepted;
             entry.Duplicates = applied.Duplicates;
             entry.CreatedByChunk = applied.Created;
+            entry.AbsorbedBefore = applied.Absorbed ?? [];
         }
         else
         {

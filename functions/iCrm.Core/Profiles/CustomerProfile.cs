@@ -68,7 +68,9 @@ public sealed class CustomerProfile
     public DateTimeOffset UpdatedAt { get; set; }
 }
 
-public sealed record AppliedChunk(string Marker, int Accepted, int Duplicates, bool Created);
+/// <summary>A drop chunk applied to a profile: its counts, whether it created the profile, and the profiles it merged into
+/// this one (so a re-run can finish a merge that crashed half-way).</summary>
+public sealed record AppliedChunk(string Marker, int Accepted, int Duplicates, bool Created, IReadOnlyList<string>? Absorbed = null);
 
 public sealed record SourceIdentity(string Source, string SourceId);
 

@@ -222,6 +222,54 @@ public sealed class IngestionPipelineTests
         Assert.Equal(4, profile.MatchKeys.Count(k => !k.StartsWith("bk:", StringComparison.Ordinal))); // two source ids, email, phone
     }
 
+    [Theory]
+    [InlineData(false)] // after the survivor's write, before the keys are repointed
+    [InlineData(true)] // after the keys are repointed, before the merged-away profile is marked
+    public async Task A_merge_that_crashes_half_way_and_is_run_again_ends_like_a_clean_run(bool afterRepointing)
+    {
+        async Task<IngestionHarness> PrepareAsync()
+        {
+            var harness = new IngestionHarness(now: Now);
+            await harness.IngestAsync("web/customers/c.csv", "customer_id,email,first_name\nW1,ann@example.com,Ann\n");
+            await harness.IngestAsync("callcenter/customers/c.csv", "customer_id,phone,first_name\nC9,+14155550123,Ann\n");
+            await harness.IngestAsync("callcenter/orders/o.csv", Orders("X1,1,C9,2025-02-02,P1,1,3"));
+            return harness;
+        }
+        // Rows of both profiles before the row that proves them one person, and after it.
+        const string drop = "customer_id,email,phone,first_name\nW1,ann@example.com,,Ann\nC9,,+14155550123,Ann\nA5,ANN@example.com,(415) 555-0123,\nW1,ann@example.com,,Anne\n";
+        var clean = await PrepareAsync();
+        var cleanReport = await clean.IngestAsync("app/customers/c.csv", drop);
+
+        var crashing = await PrepareAsync();
+        if (afterRepointing)
+        {
+            crashing.Customers.BeforeWrite = p =>
+            {
+                if (p.MergedInto is not null)
+                {
+                    throw new IOException("store went away");
+                }
+            };
+        }
+        else
+        {
+            crashing.Identities.BeforeRepoint = _ => throw new IOException("store went away");
+        }
+        await Assert.ThrowsAsync<IOException>(() => crashing.IngestAsync("app/customers/c.csv", drop));
+        crashing.Customers.BeforeWrite = null;
+        crashing.Identities.BeforeRepoint = null;
+
+        var rerun = await crashing.Pipeline.IngestAsync("app/customers/c.csv");
+
+        Assert.Equal(IngestionStatus.Completed, rerun.Status);
+        Assert.Equal(1, cleanReport.CustomersMerged);
+        Assert.Equal(
+            (cleanReport.RowsRead, cleanReport.RowsAccepted, cleanReport.DuplicatesSkipped, cleanReport.CustomersCreated, cleanReport.CustomersUpdated, cleanReport.CustomersMerged),
+            (rerun.RowsRead, rerun.RowsAccepted, rerun.DuplicatesSkipped, rerun.CustomersCreated, rerun.CustomersUpdated, rerun.CustomersMerged));
+        Assert.Equal(Snapshot(clean.Customers.All()), Snapshot(crashing.Customers.All()));
+        Assert.Equal(clean.Identities.Claims.Values.Select(c => (c.Id, c.CustomerId)).Order(), crashing.Identities.Claims.Values.Select(c => (c.Id, c.CustomerId)).Order());
+    }
+
     [Fact]
     public async Task Keys_are_stored_only_as_keyed_hashes()
     {
