@@ -21,4 +21,11 @@ public sealed record DropReadOptions
 
     /// <summary>How much of a record's raw text is kept for quarantine.</summary>
     public int MaxRawTextChars { get; init; } = 4096;
+
+    /// <summary>
+    /// Rows of a batch are used only until the next batch is read (as the ingestion pipeline does: it validates a whole
+    /// batch first), so the character and bounds blocks behind them are reused instead of allocated again. Off by
+    /// default: rows read one by one may be kept.
+    /// </summary>
+    public bool ReuseBuffersBetweenBatches { get; init; }
 }

@@ -50,6 +50,12 @@ public sealed class DropReader : IDisposable
     private int[] _ints = new int[IntBlockSize];
     private int _intsPos;
 
+    // Blocks filled during the current batch, and blocks free to reuse (DropReadOptions.ReuseBuffersBetweenBatches).
+    private readonly List<char[]> _filledChars = [];
+    private readonly List<char[]> _freeChars = [];
+    private readonly List<int[]> _filledInts = [];
+    private readonly List<int[]> _freeInts = [];
+
     private char[] _scratch = new char[1024];
     private int[] _scratchBounds = new int[64];
     private byte[] _utf8 = new byte[4096];
@@ -110,6 +116,7 @@ public sealed class DropReader : IDisposable
     public async ValueTask<int> ReadBatchAsync(ICollection<RawRow> batch, int max, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        StartBatch();
         var n = 0;
         while (n < max)
         {
@@ -169,6 +176,7 @@ public sealed class DropReader : IDisposable
     /// <summary>Fills <paramref name="batch"/> with up to <paramref name="max"/> rows; returns how many were added (0 at the end).</summary>
     public int ReadBatch(ICollection<RawRow> batch, int max)
     {
+        StartBatch();
         var n = 0;
         while (n < max && TryReadRow(out var row))
         {
@@ -305,11 +313,30 @@ public sealed class DropReader : IDisposable
         _line++;
     }
 
+    /// <summary>With <see cref="DropReadOptions.ReuseBuffersBetweenBatches"/>, the previous batch's rows are dead: their blocks are free again.</summary>
+    private void StartBatch()
+    {
+        if (!_options.ReuseBuffersBetweenBatches)
+        {
+            return;
+        }
+        _freeChars.AddRange(_filledChars);
+        _filledChars.Clear();
+        _charsPos = 0;
+        _freeInts.AddRange(_filledInts);
+        _filledInts.Clear();
+        _intsPos = 0;
+    }
+
     private Span<char> AllocChars(int length, out char[] block, out int offset)
     {
         if (_charsPos + length > _chars.Length)
         {
-            _chars = new char[Math.Max(CharBlockSize, length)];
+            if (_options.ReuseBuffersBetweenBatches)
+            {
+                _filledChars.Add(_chars);
+            }
+            _chars = Reuse(_freeChars, length) ?? new char[Math.Max(CharBlockSize, length)];
             _charsPos = 0;
         }
 
@@ -323,7 +350,11 @@ public sealed class DropReader : IDisposable
     {
         if (_intsPos + length > _ints.Length)
         {
-            _ints = new int[Math.Max(IntBlockSize, length)];
+            if (_options.ReuseBuffersBetweenBatches)
+            {
+                _filledInts.Add(_ints);
+            }
+            _ints = Reuse(_freeInts, length) ?? new int[Math.Max(IntBlockSize, length)];
             _intsPos = 0;
         }
 
@@ -331,6 +362,20 @@ public sealed class DropReader : IDisposable
         offset = _intsPos;
         _intsPos += length;
         return block.AsSpan(offset, length);
+    }
+
+    private static T[]? Reuse<T>(List<T[]> free, int length)
+    {
+        for (var i = free.Count - 1; i >= 0; i--)
+        {
+            if (free[i].Length >= length)
+            {
+                var block = free[i];
+                free.RemoveAt(i);
+                return block;
+            }
+        }
+        return null;
     }
 
     private RawRow MalformedRow(RowLayout layout, long line, ReadOnlySpan<char> raw, string reason)

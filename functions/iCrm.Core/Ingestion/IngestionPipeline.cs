@@ -61,7 +61,7 @@ public sealed class IngestionPipeline(
             report.RejectedPath = await quarantine.BeginAsync(dropId, cancellationToken);
             var validator = new RowValidator(path, options.ValidationFor(path.Source, time));
             await using (var content = await drops.OpenReadAsync(blob, cancellationToken))
-            using (var reader = new DropReader(content, path, options.ReadOptionsFor(path.Source)))
+            using (var reader = new DropReader(content, path, options.ReadOptionsFor(path.Source) with { ReuseBuffersBetweenBatches = true }))
             {
                 // Rows are read and validated in batches of a chunk's size; the accepted ones gather in a window, which is
                 // planned into chunks (grouped by customer for activity drops) and applied once it is full.

@@ -35,6 +35,44 @@ public class DropReaderAsyncTests
         Assert.Equal(40_001, rows[^1].Line);
     }
 
+    [Theory]
+    [InlineData("pos/orders/o.csv")]
+    [InlineData("pos/orders/o.jsonl")]
+    public async Task Reusing_buffers_between_batches_reads_the_same_rows(string blobPath)
+    {
+        // Rows of very different lengths (some longer than a block), so blocks fill, retire and are reused.
+        var random = new Random(3);
+        var csv = new StringBuilder("order_id,customer_id,order_date,amount,note\n");
+        var jsonl = new StringBuilder();
+        for (var i = 0; i < 5_000; i++)
+        {
+            var note = new string((char)('a' + i % 26), i % 997 == 0 ? 40_000 : random.Next(0, 300));
+            csv.Append($"O{i},C{i % 50},2024-01-01,{i}.5,{note}\n");
+            jsonl.Append($"{{\"order_id\":\"O{i}\",\"customer_id\":\"C{i % 50}\",\"order_date\":\"2024-01-01\",\"amount\":\"{i}.5\",\"note\":\"{note}\"}}\n");
+        }
+        var bytes = Encoding.UTF8.GetBytes(blobPath.EndsWith(".csv", StringComparison.Ordinal) ? csv.ToString() : jsonl.ToString());
+
+        async Task<List<string>> ReadAsync(bool reuse)
+        {
+            using var reader = new DropReader(new MemoryStream(bytes), DropPath.Parse(blobPath),
+                DropReadOptions.Default with { ReuseBuffersBetweenBatches = reuse });
+            var seen = new List<string>();
+            var batch = new List<RawRow>();
+            while (await reader.ReadBatchAsync(batch, 97) > 0)
+            {
+                // A batch's rows are read before the next batch, as the contract says.
+                seen.AddRange(batch.Select(r => $"{r.Line}|{r[DropColumn.OrderId]}|{r[DropColumn.CustomerId]}|{r[DropColumn.Amount]}|{r.UnknownColumns.FirstOrDefault().Value?.Length}|{r.RawText.Length}"));
+                batch.Clear();
+            }
+            return seen;
+        }
+
+        var reused = await ReadAsync(reuse: true);
+
+        Assert.Equal(5_000, reused.Count);
+        Assert.Equal(await ReadAsync(reuse: false), reused);
+    }
+
     [Fact]
     public async Task Batches_are_filled_up_to_the_requested_size()
     {
