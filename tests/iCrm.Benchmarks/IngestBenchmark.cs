@@ -46,6 +46,13 @@ public static class IngestBenchmark
                 }
             }
         }
+        if (Runs("memory-pipeline"))
+        {
+            foreach (var (name, value) in await PipelineMemoryAsync((long)largeMb << 20, orderCustomers))
+            {
+                metrics[name] = value;
+            }
+        }
         if (Runs("orders"))
         {
             // A typical orders export: in date order, each customer's orders spread over the file (so over many chunks).
@@ -80,6 +87,82 @@ public static class IngestBenchmark
                 Enumerable.Range(0, runs).Select(_ => IngestParseBenchmark.Throughput(orders, "pos/orders/bench.csv", orderRows).Cpu).ToList()));
         }
         return metrics;
+    }
+
+    /// <summary>
+    /// The whole pipeline's memory on a large orders drop in date order (every customer's rows spread over the file, so
+    /// grouping windows are full): the drop streams from a synthetic source, profiles leave the process when written.
+    /// <c>pipeline_peak_managed_heap_mb</c> is sampled at every profile write; <c>pipeline_peak_memory_mb</c> is the
+    /// process's peak working set so far (run alone with <c>--part memory-pipeline</c> for this part's own figure).
+    /// </summary>
+    private static async Task<Dictionary<string, double>> PipelineMemoryAsync(long bytes, int customers)
+    {
+        const string path = "pos/orders/large.csv";
+        var store = new HeapSamplingStore();
+        var identities = new InMemoryIdentityStore();
+        var time = TimeProvider.System;
+        var pipeline = new IngestionPipeline(new SyntheticDropSource(path, bytes, customers),
+            new CustomerResolver(identities, new MatchKeyHasher("benchmark-pii-key-0123456789"), new IdentityResolver(), time),
+            store, identities, new InMemoryIngestionLedger(), new InMemoryQuarantine(), new InMemoryAuditLog(),
+            new ProfileHistory(new ProfileHistoryOptions()), new IngestionOptions { ChunkSize = ChunkSize, GroupingWindowRows = WindowRows, WriteConcurrency = 1 }, time);
+        var report = await pipeline.IngestAsync(path);
+        if (report.Status != IngestionStatus.Completed)
+        {
+            throw new InvalidOperationException($"The large drop did not complete: {report.Error}");
+        }
+        using var process = Process.GetCurrentProcess();
+        return new Dictionary<string, double>
+        {
+            ["pipeline_peak_memory_mb"] = Math.Round(process.PeakWorkingSet64 / (1024.0 * 1024.0), 1),
+            ["pipeline_peak_managed_heap_mb"] = Math.Round(store.PeakHeap / (1024.0 * 1024.0), 1),
+            ["pipeline_large_drop_rows"] = report.RowsRead,
+            ["pipeline_large_drop_customers"] = customers,
+        };
+    }
+
+    /// <summary>Serves one synthetic orders drop of a given size without holding it.</summary>
+    private sealed class SyntheticDropSource(string path, long bytes, int customers) : IDropSource
+    {
+        public Task<DropBlob?> GetAsync(string blobPath, CancellationToken cancellationToken = default) =>
+            Task.FromResult(blobPath == path ? new DropBlob("drops", path, "\"1\"", bytes) : null);
+
+        public Task<Stream> OpenReadAsync(DropBlob blob, CancellationToken cancellationToken = default) =>
+            Task.FromResult<Stream>(new IngestParseBenchmark.SyntheticOrdersStream(bytes, customers));
+    }
+
+    /// <summary>A write-only store that samples the managed heap every 1,000 writes.</summary>
+    private sealed class HeapSamplingStore : ICustomerStore
+    {
+        private readonly WriteOnlyCustomerStore _inner = new();
+
+        public long PeakHeap { get; private set; }
+
+        public Task<Versioned<CustomerProfile>?> GetAsync(string id, CancellationToken cancellationToken = default) => _inner.GetAsync(id, cancellationToken);
+
+        public Task<string?> TryCreateAsync(CustomerProfile profile, CancellationToken cancellationToken = default)
+        {
+            Sample();
+            return _inner.TryCreateAsync(profile, cancellationToken);
+        }
+
+        public Task<string?> TryReplaceAsync(CustomerProfile profile, string etag, CancellationToken cancellationToken = default)
+        {
+            Sample();
+            return _inner.TryReplaceAsync(profile, etag, cancellationToken);
+        }
+
+        public Task<Page<CustomerProfile>> ListAsync(int pageSize, string? continuationToken, CancellationToken cancellationToken = default) =>
+            _inner.ListAsync(pageSize, continuationToken, cancellationToken);
+
+        public IAsyncEnumerable<CustomerProfile> ReadAllAsync(CancellationToken cancellationToken = default) => _inner.ReadAllAsync(cancellationToken);
+
+        private void Sample()
+        {
+            if (_inner.Writes % 1000 == 0)
+            {
+                PeakHeap = Math.Max(PeakHeap, GC.GetTotalMemory(false));
+            }
+        }
     }
 
     /// <summary>Rows per CPU second (median of runs after a warm-up); the median bytes allocated per row as

@@ -276,14 +276,18 @@ public static class IngestParseBenchmark
     public sealed class SyntheticOrdersStream : Stream
     {
         private readonly long _length;
-        private readonly OrderLines _lines = new(seed: 1, customers: 2_000_000);
+        private readonly OrderLines _lines;
         private readonly byte[] _pending = new byte[512];
         private int _pendingStart;
         private int _pendingEnd;
         private long _position;
         private bool _headerWritten;
 
-        public SyntheticOrdersStream(long length) => _length = length;
+        public SyntheticOrdersStream(long length, int customers = 2_000_000)
+        {
+            _length = length;
+            _lines = new OrderLines(seed: 1, customers);
+        }
 
         public override bool CanRead => true;
 

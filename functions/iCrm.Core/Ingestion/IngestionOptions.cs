@@ -11,15 +11,20 @@ public sealed class IngestionOptions
     /// Rows of an activity drop (orders, events, feedback, subscriptions) grouped by customer before they are cut into
     /// chunks (<see cref="ChunkPlanner"/>): an export in date order, where each customer's rows are spread over the file,
     /// then costs one profile read and write per customer per window instead of per chunk. The window's accepted rows
-    /// are held in memory (roughly 200 bytes each). The first window is short (ten chunks): when its rows are sorted by
-    /// customer already, the rest of the drop is read a chunk at a time, since holding rows longer would gain nothing.
-    /// Customer drops keep file order. 0 or less turns grouping off.
+    /// are held in memory until the window is applied, which costs about 1 KB of working set per row once garbage
+    /// collection is counted: for a 1 GB orders drop in date order (14.2 M rows, 50,000 customers) the process peaked at
+    /// 219 MB without grouping, 255 MB with 30,000-row windows and 427 MB with 200,000-row windows (which halve the profile
+    /// writes). Off by default (0) to keep within a 256 MB budget; turn it on where instances have the memory. The first
+    /// window is short (ten chunks): when its rows are sorted by customer already, the rest of the drop is read a chunk at
+    /// a time, since holding rows longer would gain nothing. Customer drops always keep file order.
     /// </summary>
-    public int GroupingWindowRows { get; set; } = 200_000;
+    public int GroupingWindowRows { get; set; }
+
+    /// <summary>Whether an activity drop's rows are grouped by customer across more than one chunk.</summary>
+    public bool GroupsByCustomer(DropEntity entity) => entity != DropEntity.Customers && GroupingWindowRows > ChunkSize;
 
     /// <summary>Rows read, validated and planned together for a drop of this entity.</summary>
-    public int WindowRowsFor(DropEntity entity) =>
-        entity == DropEntity.Customers || GroupingWindowRows <= ChunkSize ? ChunkSize : GroupingWindowRows;
+    public int WindowRowsFor(DropEntity entity) => GroupsByCustomer(entity) ? GroupingWindowRows : ChunkSize;
 
     /// <summary>Profiles written concurrently within a chunk.</summary>
     public int WriteConcurrency { get; set; } = 16;

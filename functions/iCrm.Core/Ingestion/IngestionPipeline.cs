@@ -73,7 +73,7 @@ public sealed class IngestionPipeline(
                 var window = new List<DropRecord>(Math.Min(windowRows, 1 << 16));
                 var rowsInWindow = 0;
                 var cache = new DropResolutionCache();
-                var planner = new ChunkPlanner(options.ChunkSize, groupByCustomer: path.Entity != DropEntity.Customers);
+                var planner = new ChunkPlanner(options.ChunkSize, groupByCustomer: options.GroupsByCustomer(path.Entity));
                 while (await reader.ReadBatchAsync(batch, Math.Min(options.ChunkSize, windowRows - rowsInWindow), cancellationToken) > 0)
                 {
                     await AccountAsync(report, validator, batch, window, cancellationToken);
