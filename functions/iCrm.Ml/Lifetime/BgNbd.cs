@@ -87,6 +87,10 @@ public sealed record BgNbdParameters(double R, double Alpha, double A, double B,
             return;
         }
 
+        // True NB weights never exceed 1, so only a horizon that starts scaled (NB_0 below e^−600) can need rescaling;
+        // the common case runs a loop without that check.
+        bool scaled = false;
+        foreach (var l in logScale) scaled |= l < 0;
         double mu = 0, rho = 1;
         for (var k = 0; k < MaxSeriesTerms; k++)
         {
@@ -95,24 +99,36 @@ public sealed record BgNbdParameters(double R, double Alpha, double A, double B,
             mu += step;
             rho -= aMinus1 * step;
             double grow = (n + k) / (k + 1);
-            for (var i = 0; i < horizons.Length; i++)
+            if (!scaled)
             {
-                double w = weight[i] * grow * z[i];
-                sum[i] += w * mu;
-                if (w > 1e250)
+                for (var i = 0; i < horizons.Length; i++)
                 {
-                    w *= 1e-250;
-                    sum[i] *= 1e-250;
-                    logScale[i] += 250 * Math.Log(10);
+                    double w = weight[i] * grow * z[i];
+                    sum[i] += w * mu;
+                    weight[i] = w;
                 }
-                weight[i] = w;
+            }
+            else
+            {
+                for (var i = 0; i < horizons.Length; i++)
+                {
+                    double w = weight[i] * grow * z[i];
+                    sum[i] += w * mu;
+                    if (w > 1e250)
+                    {
+                        w *= 1e-250;
+                        sum[i] *= 1e-250;
+                        logScale[i] += 250 * Math.Log(10);
+                    }
+                    weight[i] = w;
+                }
             }
             // Past the mode the terms of the slowest horizon shrink geometrically (ratio → z): stop when the tail is negligible.
             if ((n + k) * zs < k + 1 && weight[slowest] * mu * (1 + 1 / (1 - zs)) < 1e-17 * sum[slowest]) break;
         }
         for (var i = 0; i < horizons.Length; i++)
         {
-            double e = horizons[i] > 0 ? alive * cc * sum[i] * Math.Exp(logScale[i]) : 0;
+            double e = horizons[i] > 0 ? alive * cc * (logScale[i] == 0 ? sum[i] : sum[i] * Math.Exp(logScale[i])) : 0;
             expected[i] = double.IsFinite(e) && e >= 0 ? e : alive * ExpectedPurchasesByIntegral(x, c.Age, horizons[i]);
         }
     }
@@ -207,6 +223,15 @@ public static class BgNbd
     /// (so they stay positive) and an analytic gradient; falls back to Nelder-Mead if the line search fails. The
     /// Gamma-function terms depend on the frequency only, so they are computed once per distinct frequency per evaluation,
     /// which keeps an evaluation on 100k customers to a few milliseconds.
+    /// <para>
+    /// a and b are deliberately not bounded. When customers hardly ever drop out, or all drop out with about the same
+    /// probability, the likelihood keeps rising slowly as a and b grow with a/(a+b) fixed (Beta(a, b) tends to a point
+    /// mass: no heterogeneity in dropout), so the optimiser ends far out on that ridge (a ≈ 5e5, b ≈ 3e7 on the score
+    /// benchmark's customers). That is the maximum-likelihood answer, not a failure: forecasts depend on a and b through
+    /// a/(a+b) there, and <see cref="BgNbdParameters.ExpectedPurchases(CustomerSummary, double)"/> is accurate for any
+    /// a, b (it tends to the NBD forecast). A cap would only pick an arbitrary point on the same ridge and would bias fits
+    /// whose true a, b are large.
+    /// </para>
     /// </summary>
     public static BgNbdParameters Fit(IReadOnlyList<CustomerSummary> customers)
     {
