@@ -71,7 +71,7 @@ public sealed record BgNbdParameters(double R, double Alpha, double A, double B,
         }
         if (slowest < 0)
         {
-            expected.Clear();
+            expected[..horizons.Length].Clear();
             return;
         }
 
@@ -124,7 +124,7 @@ public sealed record BgNbdParameters(double R, double Alpha, double A, double B,
                 }
             }
             // Past the mode the terms of the slowest horizon shrink geometrically (ratio → z): stop when the tail is negligible.
-            if ((n + k) * zs < k + 1 && weight[slowest] * mu * (1 + 1 / (1 - zs)) < 1e-17 * sum[slowest]) break;
+            if ((n + k) * zs < k + 1 && weight[slowest] * mu * (1 + 1 / (1 - zs)) <= 1e-17 * sum[slowest]) break;
         }
         for (var i = 0; i < horizons.Length; i++)
         {

@@ -282,3 +282,16 @@ public class BgNbdDegenerateFitSpecification
         Assert.InRange(m.PredictedPurchasesTotal / m.ActualPurchasesTotal, 0.9, 1.1);
     }
 }
+
+public class BgNbdEdgeSpecification
+{
+    [Fact]
+    public void A_one_off_buyer_under_a_vanishing_purchase_rate_is_expected_to_buy_nothing()
+    {
+        var fit = new BgNbdParameters(0, 5, 0.8, 3, 0, 0);
+        double[] horizons = [4, 52, 0, -1];
+        var expected = new double[] { double.NaN, double.NaN, double.NaN, double.NaN, 7 };
+        fit.ExpectedPurchases(new CustomerSummary(0, 0, 30, 0), horizons, expected);
+        Assert.Equal([0, 0, 0, 0, 7], expected);
+    }
+}
