@@ -4,6 +4,8 @@
 # Idempotent: a stand-in that is already running (per its pid file) is left alone.
 # Ports: AZURITE_BLOB_PORT (10000), AZURITE_QUEUE_PORT (10001), AZURITE_TABLE_PORT (10002), COSMOS_PORT (8081).
 # Data, logs and pid files live under infra/local/.data/ (git-ignored). START_TIMEOUT (seconds, default 30).
+# The Cosmos server holds its data in memory, so starting both from nothing also empties Azurite's data: a stack always
+# starts consistent (empty), never with blobs that refer to customers it no longer has.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -64,6 +66,12 @@ start_azurite() {
       exit 1
     fi
   done
+  if ! running "$DATA/cosmos.pid" "$HERE/cosmos-server.mjs"; then
+    # The Cosmos server keeps its data in memory, so a fresh stack starts with empty storage too: otherwise old drops,
+    # models and queue messages would meet an empty customer store (and the drop watcher would ingest old drops again).
+    rm -rf "$DATA/azurite"
+    mkdir -p "$DATA/azurite"
+  fi
   setsid nohup node "$HERE/node_modules/.bin/azurite" --silent --disableTelemetry --skipApiVersionCheck \
     --location "$DATA/azurite" \
     --blobHost 127.0.0.1 --blobPort "$BLOB_PORT" \
