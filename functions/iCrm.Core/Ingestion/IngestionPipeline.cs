@@ -157,7 +157,7 @@ public sealed class IngestionPipeline(
     {
         foreach (var chunk in planner.Plan(window))
         {
-            cache.TrimIfFull();
+            cache.StartChunk();
             await ProcessChunkAsync(report, report.Chunks++, chunk, cache, cancellationToken);
         }
     }
@@ -287,8 +287,9 @@ public sealed class IngestionPipeline(
         }
         for (var attempt = 1; ; attempt++)
         {
-            // A profile without this chunk's marker when loaded (or re-read) gets it now, with what the chunk did.
-            if (!entry.AlreadyApplied)
+            // A profile without this chunk's marker gets it now, with what the chunk did. (A survivor merged away later in
+            // the chunk is written twice, the second time from the stored copy, which has the marker already.)
+            if (!entry.AlreadyApplied && ChunkWorkingSet.FindChunk(entry.Profile, marker) is null)
             {
                 entry.CreatedByChunk = !entry.Existed;
                 entry.Profile.AppliedChunks.Add(new AppliedChunk(marker, entry.Accepted, entry.Duplicates, entry.CreatedByChunk,

@@ -31,28 +31,25 @@ public interface IProfileLookup
 }
 
 /// <summary>
-/// Identity lookups one drop has already made, kept across its chunks so a customer whose rows are spread over the
-/// file costs one HMAC and one identity read per drop, not per chunk: the hashed source key of each source id (the
-/// hash is deterministic) and the owner of each match key (merges are followed from it on every use, so a merge
-/// made meanwhile is still seen). Bounded: each map is emptied when it reaches <see cref="Capacity"/> entries.
+/// Identity lookups a drop has already made. The hashed source key of each source id is kept for the whole drop (the
+/// hash is deterministic), so a customer whose rows are spread over the file costs one HMAC per drop. Key owners are
+/// kept for one chunk only: another drop's merge may repoint a key at any time, and only the identity store says so
+/// (a profile is marked merged only after its keys are repointed). Bounded: emptied at <see cref="Capacity"/> entries.
 /// </summary>
 public sealed class DropResolutionCache(int capacity = 100_000)
 {
     public int Capacity => capacity;
 
-    /// <summary>Match key → the customer id that owned it when last looked up (or claimed it).</summary>
+    /// <summary>Match key → the customer id that owned it when looked up (or claimed it) in this chunk.</summary>
     public Dictionary<string, string> KeyOwners { get; } = new(StringComparer.Ordinal);
 
     /// <summary>(source, source id) → its hashed source-id key.</summary>
     public Dictionary<(string Source, string SourceId), string> SourceKeys { get; } = [];
 
-    /// <summary>Empties a map that has reached the capacity; called between chunks, so memory stays bounded.</summary>
-    public void TrimIfFull()
+    /// <summary>Called before each chunk: forgets key owners, and the source keys once they reach the capacity.</summary>
+    public void StartChunk()
     {
-        if (KeyOwners.Count >= capacity)
-        {
-            KeyOwners.Clear();
-        }
+        KeyOwners.Clear();
         if (SourceKeys.Count >= capacity)
         {
             SourceKeys.Clear();

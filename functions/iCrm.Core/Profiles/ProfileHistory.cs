@@ -50,26 +50,21 @@ public sealed class ProfileHistory(ProfileHistoryOptions options)
                 duplicates++;
             }
         }
-        if (profile.Orders.Count > ordersBefore)
+        // Caps are enforced on every apply, not only when this one appended: a merge unions histories without them.
+        if (profile.Orders.Count > ordersBefore || profile.Orders.Count > options.MaxOrders)
         {
             FoldOldOrders(profile, ordersBefore);
         }
         TrimSeenKeys(profile);
-        if (profile.RecentEvents.Count > eventsBefore)
+        SortAppended(profile.RecentEvents, eventsBefore, static (a, b) => a.Timestamp.CompareTo(b.Timestamp));
+        if (profile.RecentEvents.Count > options.MaxRecentEvents)
         {
-            SortAppended(profile.RecentEvents, eventsBefore, static (a, b) => a.Timestamp.CompareTo(b.Timestamp));
-            if (profile.RecentEvents.Count > options.MaxRecentEvents)
-            {
-                profile.RecentEvents.RemoveRange(0, profile.RecentEvents.Count - options.MaxRecentEvents);
-            }
+            profile.RecentEvents.RemoveRange(0, profile.RecentEvents.Count - options.MaxRecentEvents);
         }
-        if (profile.Feedback.Count > feedbackBefore)
+        SortAppended(profile.Feedback, feedbackBefore, static (a, b) => a.Timestamp.CompareTo(b.Timestamp));
+        if (profile.Feedback.Count > options.MaxFeedback)
         {
-            SortAppended(profile.Feedback, feedbackBefore, static (a, b) => a.Timestamp.CompareTo(b.Timestamp));
-            if (profile.Feedback.Count > options.MaxFeedback)
-            {
-                profile.Feedback.RemoveRange(0, profile.Feedback.Count - options.MaxFeedback);
-            }
+            profile.Feedback.RemoveRange(0, profile.Feedback.Count - options.MaxFeedback);
         }
         return new ApplyOutcome(accepted, duplicates);
     }
