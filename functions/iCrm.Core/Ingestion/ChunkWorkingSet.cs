@@ -23,6 +23,11 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
         /// <summary>Whether this chunk created the profile (as its marker on the profile records).</summary>
         public bool CreatedByChunk { get; set; }
 
+        /// <summary>Rows of profiles merged into this one in this chunk (in <see cref="Accepted"/> and <see cref="Duplicates"/>).</summary>
+        public int AbsorbedAccepted { get; set; }
+
+        public int AbsorbedDuplicates { get; set; }
+
         /// <summary>Profiles an earlier attempt of this chunk merged into this one (from its marker); their rows are in its counts.</summary>
         public IReadOnlyList<string> AbsorbedBefore { get; set; } = [];
         public int Accepted { get; set; }
@@ -95,33 +100,57 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
         var entry = stored is null
             ? new Entry(new CustomerProfile { Id = customerId, CreatedAt = now, UpdatedAt = now }, null)
             : new Entry(stored.Value, stored.ETag);
-        if (FindChunk(entry.Profile, marker) is { } applied)
-        {
-            entry.AlreadyApplied = true;
-            entry.Accepted = applied.Accepted;
-            entry.Duplicates = applied.Duplicates;
-            entry.CreatedByChunk = applied.Created;
-            entry.AbsorbedBefore = applied.Absorbed ?? [];
-        }
+        TakeAppliedChunk(entry, marker);
         _entries[customerId] = entry;
         return entry;
     }
 
-    /// <summary>This chunk's marker on a profile, if the chunk was applied to it before (a re-run after a crash).</summary>
-    public static AppliedChunk? FindChunk(CustomerProfile profile, string marker)
+    /// <summary>Whether the chunk was applied to the profile before (a re-run after a crash), directly or to a profile
+    /// merged into it since.</summary>
+    public static bool HasChunk(CustomerProfile profile, string marker)
     {
-        var chunks = profile.AppliedChunks;
-        for (var i = chunks.Count - 1; i >= 0; i--)
+        foreach (var chunk in profile.AppliedChunks)
         {
-            // Markers of one drop differ in their last characters: compare those first.
-            var candidate = chunks[i].Marker;
-            if (candidate.Length == marker.Length && candidate[^1] == marker[^1] && candidate == marker)
+            if (IsMarker(chunk, marker))
             {
-                return chunks[i];
+                return true;
             }
         }
-        return null;
+        return false;
     }
+
+    /// <summary>
+    /// If the chunk was applied to the profile before, takes what it did from the markers: its own, and those of profiles
+    /// merged into it since (their rows of this chunk live here now), so a re-run counts exactly what a clean run did.
+    /// </summary>
+    public static void TakeAppliedChunk(Entry entry, string marker)
+    {
+        var found = false;
+        int accepted = 0, duplicates = 0;
+        AppliedChunk? own = null;
+        foreach (var chunk in entry.Profile.AppliedChunks)
+        {
+            if (IsMarker(chunk, marker))
+            {
+                found = true;
+                accepted += chunk.Accepted;
+                duplicates += chunk.Duplicates;
+                own = chunk.From is null ? chunk : own;
+            }
+        }
+        if (found)
+        {
+            entry.AlreadyApplied = true;
+            entry.Accepted = accepted;
+            entry.Duplicates = duplicates;
+            entry.CreatedByChunk = own?.Created ?? false;
+            entry.AbsorbedBefore = own?.Absorbed ?? [];
+        }
+    }
+
+    // Markers of one drop differ in their last characters: compare those first.
+    private static bool IsMarker(AppliedChunk chunk, string marker) =>
+        chunk.Marker.Length == marker.Length && chunk.Marker[^1] == marker[^1] && chunk.Marker == marker;
 
     /// <summary>Adds a record to a customer's profile (applied with the customer's other rows before the write).</summary>
     public ValueTask AddAsync(Resolution resolution, DropRecord record, CancellationToken cancellationToken)
@@ -234,9 +263,11 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
         {
             survivor.Accepted += other.Accepted;
             survivor.Duplicates += other.Duplicates;
+            survivor.AbsorbedAccepted += other.Accepted;
+            survivor.AbsorbedDuplicates += other.Duplicates;
         }
-        survivor.Records.AddRange(other.Records);
-        survivor.AppliedRecords = survivor.Records.Count;
+        // The other's records stay out of the survivor's own: a replay after a lost race unions the other profile,
+        // which holds them already.
         other.Accepted = 0;
         other.Duplicates = 0;
         other.Records.Clear();

@@ -218,13 +218,27 @@ public sealed class IngestionPipeline(
         }
         await WriteAllAsync(mergedAway, working, marker, now, cancellationToken);
         await WriteAllAsync(rest, working, marker, now, cancellationToken);
-        foreach (var survivor in survivors)
+        foreach (var entry in entries)
         {
-            foreach (var (otherId, explanation) in survivor.Absorbed)
+            // This chunk's merges: those made now, and those an earlier attempt completed (the survivor's marker lists them).
+            foreach (var (otherId, explanation) in entry.Absorbed)
             {
                 report.CustomersMerged++;
-                await audit.WriteAsync(new AuditEntry($"merge-{otherId}", survivor.Profile.Id, "merge", "ingest", now,
+                await audit.WriteAsync(new AuditEntry($"merge-{otherId}", entry.Profile.Id, "merge", "ingest", now,
                     explanation.Rule, otherId), cancellationToken);
+            }
+            if (entry.AlreadyApplied)
+            {
+                foreach (var otherId in entry.AbsorbedBefore)
+                {
+                    if (!entry.Absorbed.Any(a => a.OtherId == otherId))
+                    {
+                        report.CustomersMerged++;
+                        var rule = entry.Profile.MergeExplanations.LastOrDefault(e => e.OtherId == otherId)?.Rule ?? "SharedKey";
+                        await audit.WriteAsync(new AuditEntry($"merge-{otherId}", entry.Profile.Id, "merge", "ingest", now, rule, otherId),
+                            cancellationToken);
+                    }
+                }
             }
         }
 
@@ -237,26 +251,53 @@ public sealed class IngestionPipeline(
             }
             report.RowsAccepted += entry.Accepted;
             report.DuplicatesSkipped += entry.Duplicates;
+            CountCustomers(report, entry, marker, chunkIndex);
+        }
+    }
+
+    /// <summary>
+    /// Counts the customers this chunk created or updated through this entry: the profile itself and, on a re-run, the
+    /// profiles merged into it since whose markers it carries (a clean run counted each of them in this chunk).
+    /// </summary>
+    private static void CountCustomers(IngestionReport report, ChunkWorkingSet.Entry entry, string marker, int chunkIndex)
+    {
+        var profile = entry.Profile;
+        if (!entry.AlreadyApplied)
+        {
             if (entry.CreatedByChunk)
             {
                 report.CustomersCreated++;
             }
-            else if (entry.Profile.MergedInto is null && !TouchedEarlierInDrop(entry.Profile, report.Id, marker))
+            else if (profile.MergedInto is null && !TouchedEarlierInDrop(profile, report.Id, chunkIndex, from: null))
+            {
+                report.CustomersUpdated++;
+            }
+            return;
+        }
+        foreach (var chunk in profile.AppliedChunks.Where(c => c.Marker == marker).ToList())
+        {
+            if (chunk.Created)
+            {
+                report.CustomersCreated++;
+            }
+            else if ((chunk.From is not null || profile.MergedInto is null) && !TouchedEarlierInDrop(profile, report.Id, chunkIndex, chunk.From))
             {
                 report.CustomersUpdated++;
             }
         }
     }
 
-    /// <summary>Whether an earlier chunk of this drop already counted the profile (as created or updated). Scans from the
-    /// newest marker, so a customer seen in the drop's previous chunks is answered at the first step or two.</summary>
-    private static bool TouchedEarlierInDrop(CustomerProfile profile, string dropId, string marker)
+    /// <summary>Whether an earlier chunk of this drop (a lower chunk number: a re-run may find later ones too) already
+    /// counted the profile (or the merged-in profile <paramref name="from"/>) as created or updated.</summary>
+    private static bool TouchedEarlierInDrop(CustomerProfile profile, string dropId, int chunkIndex, string? from)
     {
         var chunks = profile.AppliedChunks;
         for (var i = chunks.Count - 1; i >= 0; i--)
         {
             var other = chunks[i].Marker;
-            if (other.Length > dropId.Length && other[dropId.Length] == '#' && other.StartsWith(dropId, StringComparison.Ordinal) && other != marker)
+            if (chunks[i].From == from && other.Length > dropId.Length + 1 && other[dropId.Length] == '#' && other.StartsWith(dropId, StringComparison.Ordinal)
+                && int.TryParse(other.AsSpan(dropId.Length + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var index)
+                && index < chunkIndex)
             {
                 return true;
             }
@@ -289,14 +330,14 @@ public sealed class IngestionPipeline(
         {
             // A profile without this chunk's marker gets it now, with what the chunk did. (A survivor merged away later in
             // the chunk is written twice, the second time from the stored copy, which has the marker already.)
-            if (!entry.AlreadyApplied && ChunkWorkingSet.FindChunk(entry.Profile, marker) is null)
+            if (!entry.AlreadyApplied && !ChunkWorkingSet.HasChunk(entry.Profile, marker))
             {
                 entry.CreatedByChunk = !entry.Existed;
                 entry.Profile.AppliedChunks.Add(new AppliedChunk(marker, entry.Accepted, entry.Duplicates, entry.CreatedByChunk,
                     entry.Absorbed.Count > 0 ? [.. entry.Absorbed.Select(a => a.OtherId)] : null));
                 if (entry.Profile.AppliedChunks.Count > history.Options.MaxAppliedChunks)
                 {
-                    entry.Profile.AppliedChunks.RemoveAt(0);
+                    entry.Profile.AppliedChunks.RemoveRange(0, entry.Profile.AppliedChunks.Count - history.Options.MaxAppliedChunks);
                 }
             }
             entry.Profile.UpdatedAt = now;
@@ -343,19 +384,12 @@ public sealed class IngestionPipeline(
         var mergedInto = entry.Profile.MergedInto;
         entry.Profile = fresh?.Value ?? new CustomerProfile { Id = entry.Profile.Id, CreatedAt = now, UpdatedAt = now };
         entry.ETag = fresh?.ETag;
-        if (ChunkWorkingSet.FindChunk(entry.Profile, marker) is { } applied)
-        {
-            entry.AlreadyApplied = true;
-            entry.Accepted = applied.Accepted;
-            entry.Duplicates = applied.Duplicates;
-            entry.CreatedByChunk = applied.Created;
-            entry.AbsorbedBefore = applied.Absorbed ?? [];
-        }
-        else
+        ChunkWorkingSet.TakeAppliedChunk(entry, marker);
+        if (!entry.AlreadyApplied)
         {
             var outcome = history.Apply(entry.Profile, entry.Records, now);
-            entry.Accepted = outcome.Accepted;
-            entry.Duplicates = outcome.Duplicates;
+            entry.Accepted = outcome.Accepted + entry.AbsorbedAccepted;
+            entry.Duplicates = outcome.Duplicates + entry.AbsorbedDuplicates;
             entry.AppliedRecords = entry.Records.Count;
         }
         foreach (var (otherId, explanation) in entry.Absorbed)

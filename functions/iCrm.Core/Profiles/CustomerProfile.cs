@@ -69,8 +69,10 @@ public sealed class CustomerProfile
 }
 
 /// <summary>A drop chunk applied to a profile: its counts, whether it created the profile, and the profiles it merged into
-/// this one (so a re-run can finish a merge that crashed half-way).</summary>
-public sealed record AppliedChunk(string Marker, int Accepted, int Duplicates, bool Created, IReadOnlyList<string>? Absorbed = null);
+/// this one (so a re-run can finish a merge that crashed half-way). <see cref="From"/> names the profile the chunk was
+/// applied to when that profile was merged into this one later: a re-run of the chunk then finds it done here.</summary>
+public sealed record AppliedChunk(string Marker, int Accepted, int Duplicates, bool Created, IReadOnlyList<string>? Absorbed = null,
+    string? From = null);
 
 public sealed record SourceIdentity(string Source, string SourceId);
 

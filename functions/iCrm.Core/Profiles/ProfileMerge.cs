@@ -84,6 +84,14 @@ public static class ProfileMerge
         {
             iCrm.Core.Identity.ProfileVariants.Add(survivor.MatchVariants, variant);
         }
+        foreach (var chunk in other.AppliedChunks)
+        {
+            var copy = chunk with { From = chunk.From ?? other.Id };
+            if (!survivor.AppliedChunks.Exists(c => c.Marker == copy.Marker && c.From == copy.From))
+            {
+                survivor.AppliedChunks.Add(copy);
+            }
+        }
         survivor.MergedFrom.Add(other.Id);
         foreach (var id in other.MergedFrom)
         {
