@@ -7,8 +7,8 @@ namespace iCrm.Core.Ingestion;
 
 /// <summary>
 /// The profiles one chunk of a drop touches, loaded once, changed in memory, and written once each at the end
-/// (one Cosmos write per customer per chunk). Records are kept so a write that lost a race (412) can be replayed on
-/// the fresh profile.
+/// (one Cosmos write per customer per chunk). Each profile's own records are kept so a write that lost a race (412) can
+/// be replayed on the fresh profile.
 /// </summary>
 internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory history, DropResolutionCache cache, string marker, DateTimeOffset now)
     : IProfileLookup
@@ -23,15 +23,20 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
         /// <summary>Whether this chunk created the profile (as its marker on the profile records).</summary>
         public bool CreatedByChunk { get; set; }
 
-        /// <summary>Rows of profiles merged into this one in this chunk (in <see cref="Accepted"/> and <see cref="Duplicates"/>).</summary>
+        /// <summary>Rows this chunk accepted and skipped as duplicates for this profile, including those of profiles merged into it.</summary>
+        public int Accepted { get; set; }
+
+        public int Duplicates { get; set; }
+
+        /// <summary>The part of <see cref="Accepted"/> and <see cref="Duplicates"/> that came with profiles merged into this one.</summary>
         public int AbsorbedAccepted { get; set; }
 
         public int AbsorbedDuplicates { get; set; }
 
         /// <summary>Profiles an earlier attempt of this chunk merged into this one (from its marker); their rows are in its counts.</summary>
         public IReadOnlyList<string> AbsorbedBefore { get; set; } = [];
-        public int Accepted { get; set; }
-        public int Duplicates { get; set; }
+
+        /// <summary>This profile's own records in the chunk (not those of profiles merged into it: a replay unions those).</summary>
         public List<DropRecord> Records { get; } = new(4);
 
         /// <summary>How many of <see cref="Records"/> are in <see cref="Profile"/>; the rest are applied together, once,
