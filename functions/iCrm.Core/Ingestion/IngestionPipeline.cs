@@ -45,6 +45,7 @@ public sealed class IngestionPipeline(
             Status = IngestionStatus.Running,
             StartedAt = time.GetUtcNow(),
         };
+        report.FirstStartedAt = previous?.Value.FirstStartedAt ?? previous?.Value.StartedAt ?? report.StartedAt;
         if (!DropPath.TryParse(blob.Path, out var path, out var pathError))
         {
             // A drop iCrm cannot read never becomes readable by retrying: report it and stop.
@@ -59,7 +60,7 @@ public sealed class IngestionPipeline(
         {
             await ledger.UpsertAsync(report, cancellationToken);
             report.RejectedPath = await quarantine.BeginAsync(dropId, cancellationToken);
-            var validator = new RowValidator(path, options.ValidationFor(path.Source, time));
+            var validator = new RowValidator(path, options.ValidationFor(path.Source, new PinnedTime(report.FirstStartedAt.Value)));
             await using (var content = await drops.OpenReadAsync(blob, cancellationToken))
             using (var reader = new DropReader(content, path, options.ReadOptionsFor(path.Source) with { ReuseBuffersBetweenBatches = true }))
             {
@@ -408,6 +409,12 @@ public sealed class IngestionPipeline(
         {
             entry.Profile.MergedInto = mergedInto;
         }
+    }
+
+    /// <summary>The clock rows are validated against: the first attempt's start.</summary>
+    private sealed class PinnedTime(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
     }
 
     private static string KeyKind(string key) => key.IndexOf(':') is var i and > 0 ? key[..i] : "key";

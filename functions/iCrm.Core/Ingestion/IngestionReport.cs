@@ -39,6 +39,10 @@ public sealed class IngestionReport
     public long StoreWrites { get; set; }
     public int Chunks { get; set; }
     public DateTimeOffset StartedAt { get; set; }
+
+    /// <summary>When the first attempt started. Every attempt judges dates ("in the future?") against it, so a re-run hours
+    /// later accepts and rejects exactly the rows the first attempt did, and cuts the same chunks.</summary>
+    public DateTimeOffset? FirstStartedAt { get; set; }
     public DateTimeOffset? CompletedAt { get; set; }
     public double DurationSeconds { get; set; }
     public string? RejectedPath { get; set; }

@@ -271,6 +271,33 @@ public sealed class IngestionPipelineTests
     }
 
     [Fact]
+    public async Task A_re_run_days_later_judges_future_dates_by_the_first_attempt_s_clock()
+    {
+        // Dated two days after the first attempt: in the future then (beyond a day's tolerance), in the past at the re-run.
+        var tomorrowPlus = Now.AddDays(2).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        var csv = Orders("O1,1,C1,2025-03-01,P1,1,3", $"O2,1,C2,{tomorrowPlus},P1,1,3", "O3,1,C3,2025-03-01,P1,1,3");
+        var harness = new IngestionHarness(new IngestionOptions { ChunkSize = 1 }, Now);
+        var writes = 0;
+        harness.Customers.BeforeWrite = _ =>
+        {
+            if (++writes == 2)
+            {
+                throw new IOException("store went away");
+            }
+        };
+        await Assert.ThrowsAsync<IOException>(() => harness.IngestAsync("web/orders/o.csv", csv));
+        harness.Customers.BeforeWrite = null;
+        harness.Time.Advance(TimeSpan.FromDays(5));
+
+        var rerun = await harness.Pipeline.IngestAsync("web/orders/o.csv");
+
+        Assert.Equal(IngestionStatus.Completed, rerun.Status);
+        Assert.Equal((3, 2, 1), (rerun.RowsRead, rerun.RowsAccepted, rerun.RowsRejected));
+        Assert.Equal(Now, rerun.FirstStartedAt);
+        Assert.Equal(Now.AddDays(5), rerun.StartedAt);
+    }
+
+    [Fact]
     public async Task Keys_are_stored_only_as_keyed_hashes()
     {
         var harness = new IngestionHarness(now: Now);
