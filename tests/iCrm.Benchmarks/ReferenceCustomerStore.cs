@@ -60,6 +60,7 @@ public sealed class ReferenceCustomerStore : ICustomerStore
 /// are counted, reads find nothing. With an export sorted by customer, where each customer's rows fall in one chunk, the
 /// pipeline never reads a profile back, so its work is exactly that of a real run; what this store leaves out is the
 /// garbage-collection cost of holding every profile of the drop in the benchmark's own heap, which a real run never has.
+/// Every 1,000 writes it samples the managed heap (<see cref="PeakHeap"/>).
 /// </summary>
 public sealed class WriteOnlyCustomerStore : ICustomerStore
 {
@@ -67,14 +68,24 @@ public sealed class WriteOnlyCustomerStore : ICustomerStore
 
     public long Writes => Interlocked.Read(ref _writes);
 
+    public long PeakHeap { get; private set; }
+
     public Task<Versioned<CustomerProfile>?> GetAsync(string id, CancellationToken cancellationToken = default) =>
         Task.FromResult<Versioned<CustomerProfile>?>(null);
 
-    public Task<string?> TryCreateAsync(CustomerProfile profile, CancellationToken cancellationToken = default) =>
-        Task.FromResult<string?>(Interlocked.Increment(ref _writes).ToString(CultureInfo.InvariantCulture));
+    public Task<string?> TryCreateAsync(CustomerProfile profile, CancellationToken cancellationToken = default) => WriteAsync();
 
-    public Task<string?> TryReplaceAsync(CustomerProfile profile, string etag, CancellationToken cancellationToken = default) =>
-        Task.FromResult<string?>(Interlocked.Increment(ref _writes).ToString(CultureInfo.InvariantCulture));
+    public Task<string?> TryReplaceAsync(CustomerProfile profile, string etag, CancellationToken cancellationToken = default) => WriteAsync();
+
+    private Task<string?> WriteAsync()
+    {
+        var writes = Interlocked.Increment(ref _writes);
+        if (writes % 1000 == 0)
+        {
+            PeakHeap = Math.Max(PeakHeap, GC.GetTotalMemory(false));
+        }
+        return Task.FromResult<string?>(writes.ToString(CultureInfo.InvariantCulture));
+    }
 
     public Task<Page<CustomerProfile>> ListAsync(int pageSize, string? continuationToken, CancellationToken cancellationToken = default) =>
         Task.FromResult(new Page<CustomerProfile>([], null));

@@ -25,6 +25,9 @@ public sealed class DropReader : IDisposable
     private const int ReadBufferChars = 32 * 1024;
     private const int CharBlockSize = 32 * 1024; // 64 KB: stays out of the large object heap
     private const int IntBlockSize = 16 * 1024;
+
+    /// <summary>Bounds of a row without fields (malformed): never read.</summary>
+    private static readonly int[] NoBounds = [];
     private const int PrefetchBytes = 1 << 20;
     private const int PrefetchLowWater = 256 * 1024;
 
@@ -45,16 +48,9 @@ public sealed class DropReader : IDisposable
     private long _bufferOffset; // position in the text of _buf[0]
     private long _lineModeUntil; // see Unterminated
 
-    private char[] _chars = new char[CharBlockSize];
-    private int _charsPos;
-    private int[] _ints = new int[IntBlockSize];
-    private int _intsPos;
+    private readonly BlockArena<char> _chars;
+    private readonly BlockArena<int> _ints;
 
-    // Blocks filled during the current batch, and blocks free to reuse (DropReadOptions.ReuseBuffersBetweenBatches).
-    private readonly List<char[]> _filledChars = [];
-    private readonly List<char[]> _freeChars = [];
-    private readonly List<int[]> _filledInts = [];
-    private readonly List<int[]> _freeInts = [];
 
     private char[] _scratch = new char[1024];
     private int[] _scratchBounds = new int[64];
@@ -74,6 +70,8 @@ public sealed class DropReader : IDisposable
         _options = options ?? DropReadOptions.Default;
         // The caller owns the stream (a blob download, a file); the reader owns only what it wraps around it.
         _prefetch = new PrefetchingStream(stream);
+        _chars = new BlockArena<char>(CharBlockSize, _options.ReuseBuffersBetweenBatches);
+        _ints = new BlockArena<int>(IntBlockSize, _options.ReuseBuffersBetweenBatches);
         _decompressor = path.Compression == DropCompression.Gzip ? new GZipStream(_prefetch, CompressionMode.Decompress, leaveOpen: true) : null;
         _text = new StreamReader(_decompressor ?? _prefetch, _options.Encoding, detectEncodingFromByteOrderMarks: true, bufferSize: 64 * 1024, leaveOpen: true);
         _buf = ArrayPool<char>.Shared.Rent(ReadBufferChars);
@@ -316,73 +314,73 @@ public sealed class DropReader : IDisposable
     /// <summary>With <see cref="DropReadOptions.ReuseBuffersBetweenBatches"/>, the previous batch's rows are dead: their blocks are free again.</summary>
     private void StartBatch()
     {
-        if (!_options.ReuseBuffersBetweenBatches)
-        {
-            return;
-        }
-        _freeChars.AddRange(_filledChars);
-        _filledChars.Clear();
-        _charsPos = 0;
-        _freeInts.AddRange(_filledInts);
-        _filledInts.Clear();
-        _intsPos = 0;
+        _chars.StartBatch();
+        _ints.StartBatch();
     }
 
-    private Span<char> AllocChars(int length, out char[] block, out int offset)
+    private Span<char> AllocChars(int length, out char[] block, out int offset) => _chars.Alloc(length, out block, out offset);
+
+    private Span<int> AllocInts(int length, out int[] block, out int offset) => _ints.Alloc(length, out block, out offset);
+
+    /// <summary>
+    /// Row values live in shared blocks: a row holds its block, so a full block is replaced, not overwritten. With reuse
+    /// on, the blocks a batch filled become free at the next batch's start (the previous batch's rows are dead then).
+    /// </summary>
+    private sealed class BlockArena<T>(int blockSize, bool reuse)
     {
-        if (_charsPos + length > _chars.Length)
+        private readonly List<T[]> _filled = [];
+        private readonly List<T[]> _free = [];
+        private T[] _block = new T[blockSize];
+        private int _position;
+
+        public void StartBatch()
         {
-            if (_options.ReuseBuffersBetweenBatches)
+            if (reuse)
             {
-                _filledChars.Add(_chars);
-            }
-            _chars = Reuse(_freeChars, length) ?? new char[Math.Max(CharBlockSize, length)];
-            _charsPos = 0;
-        }
-
-        block = _chars;
-        offset = _charsPos;
-        _charsPos += length;
-        return block.AsSpan(offset, length);
-    }
-
-    private Span<int> AllocInts(int length, out int[] block, out int offset)
-    {
-        if (_intsPos + length > _ints.Length)
-        {
-            if (_options.ReuseBuffersBetweenBatches)
-            {
-                _filledInts.Add(_ints);
-            }
-            _ints = Reuse(_freeInts, length) ?? new int[Math.Max(IntBlockSize, length)];
-            _intsPos = 0;
-        }
-
-        block = _ints;
-        offset = _intsPos;
-        _intsPos += length;
-        return block.AsSpan(offset, length);
-    }
-
-    private static T[]? Reuse<T>(List<T[]> free, int length)
-    {
-        for (var i = free.Count - 1; i >= 0; i--)
-        {
-            if (free[i].Length >= length)
-            {
-                var block = free[i];
-                free.RemoveAt(i);
-                return block;
+                _free.AddRange(_filled);
+                _filled.Clear();
+                _position = 0;
             }
         }
-        return null;
+
+        public Span<T> Alloc(int length, out T[] block, out int offset)
+        {
+            if (_position + length > _block.Length)
+            {
+                if (reuse)
+                {
+                    _filled.Add(_block);
+                }
+                _block = TakeFree(length) ?? new T[Math.Max(blockSize, length)];
+                _position = 0;
+            }
+
+            block = _block;
+            offset = _position;
+            _position += length;
+            return block.AsSpan(offset, length);
+        }
+
+        private T[]? TakeFree(int length)
+        {
+            for (var i = _free.Count - 1; i >= 0; i--)
+            {
+                if (_free[i].Length >= length)
+                {
+                    var block = _free[i];
+                    _free.RemoveAt(i);
+                    return block;
+                }
+            }
+            return null;
+        }
     }
 
     private RawRow MalformedRow(RowLayout layout, long line, ReadOnlySpan<char> raw, string reason)
     {
         var keep = raw[..Math.Min(raw.Length, _options.MaxRawTextChars)];
         keep.CopyTo(AllocChars(keep.Length, out var block, out var offset));
-        return new RawRow(layout, line, block, offset, keep.Length, _ints, 0, 0, reason, _options.MaxRawTextChars);
+        return new RawRow(layout, line, block, offset, keep.Length, NoBounds, 0, 0, reason, _options.MaxRawTextChars);
     }
 
     // ---------------------------------------------------------------- CSV
@@ -606,7 +604,7 @@ public sealed class DropReader : IDisposable
     {
         raw.CopyTo(AllocChars(raw.Length, out var block, out var offset));
         textLength = raw.Length;
-        return (block, offset, _ints, 0);
+        return (block, offset, NoBounds, 0);
     }
 
     private (char[], int, int[], int) SplitUnquoted(ReadOnlySpan<char> record, out int textLength, out int fieldCount, out string? malformed)
@@ -623,7 +621,7 @@ public sealed class DropReader : IDisposable
         fieldCount = separators + 1;
         if (expected != int.MaxValue && fieldCount != expected)
         {
-            return (block, offset, _ints, 0);
+            return (block, offset, NoBounds, 0);
         }
 
         var bounds = AllocInts(fieldCount * 2, out var intBlock, out var boundsStart);
@@ -854,12 +852,12 @@ public sealed class DropReader : IDisposable
         if (strayText is not null)
         {
             malformed = strayText;
-            return (block, offset, _ints, 0);
+            return (block, offset, NoBounds, 0);
         }
 
         if (fields != expected)
         {
-            return (block, offset, _ints, 0);
+            return (block, offset, NoBounds, 0);
         }
 
         var bounds = AllocInts(fields * 2, out var intBlock, out var boundsStart);

@@ -43,25 +43,9 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
         /// before the write.</summary>
         public int AppliedRecords { get; set; }
 
-        /// <summary>The resolution whose keys and variant were last filed on the profile: a customer's next rows in the
-        /// chunk share it, so filing them again can be skipped.</summary>
-        public Resolution? Filed { get; set; }
-
-        private List<Resolution>? _filedBefore;
-
-        /// <summary>Every resolution filed on the profile in this chunk, so a write that lost a race can file them again on
-        /// the fresh copy.</summary>
-        public IEnumerable<Resolution> AllFiled => Filed is null ? [] : _filedBefore is null ? [Filed] : [.. _filedBefore, Filed];
-
-        public void NoteFiled(Resolution resolution)
-        {
-            var previous = Filed;
-            if (previous is not null && !ReferenceEquals(previous, resolution) && _filedBefore?.Exists(r => ReferenceEquals(r, previous)) != true)
-            {
-                (_filedBefore ??= []).Add(previous);
-            }
-            Filed = resolution;
-        }
+        /// <summary>The distinct resolutions filed on the profile in this chunk (a customer's rows usually share one), so a
+        /// write that lost a race can file them again on the fresh copy.</summary>
+        public List<Resolution> Filed { get; } = new(1);
 
         private List<(string OtherId, MergeExplanation Explanation)>? _absorbed;
 
@@ -174,7 +158,7 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
     private static void Add(Entry entry, Resolution resolution, DropRecord record)
     {
         entry.Records.Add(record);
-        if (!ReferenceEquals(entry.Filed, resolution))
+        if (entry.Filed.Count == 0 || !ReferenceEquals(entry.Filed[^1], resolution))
         {
             File(entry, resolution);
         }
@@ -189,7 +173,10 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
     /// <summary>Files a resolution's keys, spelling variant and explanations on the profile.</summary>
     public static void File(Entry entry, Resolution resolution)
     {
-        entry.NoteFiled(resolution);
+        if (!entry.Filed.Exists(r => ReferenceEquals(r, resolution)))
+        {
+            entry.Filed.Add(resolution);
+        }
         var profile = entry.Profile;
         for (var i = 0; i < resolution.MatchKeys.Count; i++)
         {

@@ -21,7 +21,7 @@ public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher h
     {
         if (record is CustomerRecord customer)
         {
-            return ResolveAsync(record, hasher.DeterministicKeys(customer), MatchCandidate.FromRecord(customer), profiles, cancellationToken);
+            return ResolveAsync(record, hasher.DeterministicKeys(customer), MatchCandidate.FromRecord(customer), owners: null, profiles, cancellationToken);
         }
         // Activity rows (orders, events, …) name a customer by source id only: one resolution per customer per chunk.
         var source = (record.Source, record.SourceCustomerId);
@@ -42,22 +42,26 @@ public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher h
         // A known customer (the usual case) needs no decision; a new one goes through the resolver and claims its key.
         var resolution = await OwnerAsync(sourceKey, profiles, cancellationToken) is { } owner
             ? new Resolution(owner, [], [], [sourceKey], null)
-            : await ResolveAsync(record, [new MatchKey(MatchKeyKind.SourceId, sourceKey)], null, profiles, cancellationToken);
+            : await ResolveAsync(record, [new MatchKey(MatchKeyKind.SourceId, sourceKey)], null, owners: [], profiles, cancellationToken);
         profiles.ResolvedSources[source] = resolution.MergeFrom.Count == 0 && resolution.Explanations.Count == 0
             ? resolution
             : resolution with { MergeFrom = [], Explanations = [] };
         return resolution;
     }
 
-    private async ValueTask<Resolution> ResolveAsync(DropRecord record, IReadOnlyList<MatchKey> keys, MatchCandidate? variant, IProfileLookup profiles,
-        CancellationToken cancellationToken)
+    /// <param name="owners">The keys' owners when the caller has looked them up already (null: look them up here).</param>
+    private async ValueTask<Resolution> ResolveAsync(DropRecord record, IReadOnlyList<MatchKey> keys, MatchCandidate? variant,
+        Dictionary<string, string>? owners, IProfileLookup profiles, CancellationToken cancellationToken)
     {
-        var owners = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var key in keys)
+        if (owners is null)
         {
-            if (await OwnerAsync(key.Value, profiles, cancellationToken) is { } owner)
+            owners = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var key in keys)
             {
-                owners[key.Value] = owner;
+                if (await OwnerAsync(key.Value, profiles, cancellationToken) is { } owner)
+                {
+                    owners[key.Value] = owner;
+                }
             }
         }
 

@@ -401,7 +401,7 @@ public sealed class IngestionPipeline(
             }
         }
         // The keys, spellings and explanations this chunk filed went to the stale copy: file them on the fresh one.
-        foreach (var resolution in entry.AllFiled.ToList())
+        foreach (var resolution in entry.Filed.ToList())
         {
             ChunkWorkingSet.File(entry, resolution);
         }

@@ -5,14 +5,12 @@ using iCrm.Core.Profiles;
 using iCrm.DataGen;
 using iCrm.Testing;
 
+using static iCrm.Core.Tests.Ingestion.IngestionTestData;
+
 namespace iCrm.Core.Tests.Ingestion;
 
 public sealed class IngestionPipelineTests
 {
-    private static readonly DateTimeOffset Now = new(2026, 1, 15, 0, 0, 0, TimeSpan.Zero);
-
-    private static string Orders(params string[] rows) =>
-        "order_id,line,customer_id,order_date,product_id,quantity,unit_price\n" + string.Join('\n', rows) + "\n";
 
     [Fact]
     public async Task Every_generated_drop_balances_and_quarantines_exactly_the_injected_bad_rows()
@@ -358,12 +356,4 @@ public sealed class IngestionPipelineTests
 
         Assert.Equal(5, harness.Customers.Writes);
     }
-
-    /// <summary>Profiles as JSON without the fields that record when the write happened.</summary>
-    private static List<string> Snapshot(IEnumerable<CustomerProfile> profiles) =>
-        profiles.OrderBy(p => p.Id, StringComparer.Ordinal).Select(p =>
-        {
-            p.UpdatedAt = default;
-            return JsonSerializer.Serialize(p);
-        }).ToList();
 }

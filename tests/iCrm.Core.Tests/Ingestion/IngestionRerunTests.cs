@@ -7,18 +7,14 @@ using iCrm.Core.Ingestion;
 using iCrm.Core.Profiles;
 using iCrm.Testing;
 
+using static iCrm.Core.Tests.Ingestion.IngestionTestData;
+
 namespace iCrm.Core.Tests.Ingestion;
 
 /// <summary>Re-runs after crashes, races and merges end exactly like clean runs (cases found in review).</summary>
 public sealed class IngestionRerunTests
 {
-    private static readonly DateTimeOffset Now = new(2026, 1, 15, 0, 0, 0, TimeSpan.Zero);
 
-    private static string Orders(params string[] rows) =>
-        "order_id,line,customer_id,order_date,product_id,quantity,unit_price\n" + string.Join('\n', rows) + "\n";
-
-    private static List<string> Snapshot(IEnumerable<CustomerProfile> profiles) =>
-        profiles.OrderBy(p => p.Id, StringComparer.Ordinal).Select(p => { p.UpdatedAt = default; return JsonSerializer.Serialize(p); }).ToList();
 
     // TouchedEarlierInDrop also sees LATER markers of the drop: a re-run undercounts CustomersUpdated.
     [Fact]

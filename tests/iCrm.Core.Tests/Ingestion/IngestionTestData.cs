@@ -1,0 +1,21 @@
+using System.Text.Json;
+using iCrm.Core.Profiles;
+
+namespace iCrm.Core.Tests.Ingestion;
+
+/// <summary>What the ingestion tests share: their clock, orders drops written as rows, and profile snapshots.</summary>
+internal static class IngestionTestData
+{
+    public static readonly DateTimeOffset Now = new(2026, 1, 15, 0, 0, 0, TimeSpan.Zero);
+
+    public static string Orders(params string[] rows) =>
+        "order_id,line,customer_id,order_date,product_id,quantity,unit_price\n" + string.Join('\n', rows) + "\n";
+
+    /// <summary>Profiles as JSON without the fields that record when the write happened.</summary>
+    public static List<string> Snapshot(IEnumerable<CustomerProfile> profiles) =>
+        profiles.OrderBy(p => p.Id, StringComparer.Ordinal).Select(p =>
+        {
+            p.UpdatedAt = default;
+            return JsonSerializer.Serialize(p);
+        }).ToList();
+}
