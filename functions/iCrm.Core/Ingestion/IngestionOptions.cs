@@ -8,23 +8,25 @@ public sealed class IngestionOptions
     public int ChunkSize { get; set; } = 2000;
 
     /// <summary>
-    /// Rows of an activity drop (orders, events, feedback, subscriptions) grouped by customer before they are cut into
-    /// chunks (<see cref="ChunkPlanner"/>): an export in date order, where each customer's rows are spread over the file,
-    /// then costs one profile read and write per customer per window instead of per chunk. The window's accepted rows
-    /// are held in memory until the window is applied, which costs about 1 KB of working set per row once garbage
-    /// collection is counted: for a 1 GB orders drop in date order (14.2 M rows, 50,000 customers) the process peaked at
-    /// 219 MB without grouping, 255 MB with 30,000-row windows and 427 MB with 200,000-row windows (which halve the profile
-    /// writes). Off by default (0) to keep within a 256 MB budget; turn it on where instances have the memory. The first
-    /// window is short (ten chunks): when its rows are sorted by customer already, the rest of the drop is read a chunk at
-    /// a time, since holding rows longer would gain nothing. Customer drops always keep file order.
+    /// An activity drop (orders, events, feedback, subscriptions) is grouped by customer across the whole drop, so a
+    /// customer whose rows are spread over the file (an export in date order) is loaded and written once per drop, not once
+    /// per chunk. Up to this many rows the drop is grouped in memory (about 1 KB of working set per row); a larger one is
+    /// spilled to customer buckets in a temporary file (<see cref="CustomerSpill"/>, about 45 bytes per order line: some
+    /// 650 MB for a 1 GB orders drop) and grouped one bucket at a time, which keeps a 1 GB drop within 256 MB of memory.
+    /// An export already sorted by customer is applied a chunk at a time instead. Customer drops always keep file order.
     /// </summary>
-    public int GroupingWindowRows { get; set; }
+    public int GroupInMemoryRows { get; set; } = 50_000;
 
-    /// <summary>Whether an activity drop's rows are grouped by customer across more than one chunk.</summary>
-    public bool GroupsByCustomer(DropEntity entity) => entity != DropEntity.Customers && GroupingWindowRows > ChunkSize;
+    /// <summary>Where large activity drops spill their rows (default: the system's temporary directory).</summary>
+    public string? SpillDirectory { get; set; }
 
-    /// <summary>Rows read, validated and planned together for a drop of this entity.</summary>
-    public int WindowRowsFor(DropEntity entity) => GroupsByCustomer(entity) ? GroupingWindowRows : ChunkSize;
+    /// <summary>
+    /// Drop bytes (before compression) per spill bucket. A bucket is read back and grouped in memory at once, so this bounds
+    /// the memory a spilled drop needs: the default, about 20,000 order lines, takes a few MB. At most
+    /// <see cref="CustomerSpill.MaxBuckets"/> buckets are made; beyond that a bucket is read in windows of
+    /// <see cref="GroupInMemoryRows"/>.
+    /// </summary>
+    public long SpillBucketBytes { get; set; } = CustomerSpill.DefaultDropBytesPerBucket;
 
     /// <summary>Profiles written concurrently within a chunk.</summary>
     public int WriteConcurrency { get; set; } = 16;

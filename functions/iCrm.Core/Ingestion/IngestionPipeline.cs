@@ -64,31 +64,7 @@ public sealed class IngestionPipeline(
             await using (var content = await drops.OpenReadAsync(blob, cancellationToken))
             using (var reader = new DropReader(content, path, options.ReadOptionsFor(path.Source) with { ReuseBuffersBetweenBatches = true }))
             {
-                // Rows are read and validated in batches of a chunk's size; the accepted ones gather in a window, which is
-                // planned into chunks (grouped by customer for activity drops) and applied once it is full.
-                // The first window is a short probe: an export already sorted by customer is then read a chunk at a time
-                // (holding rows longer gains nothing), any other in full windows.
-                var fullWindowRows = options.WindowRowsFor(path.Entity);
-                var windowRows = Math.Min(fullWindowRows, 10 * options.ChunkSize);
-                var batch = new List<RawRow>(options.ChunkSize);
-                var window = new List<DropRecord>(Math.Min(windowRows, 1 << 16));
-                var rowsInWindow = 0;
-                var cache = new DropResolutionCache();
-                var planner = new ChunkPlanner(options.ChunkSize, groupByCustomer: options.GroupsByCustomer(path.Entity));
-                while (await reader.ReadBatchAsync(batch, Math.Min(options.ChunkSize, windowRows - rowsInWindow), cancellationToken) > 0)
-                {
-                    await AccountAsync(report, validator, batch, window, cancellationToken);
-                    rowsInWindow += batch.Count;
-                    batch.Clear();
-                    if (rowsInWindow >= windowRows)
-                    {
-                        await ProcessWindowAsync(report, planner, window, cache, cancellationToken);
-                        window.Clear();
-                        rowsInWindow = 0;
-                        windowRows = planner.LastWindowWasGrouped ? options.ChunkSize : fullWindowRows;
-                    }
-                }
-                await ProcessWindowAsync(report, planner, window, cache, cancellationToken);
+                await ReadAndApplyAsync(report, path, blob, validator, reader, cancellationToken);
                 if (reader.MissingColumns.Count > 0)
                 {
                     report.MissingColumns = [.. reader.MissingColumns.Select(DropSchema.NameOf)];
@@ -109,6 +85,122 @@ public sealed class IngestionPipeline(
             throw;
         }
         return await FinishAsync(report, started, cancellationToken);
+    }
+
+    /// <summary>How an activity drop's rows reach their chunks (customer drops are always <see cref="Grouping.None"/>).</summary>
+    private enum Grouping
+    {
+        /// <summary>Chunks of rows in file order: customer drops, whose identity resolution depends on that order.</summary>
+        None,
+
+        /// <summary>The first rows are held until it is clear whether the export is sorted by customer already.</summary>
+        Probe,
+
+        /// <summary>Sorted by customer: each chunk-sized window is applied as it is read (holding rows longer gains nothing).</summary>
+        Sorted,
+
+        /// <summary>Rows are held and grouped in memory, as long as the drop is small.</summary>
+        Memory,
+
+        /// <summary>Rows are spilled to customer buckets on disk and grouped one bucket at a time once the drop is read.</summary>
+        Spill,
+    }
+
+    /// <summary>
+    /// Reads and validates the drop in batches of a chunk's size and applies the accepted rows. Activity rows (orders,
+    /// events, feedback, subscriptions) are grouped by customer across the whole drop, so a customer whose rows are spread
+    /// over the file is loaded and written once (<see cref="ChunkPlanner"/>, <see cref="CustomerSpill"/>): a small drop in
+    /// memory, a large one through buckets on disk, an export already sorted by customer a chunk at a time. Every switch
+    /// depends only on the drop's rows and size, so a re-run replays exactly the same chunks.
+    /// </summary>
+    private async Task ReadAndApplyAsync(IngestionReport report, DropPath path, DropBlob blob, RowValidator validator, DropReader reader,
+        CancellationToken cancellationToken)
+    {
+        var grouping = path.Entity == DropEntity.Customers ? Grouping.None : Grouping.Probe;
+        var inMemoryRows = Math.Max(options.GroupInMemoryRows, options.ChunkSize);
+        var probeRows = Math.Min(10 * options.ChunkSize, inMemoryRows);
+        var planner = new ChunkPlanner(options.ChunkSize, groupByCustomer: grouping != Grouping.None);
+        var cache = new DropResolutionCache();
+        var batch = new List<RawRow>(options.ChunkSize);
+        var window = new List<DropRecord>(options.ChunkSize);
+        var rowsInWindow = 0; // rows read, accepted or not: windows end at fixed row counts
+        CustomerSpill? spill = null;
+        try
+        {
+            while (await reader.ReadBatchAsync(batch, options.ChunkSize, cancellationToken) > 0)
+            {
+                await AccountAsync(report, validator, batch, window, cancellationToken);
+                rowsInWindow += batch.Count;
+                batch.Clear();
+                var windowRows = grouping switch { Grouping.Probe => probeRows, Grouping.Memory => inMemoryRows, _ => options.ChunkSize };
+                if (grouping != Grouping.Spill && rowsInWindow < windowRows)
+                {
+                    continue;
+                }
+                switch (grouping)
+                {
+                    case Grouping.None:
+                        await ApplyAsync(report, planner.Plan(window), cache, cancellationToken);
+                        break;
+                    case Grouping.Probe or Grouping.Sorted:
+                        var chunks = planner.Plan(window);
+                        if (planner.LastWindowWasGrouped)
+                        {
+                            await ApplyAsync(report, chunks, cache, cancellationToken);
+                            grouping = Grouping.Sorted;
+                        }
+                        else if (grouping == Grouping.Probe && rowsInWindow < inMemoryRows)
+                        {
+                            grouping = Grouping.Memory;
+                            continue; // keep holding the rows
+                        }
+                        else
+                        {
+                            grouping = Grouping.Spill;
+                        }
+                        break;
+                    case Grouping.Memory:
+                        grouping = Grouping.Spill;
+                        break;
+                }
+                if (grouping == Grouping.Spill)
+                {
+                    spill ??= new CustomerSpill(options.SpillDirectory ?? Path.GetTempPath(),
+                        CustomerSpill.BucketsFor(blob.Length, path.Compression, options.SpillBucketBytes));
+                    foreach (var record in window)
+                    {
+                        spill.Add(record);
+                    }
+                }
+                window.Clear();
+                rowsInWindow = 0;
+            }
+            report.Grouping = grouping switch
+            {
+                Grouping.None => "file-order",
+                Grouping.Sorted => "sorted",
+                Grouping.Spill => "spill",
+                _ => "memory",
+            };
+            if (spill is null)
+            {
+                await ApplyAsync(report, planner.Plan(window), cache, cancellationToken);
+                return;
+            }
+            spill.Complete();
+            report.SpillBuckets = spill.BucketCount;
+            for (var bucket = 0; bucket < spill.BucketCount; bucket++)
+            {
+                foreach (var records in spill.ReadBucket(bucket, inMemoryRows))
+                {
+                    await ApplyAsync(report, planner.Plan(records), cache, cancellationToken);
+                }
+            }
+        }
+        finally
+        {
+            spill?.Dispose();
+        }
     }
 
     private async Task<IngestionReport> FinishAsync(IngestionReport report, long started, CancellationToken cancellationToken)
@@ -153,10 +245,10 @@ public sealed class IngestionPipeline(
         }
     }
 
-    private async Task ProcessWindowAsync(IngestionReport report, ChunkPlanner planner, List<DropRecord> window, DropResolutionCache cache,
+    private async Task ApplyAsync(IngestionReport report, IReadOnlyList<ArraySegment<DropRecord>> chunks, DropResolutionCache cache,
         CancellationToken cancellationToken)
     {
-        foreach (var chunk in planner.Plan(window))
+        foreach (var chunk in chunks)
         {
             cache.StartChunk();
             await ProcessChunkAsync(report, report.Chunks++, chunk, cache, cancellationToken);

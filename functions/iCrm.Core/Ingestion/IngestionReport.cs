@@ -38,6 +38,14 @@ public sealed class IngestionReport
     /// <summary>Profile documents written (one per customer per chunk at most).</summary>
     public long StoreWrites { get; set; }
     public int Chunks { get; set; }
+
+    /// <summary>
+    /// How the rows reached their chunks: <c>file-order</c> (customer drops), <c>sorted</c> (an activity export already
+    /// sorted by customer, applied as read), <c>memory</c> (grouped by customer in memory) or <c>spill</c> (grouped by
+    /// customer through buckets in a temporary file, <see cref="SpillBuckets"/> of them).
+    /// </summary>
+    public string? Grouping { get; set; }
+    public int? SpillBuckets { get; set; }
     public DateTimeOffset StartedAt { get; set; }
 
     /// <summary>When the first attempt started. Every attempt judges dates ("in the future?") against it, so a re-run hours

@@ -78,15 +78,17 @@ public sealed class IngestionPipelineTests
     }
 
     [Theory]
-    [InlineData(0, 37 * 3 + 15)] // chunks of 50 rows in file order: fail in the middle of the fourth chunk's writes
-    [InlineData(200, 17)] // windows of 200 rows grouped by customer, chunks of about 10 whole customers: fail inside the second chunk
-    public async Task A_drop_that_crashes_half_way_and_is_run_again_ends_like_a_clean_run(int groupingWindowRows, int failingWrite)
+    [InlineData(50_000, 17)] // grouped by customer in memory, chunks of about 5 whole customers: fail inside the fourth chunk
+    [InlineData(100, 17)] // spilled to buckets of about 1,000 bytes, each grouped by customer: fail inside a later bucket
+    public async Task A_drop_that_crashes_half_way_and_is_run_again_ends_like_a_clean_run(int groupInMemoryRows, int failingWrite)
     {
         var rows = Enumerable.Range(0, 400).Select(i => $"O{i},1,{i % 37},2025-0{1 + i % 9}-1{i % 10},P{i % 11},1,{10 + i % 5}").ToArray();
         var csv = Orders(rows);
-        var options = new IngestionOptions { ChunkSize = 50, GroupingWindowRows = groupingWindowRows };
+        var options = new IngestionOptions { ChunkSize = 50, GroupInMemoryRows = groupInMemoryRows, SpillBucketBytes = 1_000 };
         var clean = new IngestionHarness(options, Now);
         var cleanReport = await clean.IngestAsync("web/orders/big.csv", csv);
+        Assert.Equal(groupInMemoryRows > 400 ? "memory" : "spill", cleanReport.Grouping);
+        Assert.Equal(37, cleanReport.StoreWrites); // each customer written once
 
         var crashing = new IngestionHarness(options, Now);
         var writes = 0;
@@ -318,31 +320,78 @@ public sealed class IngestionPipelineTests
         Assert.Contains("invoices", report.Error);
     }
 
-    [Fact]
-    public async Task A_customer_whose_rows_are_spread_over_a_window_is_written_once_per_window()
+    [Theory]
+    [InlineData(50_000, "memory")]
+    [InlineData(100, "spill")]
+    public async Task A_customer_whose_rows_are_spread_over_the_drop_is_written_once(int groupInMemoryRows, string grouping)
     {
-        var harness = new IngestionHarness(new IngestionOptions { ChunkSize = 10, GroupingWindowRows = 100 }, Now);
+        var spillDirectory = Directory.CreateTempSubdirectory("icrm-spill-test-").FullName;
+        var harness = new IngestionHarness(new IngestionOptions
+        {
+            ChunkSize = 10, GroupInMemoryRows = groupInMemoryRows, SpillBucketBytes = 1_000, SpillDirectory = spillDirectory,
+        }, Now);
         // 200 rows in date order, each of 5 customers every fifth row: 20 chunks of 10 rows in file order would touch every customer.
         var rows = Enumerable.Range(0, 200).Select(i => $"O{i},1,{i % 5},2025-03-{1 + i / 10:00},P1,1,1").ToArray();
 
         var report = await harness.IngestAsync("web/orders/a.csv", Orders(rows));
 
-        Assert.Equal(10, harness.Customers.Writes); // 2 windows x 5 customers
+        Assert.Equal(grouping, report.Grouping);
+        Assert.Equal(5, harness.Customers.Writes);
         Assert.Equal((200, 5, 0), (report.RowsAccepted, report.CustomersCreated, report.CustomersUpdated));
         var profile = (await harness.FindBySourceAsync("web", "3"))!;
-        Assert.Equal(40, profile.Orders.Count);
         Assert.Equal([.. rows.Where((_, i) => i % 5 == 3).Select(r => r.Split(',')[0])], profile.Orders.Select(o => o.OrderId));
+        Assert.Empty(Directory.GetFiles(spillDirectory)); // the spill file is gone
+        Directory.Delete(spillDirectory);
+    }
+
+    [Fact]
+    public async Task A_spilled_drop_ends_with_the_same_profiles_and_counts_as_one_grouped_in_memory()
+    {
+        // Orders, returns, duplicates, bad rows and several lines per order, for 60 customers spread over the file.
+        var rows = Enumerable.Range(0, 900).Select(i => i % 97 == 5
+            ? $"X{i},1,{i % 60},not-a-date,P1,1,1"
+            : $"O{i / 2},{1 + i % 2},{(i / 2) % 60},2025-0{1 + i % 9}-1{i % 10},P{i % 13},{(i % 31 == 0 ? -1 : 1 + i % 3)},{10 + i % 7}.5{i % 10}").ToList();
+        rows.InsertRange(0, rows.Take(40).ToList()); // re-sent lines (duplicates), which also make the start of the file unsorted
+        var csv = Orders([.. rows]);
+        var inMemory = new IngestionHarness(new IngestionOptions { ChunkSize = 25 }, Now);
+        var spilled = new IngestionHarness(new IngestionOptions { ChunkSize = 25, GroupInMemoryRows = 100, SpillBucketBytes = 1_000 }, Now);
+
+        var a = await inMemory.IngestAsync("web/orders/o.csv", csv);
+        var b = await spilled.IngestAsync("web/orders/o.csv", csv);
+
+        Assert.Equal(("memory", "spill"), (a.Grouping, b.Grouping));
+        Assert.True(b.SpillBuckets > 5, $"{b.SpillBuckets} buckets");
+        Assert.Equal((a.RowsRead, a.RowsAccepted, a.RowsRejected, a.DuplicatesSkipped, a.CustomersCreated, a.StoreWrites),
+            (b.RowsRead, b.RowsAccepted, b.RowsRejected, b.DuplicatesSkipped, b.CustomersCreated, b.StoreWrites));
+        Assert.Equal((37L, 43L), (a.DuplicatesSkipped, a.RowsRejected)); // 10 bad dates and 30 negative quantities; 3 of them re-sent
+        Assert.Equal(60, b.StoreWrites);
+        Assert.Equal(Snapshot(inMemory.Customers.All(), withChunkMarkers: false), Snapshot(spilled.Customers.All(), withChunkMarkers: false));
+    }
+
+    [Fact]
+    public async Task An_export_sorted_by_customer_is_applied_as_read()
+    {
+        var harness = new IngestionHarness(new IngestionOptions { ChunkSize = 10, GroupInMemoryRows = 50 }, Now);
+        var rows = Enumerable.Range(0, 300).Select(i => $"O{i},1,C{i / 15},2025-03-{1 + i % 28:00},P1,1,1").ToArray();
+
+        var report = await harness.IngestAsync("web/orders/sorted.csv", Orders(rows));
+
+        Assert.Equal("sorted", report.Grouping);
+        Assert.Null(report.SpillBuckets);
+        Assert.Equal((300, 20), (report.RowsAccepted, report.CustomersCreated));
+        Assert.InRange(harness.Customers.Writes, 20, 40); // a customer straddling two chunks is written twice, at most
     }
 
     [Fact]
     public async Task Customer_rows_keep_file_order_and_chunk_boundaries()
     {
-        var harness = new IngestionHarness(new IngestionOptions { ChunkSize = 3, GroupingWindowRows = 100 }, Now);
+        var harness = new IngestionHarness(new IngestionOptions { ChunkSize = 3, GroupInMemoryRows = 100 }, Now);
         var csv = "customer_id,email\n" + string.Join('\n', Enumerable.Range(0, 10).Select(i => $"W{i},user{i}@example.com")) + "\n";
 
         var report = await harness.IngestAsync("web/customers/c.csv", csv);
 
         Assert.Equal(4, report.Chunks); // 3 + 3 + 3 + 1 rows, as read
+        Assert.Equal("file-order", report.Grouping);
         Assert.Equal(10, report.CustomersCreated);
     }
 
