@@ -17,12 +17,12 @@ namespace iCrm.Core.Ingestion;
 public sealed class CustomerSpill : IDisposable
 {
     /// <summary>Bytes of a bucket's write buffer, and of the blocks it is flushed to the file in.</summary>
-    public const int BlockBytes = 32 * 1024;
+    public const int BlockBytes = 8 * 1024;
 
     /// <summary>Drop bytes (before compression) per bucket: about 20,000 order lines, a few MB of records once read back.</summary>
     public const long DefaultDropBytesPerBucket = 3 << 19;
 
-    /// <summary>At most this many buckets (32 MB of write buffers); a bucket beyond the row limit is read in several windows.</summary>
+    /// <summary>At most this many buckets (8 MB of write buffers); a bucket beyond the row limit is read in several windows.</summary>
     public const int MaxBuckets = 1024;
 
     /// <summary>How much larger than its blob a gzip drop is assumed to be (CSV and JSON Lines compress about 5–10×).</summary>
@@ -34,6 +34,7 @@ public sealed class CustomerSpill : IDisposable
     private byte[] _buffers;
     private byte[] _readBuffer = [];
     private readonly List<DropRecord> _window = [];
+    private readonly Decoder _decoder = new();
     private long _fileLength;
     private bool _completed;
 
@@ -137,7 +138,8 @@ public sealed class CustomerSpill : IDisposable
         // a dead one would keep the records it pointed to alive through every gen 0 collection until then.
         var window = _window;
         window.Clear();
-        var decoder = new Decoder();
+        _decoder.StartBucket();
+        var decoder = _decoder;
         foreach (var (offset, length) in bucket.Blocks)
         {
             if (_readBuffer.Length < length)
@@ -368,9 +370,12 @@ public sealed class CustomerSpill : IDisposable
     /// <summary>Reads one bucket's records back; repeated low-cardinality strings (products, channels, types) are shared.</summary>
     private sealed class Decoder
     {
-        private const int MaxShared = 50_000;
-        private readonly Dictionary<string, string> _shared = new(StringComparer.Ordinal);
+        private const int SharedSlots = 4096;
+        private readonly string?[] _shared = new string?[SharedSlots];
         private DropRecord? _last;
+
+        /// <summary>Starts a bucket: "the same as the previous record" refers to records of one bucket only.</summary>
+        public void StartBucket() => _last = null;
         private char[] _chars = new char[256];
 
         public DropRecord Decode(byte[] buffer, ref int position)
@@ -461,18 +466,14 @@ public sealed class CustomerSpill : IDisposable
                 _chars = new char[length * 2];
             }
             var chars = _chars.AsSpan(0, Encoding.UTF8.GetChars(bytes, _chars));
-            var lookup = _shared.GetAlternateLookup<ReadOnlySpan<char>>();
-            if (lookup.TryGetValue(chars, out var known))
+            // A direct-mapped cache rather than a dictionary: fixed size, so it never grows into the large object heap,
+            // where a dead table would keep every string it held alive through gen 0 collections until the next gen 2.
+            ref var slot = ref _shared[string.GetHashCode(chars) & (SharedSlots - 1)];
+            if (slot is not null && chars.SequenceEqual(slot))
             {
-                return known;
+                return slot;
             }
-            if (_shared.Count >= MaxShared)
-            {
-                _shared.Clear();
-            }
-            var value = new string(chars);
-            _shared[value] = value;
-            return value;
+            return slot = new string(chars);
         }
 
         private static ulong VarInt(byte[] b, ref int p)

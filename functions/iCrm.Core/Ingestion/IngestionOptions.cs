@@ -10,10 +10,11 @@ public sealed class IngestionOptions
     /// <summary>
     /// An activity drop (orders, events, feedback, subscriptions) is grouped by customer across the whole drop, so a
     /// customer whose rows are spread over the file (an export in date order) is loaded and written once per drop, not once
-    /// per chunk. Up to this many rows the drop is grouped in memory (about 1 KB of working set per row); a larger one is
-    /// spilled to customer buckets in a temporary file (<see cref="CustomerSpill"/>, about 45 bytes per order line: some
-    /// 650 MB for a 1 GB orders drop) and grouped one bucket at a time, which keeps a 1 GB drop within 256 MB of memory.
-    /// An export already sorted by customer is applied a chunk at a time instead. Customer drops always keep file order.
+    /// per chunk. A drop no larger than one spill bucket (<see cref="SpillBucketBytes"/>) is grouped in memory, up to this
+    /// many rows (about 1 KB of working set per row); a larger one is spilled to customer buckets in a temporary file
+    /// (<see cref="CustomerSpill"/>, about 40 bytes per order line: some 550 MB for a 1 GB orders drop) and grouped one
+    /// bucket at a time, in windows of at most this many rows. An export already sorted by customer is applied a chunk at
+    /// a time instead. Customer drops always keep file order.
     /// </summary>
     public int GroupInMemoryRows { get; set; } = 50_000;
 

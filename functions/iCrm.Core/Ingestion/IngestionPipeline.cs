@@ -119,6 +119,7 @@ public sealed class IngestionPipeline(
         var grouping = path.Entity == DropEntity.Customers ? Grouping.None : Grouping.Probe;
         var inMemoryRows = Math.Max(options.GroupInMemoryRows, options.ChunkSize);
         var probeRows = Math.Min(10 * options.ChunkSize, inMemoryRows);
+        var buckets = CustomerSpill.BucketsFor(blob.Length, path.Compression, options.SpillBucketBytes); // 1: small enough to hold
         var planner = new ChunkPlanner(options.ChunkSize, groupByCustomer: grouping != Grouping.None);
         var cache = new DropResolutionCache();
         var batch = new List<RawRow>(options.ChunkSize);
@@ -149,10 +150,10 @@ public sealed class IngestionPipeline(
                             await ApplyAsync(report, chunks, cache, cancellationToken);
                             grouping = Grouping.Sorted;
                         }
-                        else if (grouping == Grouping.Probe && rowsInWindow < inMemoryRows)
+                        else if (grouping == Grouping.Probe && buckets == 1 && rowsInWindow < inMemoryRows)
                         {
-                            grouping = Grouping.Memory;
-                            continue; // keep holding the rows
+                            grouping = Grouping.Memory; // a small drop: hold its rows
+                            continue;
                         }
                         else
                         {
@@ -165,8 +166,7 @@ public sealed class IngestionPipeline(
                 }
                 if (grouping == Grouping.Spill)
                 {
-                    spill ??= new CustomerSpill(options.SpillDirectory ?? Path.GetTempPath(),
-                        CustomerSpill.BucketsFor(blob.Length, path.Compression, options.SpillBucketBytes));
+                    spill ??= new CustomerSpill(options.SpillDirectory ?? Path.GetTempPath(), buckets);
                     foreach (var record in window)
                     {
                         spill.Add(record);

@@ -78,16 +78,16 @@ public sealed class IngestionPipelineTests
     }
 
     [Theory]
-    [InlineData(50_000, 17)] // grouped by customer in memory, chunks of about 5 whole customers: fail inside the fourth chunk
-    [InlineData(100, 17)] // spilled to buckets of about 1,000 bytes, each grouped by customer: fail inside a later bucket
-    public async Task A_drop_that_crashes_half_way_and_is_run_again_ends_like_a_clean_run(int groupInMemoryRows, int failingWrite)
+    [InlineData(1_000_000, 17)] // grouped by customer in memory, chunks of about 2 whole customers: fail inside the ninth chunk
+    [InlineData(1_000, 17)] // spilled to buckets of about 1,000 bytes, each grouped by customer: fail inside a later bucket
+    public async Task A_drop_that_crashes_half_way_and_is_run_again_ends_like_a_clean_run(long spillBucketBytes, int failingWrite)
     {
         var rows = Enumerable.Range(0, 400).Select(i => $"O{i},1,{i % 37},2025-0{1 + i % 9}-1{i % 10},P{i % 11},1,{10 + i % 5}").ToArray();
         var csv = Orders(rows);
-        var options = new IngestionOptions { ChunkSize = 50, GroupInMemoryRows = groupInMemoryRows, SpillBucketBytes = 1_000 };
+        var options = new IngestionOptions { ChunkSize = 20, SpillBucketBytes = spillBucketBytes }; // the first 200 rows tell it is not sorted
         var clean = new IngestionHarness(options, Now);
         var cleanReport = await clean.IngestAsync("web/orders/big.csv", csv);
-        Assert.Equal(groupInMemoryRows > 400 ? "memory" : "spill", cleanReport.Grouping);
+        Assert.Equal(spillBucketBytes > csv.Length ? "memory" : "spill", cleanReport.Grouping);
         Assert.Equal(37, cleanReport.StoreWrites); // each customer written once
 
         var crashing = new IngestionHarness(options, Now);
@@ -321,14 +321,14 @@ public sealed class IngestionPipelineTests
     }
 
     [Theory]
-    [InlineData(50_000, "memory")]
-    [InlineData(100, "spill")]
-    public async Task A_customer_whose_rows_are_spread_over_the_drop_is_written_once(int groupInMemoryRows, string grouping)
+    [InlineData(1_000_000, "memory")]
+    [InlineData(1_000, "spill")]
+    public async Task A_customer_whose_rows_are_spread_over_the_drop_is_written_once(long spillBucketBytes, string grouping)
     {
         var spillDirectory = Directory.CreateTempSubdirectory("icrm-spill-test-").FullName;
         var harness = new IngestionHarness(new IngestionOptions
         {
-            ChunkSize = 10, GroupInMemoryRows = groupInMemoryRows, SpillBucketBytes = 1_000, SpillDirectory = spillDirectory,
+            ChunkSize = 10, SpillBucketBytes = spillBucketBytes, SpillDirectory = spillDirectory,
         }, Now);
         // 200 rows in date order, each of 5 customers every fifth row: 20 chunks of 10 rows in file order would touch every customer.
         var rows = Enumerable.Range(0, 200).Select(i => $"O{i},1,{i % 5},2025-03-{1 + i / 10:00},P1,1,1").ToArray();
@@ -354,7 +354,7 @@ public sealed class IngestionPipelineTests
         rows.InsertRange(0, rows.Take(40).ToList()); // re-sent lines (duplicates), which also make the start of the file unsorted
         var csv = Orders([.. rows]);
         var inMemory = new IngestionHarness(new IngestionOptions { ChunkSize = 25 }, Now);
-        var spilled = new IngestionHarness(new IngestionOptions { ChunkSize = 25, GroupInMemoryRows = 100, SpillBucketBytes = 1_000 }, Now);
+        var spilled = new IngestionHarness(new IngestionOptions { ChunkSize = 25, SpillBucketBytes = 1_000 }, Now);
 
         var a = await inMemory.IngestAsync("web/orders/o.csv", csv);
         var b = await spilled.IngestAsync("web/orders/o.csv", csv);
