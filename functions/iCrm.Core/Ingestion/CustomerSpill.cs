@@ -16,13 +16,19 @@ namespace iCrm.Core.Ingestion;
 /// </summary>
 public sealed class CustomerSpill : IDisposable
 {
-    /// <summary>Bytes of a bucket's write buffer, and of the blocks it is flushed to the file in.</summary>
-    public const int BlockBytes = 8 * 1024;
+    /// <summary>
+    /// All buckets' write buffers together. A bucket's buffer is also the block it is flushed to the file in, and each
+    /// block is one read when the bucket comes back: few buckets get large blocks (few reads), many get small ones.
+    /// </summary>
+    public const int WriteBufferBytes = 8 << 20;
+
+    /// <summary>The smallest and largest block (a bucket's write buffer).</summary>
+    public const int MinBlockBytes = 8 << 10, MaxBlockBytes = 256 << 10;
 
     /// <summary>Drop bytes (before compression) per bucket: about 20,000 order lines, a few MB of records once read back.</summary>
     public const long DefaultDropBytesPerBucket = 3 << 19;
 
-    /// <summary>At most this many buckets (8 MB of write buffers); a bucket beyond the row limit is read in several windows.</summary>
+    /// <summary>At most this many buckets; a bucket beyond the row limit is read in several windows.</summary>
     public const int MaxBuckets = 1024;
 
     /// <summary>How much larger than its blob a gzip drop is assumed to be (CSV and JSON Lines compress about 5–10×).</summary>
@@ -44,6 +50,7 @@ public sealed class CustomerSpill : IDisposable
         Directory.CreateDirectory(directory);
         Path = System.IO.Path.Combine(directory, $"icrm-spill-{Guid.NewGuid():N}.bin");
         _file = File.OpenHandle(Path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, FileOptions.DeleteOnClose);
+        BlockBytes = (int)Math.Clamp(System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(WriteBufferBytes / buckets)) / 2, MinBlockBytes, MaxBlockBytes);
         _buckets = new Bucket[buckets];
         for (var i = 0; i < buckets; i++)
         {
@@ -57,6 +64,9 @@ public sealed class CustomerSpill : IDisposable
     public string Path { get; }
 
     public int BucketCount => _buckets.Length;
+
+    /// <summary>Bytes of each bucket's write buffer and file blocks (<see cref="WriteBufferBytes"/> shared out).</summary>
+    public int BlockBytes { get; }
 
     public long Records { get; private set; }
 
@@ -125,7 +135,7 @@ public sealed class CustomerSpill : IDisposable
 
     /// <summary>
     /// A bucket's records in file order, in windows of at most <paramref name="maxRows"/> (the list is reused: each window
-    /// is valid until the next is read).
+    /// is valid until the next is read, and the caller may clear it once done with it).
     /// </summary>
     public IEnumerable<List<DropRecord>> ReadBucket(int bucketIndex, int maxRows)
     {

@@ -191,9 +191,12 @@ public sealed class IngestionPipeline(
             report.SpillBuckets = spill.BucketCount;
             for (var bucket = 0; bucket < spill.BucketCount; bucket++)
             {
+                cache.SourceKeys.Clear(); // a customer's rows are all in one bucket: the hashes of earlier ones are not needed again
                 foreach (var records in spill.ReadBucket(bucket, inMemoryRows))
                 {
-                    await ApplyAsync(report, planner.Plan(records), cache, cancellationToken);
+                    var chunks = planner.Plan(records);
+                    records.Clear(); // the plan holds them now, and releases each chunk's records once it is applied
+                    await ApplyAsync(report, chunks, cache, cancellationToken);
                 }
             }
         }
@@ -252,6 +255,7 @@ public sealed class IngestionPipeline(
         {
             cache.StartChunk();
             await ProcessChunkAsync(report, report.Chunks++, chunk, cache, cancellationToken);
+            chunk.AsSpan().Clear(); // the chunk's records are done with: let them go before the window's other chunks are applied
         }
     }
 
