@@ -1059,8 +1059,9 @@ public sealed class DropReader : IDisposable
                 return MalformedRow(_lastJsonLayout ?? EmptyJsonLayout(), line, text, "Line holds more than one JSON object.");
             }
         }
-        catch (JsonException ex)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
+            // InvalidOperationException: valid JSON whose string cannot be read as text, e.g. an unpaired surrogate escape ("\ud83d").
             return MalformedRow(_lastJsonLayout ?? EmptyJsonLayout(), line, text, $"Invalid JSON: {ex.Message}");
         }
 

@@ -8,7 +8,8 @@ namespace iCrm.Core.Ingestion;
 /// whole customers: a customer whose rows are spread over the window is then loaded and written once per window, not
 /// once per chunk. Customer rows keep file order, because identity resolution depends on it. The plan depends only on
 /// the window's rows, so a re-run after a crash replays exactly the same chunks. One planner serves one drop: its
-/// buffers are reused from window to window, and the chunks it returns are valid until the next call.
+/// buffers are reused from window to window, and the chunks it returns are valid until the next call. The planner keeps
+/// no record once the caller has cleared the chunks it applied (as <see cref="IngestionPipeline"/> does, so they can go).
 /// </summary>
 public sealed class ChunkPlanner(int chunkSize, bool groupByCustomer)
 {
@@ -20,13 +21,9 @@ public sealed class ChunkPlanner(int chunkSize, bool groupByCustomer)
     private int[] _groupStarts = [];
     private DropRecord[] _planned = [];
 
-    /// <summary>Whether the last window planned had each customer's rows together already (as in an export sorted by customer).</summary>
-    public bool LastWindowWasGrouped { get; private set; }
-
     public IReadOnlyList<ArraySegment<DropRecord>> Plan(List<DropRecord> records)
     {
         _chunks.Clear();
-        LastWindowWasGrouped = false;
         if (records.Count == 0)
         {
             return _chunks;
@@ -83,7 +80,6 @@ public sealed class ChunkPlanner(int chunkSize, bool groupByCustomer)
         {
             _groupStarts[g + 1] = _groupStarts[g] + _groupSizes[g];
         }
-        LastWindowWasGrouped = grouped;
         if (grouped)
         {
             records.CopyTo(_planned);

@@ -50,6 +50,12 @@ public sealed class CustomerSpill : IDisposable
         Directory.CreateDirectory(directory);
         Path = System.IO.Path.Combine(directory, $"icrm-spill-{Guid.NewGuid():N}.bin");
         _file = File.OpenHandle(Path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, FileOptions.DeleteOnClose);
+        if (!OperatingSystem.IsWindows())
+        {
+            // Unlinked at once: the open handle keeps the data, and a process killed mid-drop leaves nothing behind (.NET's
+            // DeleteOnClose only unlinks on a clean close there; Windows deletes it when the process's handles close).
+            File.Delete(Path);
+        }
         BlockBytes = (int)Math.Clamp(System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(WriteBufferBytes / buckets)) / 2, MinBlockBytes, MaxBlockBytes);
         _buckets = new Bucket[buckets];
         for (var i = 0; i < buckets; i++)
@@ -60,7 +66,7 @@ public sealed class CustomerSpill : IDisposable
         _buffers = new byte[buckets * BlockBytes];
     }
 
-    /// <summary>The temporary file (deleted on dispose).</summary>
+    /// <summary>The temporary file (on Unix unlinked as soon as it is open; on Windows deleted on dispose).</summary>
     public string Path { get; }
 
     public int BucketCount => _buckets.Length;

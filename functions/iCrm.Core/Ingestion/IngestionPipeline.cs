@@ -46,6 +46,9 @@ public sealed class IngestionPipeline(
             StartedAt = time.GetUtcNow(),
         };
         report.FirstStartedAt = previous?.Value.FirstStartedAt ?? previous?.Value.StartedAt ?? report.StartedAt;
+        // A re-run cuts the chunks the first attempt cut; an attempt from before plans were kept cut rows in file order.
+        report.Plan = previous is null ? ChunkPlan.From(options)
+            : previous.Value.Plan ?? new ChunkPlan(options.ChunkSize, GroupByCustomer: false, options.GroupInMemoryRows, options.SpillBucketBytes);
         if (!DropPath.TryParse(blob.Path, out var path, out var pathError))
         {
             // A drop iCrm cannot read never becomes readable by retrying: report it and stop.
@@ -87,6 +90,9 @@ public sealed class IngestionPipeline(
         return await FinishAsync(report, started, cancellationToken);
     }
 
+    /// <summary>Buckets for a drop that looked small by its size but has to spill.</summary>
+    private const int OverflowBuckets = 64;
+
     /// <summary>How an activity drop's rows reach their chunks (customer drops are always <see cref="Grouping.None"/>).</summary>
     private enum Grouping
     {
@@ -116,24 +122,27 @@ public sealed class IngestionPipeline(
     private async Task ReadAndApplyAsync(IngestionReport report, DropPath path, DropBlob blob, RowValidator validator, DropReader reader,
         CancellationToken cancellationToken)
     {
-        var grouping = path.Entity == DropEntity.Customers ? Grouping.None : Grouping.Probe;
-        var inMemoryRows = Math.Max(options.GroupInMemoryRows, options.ChunkSize);
-        var probeRows = Math.Min(10 * options.ChunkSize, inMemoryRows);
-        var buckets = CustomerSpill.BucketsFor(blob.Length, path.Compression, options.SpillBucketBytes); // 1: small enough to hold
-        var planner = new ChunkPlanner(options.ChunkSize, groupByCustomer: grouping != Grouping.None);
+        var plan = report.Plan!;
+        var chunkSize = plan.ChunkSize;
+        var grouping = path.Entity == DropEntity.Customers || !plan.GroupByCustomer ? Grouping.None : Grouping.Probe;
+        var inMemoryRows = Math.Max(plan.GroupInMemoryRows, chunkSize);
+        var probeRows = Math.Min(10 * chunkSize, inMemoryRows);
+        var buckets = CustomerSpill.BucketsFor(blob.Length, path.Compression, plan.SpillBucketBytes); // 1: small enough to hold
+        var planner = new ChunkPlanner(chunkSize, groupByCustomer: grouping != Grouping.None);
+        var sorted = new SortedByCustomerCheck();
         var cache = new DropResolutionCache();
-        var batch = new List<RawRow>(options.ChunkSize);
-        var window = new List<DropRecord>(options.ChunkSize);
+        var batch = new List<RawRow>(chunkSize);
+        var window = new List<DropRecord>(chunkSize);
         var rowsInWindow = 0; // rows read, accepted or not: windows end at fixed row counts
         CustomerSpill? spill = null;
         try
         {
-            while (await reader.ReadBatchAsync(batch, options.ChunkSize, cancellationToken) > 0)
+            while (await reader.ReadBatchAsync(batch, chunkSize, cancellationToken) > 0)
             {
                 await AccountAsync(report, validator, batch, window, cancellationToken);
                 rowsInWindow += batch.Count;
                 batch.Clear();
-                var windowRows = grouping switch { Grouping.Probe => probeRows, Grouping.Memory => inMemoryRows, _ => options.ChunkSize };
+                var windowRows = grouping switch { Grouping.Probe => probeRows, Grouping.Memory => inMemoryRows, _ => chunkSize };
                 if (grouping != Grouping.Spill && rowsInWindow < windowRows)
                 {
                     continue;
@@ -144,10 +153,9 @@ public sealed class IngestionPipeline(
                         await ApplyAsync(report, planner.Plan(window), cache, cancellationToken);
                         break;
                     case Grouping.Probe or Grouping.Sorted:
-                        var chunks = planner.Plan(window);
-                        if (planner.LastWindowWasGrouped)
+                        if (sorted.StillSorted(window))
                         {
-                            await ApplyAsync(report, chunks, cache, cancellationToken);
+                            await ApplyAsync(report, planner.Plan(window), cache, cancellationToken);
                             grouping = Grouping.Sorted;
                         }
                         else if (grouping == Grouping.Probe && buckets == 1 && rowsInWindow < inMemoryRows)
@@ -166,7 +174,9 @@ public sealed class IngestionPipeline(
                 }
                 if (grouping == Grouping.Spill)
                 {
-                    spill ??= new CustomerSpill(options.SpillDirectory ?? Path.GetTempPath(), buckets);
+                    // A drop whose size promised one bucket yet holds more rows than memory may (short rows, gzip that
+                    // packs tighter than assumed) spills over enough buckets that each is read back whole.
+                    spill ??= new CustomerSpill(options.SpillDirectory ?? Path.GetTempPath(), buckets == 1 ? OverflowBuckets : buckets);
                     foreach (var record in window)
                     {
                         spill.Add(record);
@@ -504,6 +514,52 @@ public sealed class IngestionPipeline(
         if (mergedInto is not null)
         {
             entry.Profile.MergedInto = mergedInto;
+        }
+    }
+
+    /// <summary>
+    /// Whether an activity export is sorted by customer: no customer comes back once another has started, across windows
+    /// too (an export ordered by date and then customer is sorted within each day only). Customers are remembered as 64-bit
+    /// hashes; past <see cref="MaxCustomers"/> the export is treated as unsorted, which only means it is spilled.
+    /// </summary>
+    private sealed class SortedByCustomerCheck
+    {
+        private const int MaxCustomers = 1_000_000;
+        private readonly HashSet<ulong> _seen = [];
+        private ulong _current;
+        private bool _started;
+
+        public bool StillSorted(List<DropRecord> window)
+        {
+            foreach (var record in window)
+            {
+                var customer = Hash(record.Source, record.SourceCustomerId);
+                if (_started && customer == _current)
+                {
+                    continue;
+                }
+                if (!_seen.Add(customer) || _seen.Count > MaxCustomers)
+                {
+                    return false;
+                }
+                (_current, _started) = (customer, true);
+            }
+            return true;
+        }
+
+        private static ulong Hash(string source, string sourceCustomerId)
+        {
+            var hash = 14695981039346656037ul;
+            foreach (var c in source)
+            {
+                hash = (hash ^ c) * 1099511628211ul;
+            }
+            hash = (hash ^ 0xFFFF) * 1099511628211ul;
+            foreach (var c in sourceCustomerId)
+            {
+                hash = (hash ^ c) * 1099511628211ul;
+            }
+            return hash;
         }
     }
 

@@ -13,6 +13,16 @@ public enum IngestionStatus
 }
 
 /// <summary>
+/// The settings that decide a drop's chunk boundaries, pinned by its first attempt. <see cref="GroupByCustomer"/> is false
+/// for drops first attempted before activity drops were grouped by customer (their chunks were rows in file order).
+/// </summary>
+public sealed record ChunkPlan(int ChunkSize, bool GroupByCustomer, int GroupInMemoryRows, long SpillBucketBytes)
+{
+    public static ChunkPlan From(IngestionOptions options) =>
+        new(options.ChunkSize, GroupByCustomer: true, options.GroupInMemoryRows, options.SpillBucketBytes);
+}
+
+/// <summary>
 /// The ledger entry and report of one drop. Invariant: <c>RowsRead == RowsAccepted + RowsRejected + DuplicatesSkipped</c>;
 /// flagged rows are a subset of the accepted ones.
 /// </summary>
@@ -46,6 +56,10 @@ public sealed class IngestionReport
     /// </summary>
     public string? Grouping { get; set; }
     public int? SpillBuckets { get; set; }
+
+    /// <summary>How the first attempt cut the drop into chunks; every re-run cuts it the same way, whatever the settings
+    /// say by then, so chunk markers name the same rows.</summary>
+    public ChunkPlan? Plan { get; set; }
     public DateTimeOffset StartedAt { get; set; }
 
     /// <summary>When the first attempt started. Every attempt judges dates ("in the future?") against it, so a re-run hours

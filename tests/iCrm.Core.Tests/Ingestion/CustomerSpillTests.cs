@@ -112,10 +112,10 @@ public sealed class CustomerSpillTests : IDisposable
         Assert.Equal(expected, CustomerSpill.BucketsFor(bytes, compression));
 
     [Fact]
-    public void The_temporary_file_is_deleted_on_dispose_and_the_spill_is_used_in_order()
+    public void The_temporary_file_is_gone_from_the_directory_at_once_on_unix_and_on_dispose_anywhere_and_the_spill_is_used_in_order()
     {
         var spill = new CustomerSpill(_directory, buckets: 2);
-        Assert.True(File.Exists(spill.Path));
+        Assert.Equal(OperatingSystem.IsWindows(), File.Exists(spill.Path)); // unlinked at once on Unix: a killed process leaves nothing
         Assert.Throws<InvalidOperationException>(() => spill.ReadBucket(0, 10).ToList());
         spill.Add(new EventRecord("app", "1", 2, null, When, "view", null, null, "app"));
         spill.Complete();

@@ -27,11 +27,14 @@ public sealed class IngestionRerunTests
                 "S4,1,D,2025-01-01,P,1,1", "S5,1,E,2025-01-01,P,1,1"));
             return h;
         }
+        // Rows in file order (a drop first attempted before activity drops were grouped by customer):
         // chunk 0: A, B   chunk 1: C, D   chunk 2: A, E
         var drop = Orders("X1,1,A,2025-02-01,P,1,1", "X2,1,B,2025-02-01,P,1,1", "X3,1,C,2025-02-01,P,1,1",
             "X4,1,D,2025-02-01,P,1,1", "X5,1,A,2025-02-02,P,1,1", "X6,1,E,2025-02-01,P,1,1");
         var clean = await PrepareAsync();
-        var cleanReport = await clean.IngestAsync("web/orders/d.csv", drop);
+        await PutWithLegacyAttemptAsync(clean, "web/orders/d.csv", drop);
+        var cleanReport = await clean.Pipeline.IngestAsync("web/orders/d.csv");
+        Assert.Equal(("file-order", 3), (cleanReport.Grouping, cleanReport.Chunks));
 
         var crashing = await PrepareAsync();
         var eId = (await crashing.FindBySourceAsync("web", "E"))!.Id;
@@ -39,10 +42,12 @@ public sealed class IngestionRerunTests
         {
             if (p.Id == eId && p.Orders.Any(o => o.OrderId == "X6")) throw new IOException("store went away"); // after A's chunk-2 write
         };
-        await Assert.ThrowsAsync<IOException>(() => crashing.IngestAsync("web/orders/d.csv", drop));
+        await PutWithLegacyAttemptAsync(crashing, "web/orders/d.csv", drop);
+        await Assert.ThrowsAsync<IOException>(() => crashing.Pipeline.IngestAsync("web/orders/d.csv"));
         crashing.Customers.BeforeWrite = null;
         var rerun = await crashing.Pipeline.IngestAsync("web/orders/d.csv");
 
+        Assert.Equal((3, "file-order"), (rerun.Attempts, rerun.Grouping));
         Assert.Equal(5, cleanReport.CustomersUpdated);
         Assert.Equal(cleanReport.CustomersUpdated, rerun.CustomersUpdated); // fails: 4
     }

@@ -1,4 +1,6 @@
 using System.Text.Json;
+using iCrm.Core.Ingestion;
+using iCrm.Testing;
 using iCrm.Core.Profiles;
 
 namespace iCrm.Core.Tests.Ingestion;
@@ -10,6 +12,24 @@ internal static class IngestionTestData
 
     public static string Orders(params string[] rows) =>
         "order_id,line,customer_id,order_date,product_id,quantity,unit_price\n" + string.Join('\n', rows) + "\n";
+
+    /// <summary>
+    /// Puts a drop and files a failed first attempt for it from before chunk plans were kept (no <c>plan</c>): the next
+    /// attempts cut it as that version did, rows in file order, also for activity drops.
+    /// </summary>
+    public static async Task PutWithLegacyAttemptAsync(IngestionHarness harness, string path, string content)
+    {
+        var etag = harness.Drops.Put(path, System.Text.Encoding.UTF8.GetBytes(content));
+        await harness.Ledger.UpsertAsync(new IngestionReport
+        {
+            Id = iCrm.Core.Drops.DropId.Compute("drops", path, etag),
+            BlobPath = $"drops/{path}",
+            ETag = etag,
+            Status = IngestionStatus.Failed,
+            Attempts = 1,
+            StartedAt = harness.Time.GetUtcNow(),
+        });
+    }
 
     /// <summary>Profiles as JSON without the fields that record when the write happened (and, when asked, without the
     /// chunk markers, whose numbers depend on how the drop was cut).</summary>
