@@ -58,7 +58,7 @@ public static class IngestEndToEndBenchmark
                 profileWrites += report.StoreWrites;
             }
             stopwatch.Stop();
-            return new Dictionary<string, double>
+            var metrics = new Dictionary<string, double>
             {
                 ["customers"] = customers,
                 ["rows"] = rows,
@@ -68,6 +68,11 @@ public static class IngestEndToEndBenchmark
                 ["profile_writes_per_1000_rows"] = Math.Round(profileWrites * 1000.0 / rows, 1),
                 ["cosmos_reads_per_1000_rows"] = Math.Round(counter.Reads * 1000.0 / rows, 1),
             };
+            foreach (var (container, writes) in counter.WritesByContainer)
+            {
+                metrics[$"cosmos_writes_per_1000_rows_{container}"] = Math.Round(writes * 1000.0 / rows, 1);
+            }
+            return metrics;
         }
         finally
         {
@@ -80,15 +85,19 @@ public static class IngestEndToEndBenchmark
     {
         private long _writes;
         private long _reads;
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _writesByContainer = new();
 
         public long Writes => Interlocked.Read(ref _writes);
 
         public long Reads => Interlocked.Read(ref _reads);
 
+        public IReadOnlyDictionary<string, long> WritesByContainer => _writesByContainer;
+
         public void Reset()
         {
             Interlocked.Exchange(ref _writes, 0);
             Interlocked.Exchange(ref _reads, 0);
+            _writesByContainer.Clear();
         }
 
         public override Task<ResponseMessage> SendAsync(RequestMessage request, CancellationToken cancellationToken)
@@ -100,6 +109,10 @@ public static class IngestEndToEndBenchmark
             else
             {
                 Interlocked.Increment(ref _writes);
+                var path = request.RequestUri?.OriginalString ?? "";
+                var at = path.IndexOf("colls/", StringComparison.Ordinal);
+                var container = at < 0 ? "other" : path[(at + 6)..].Split('/')[0];
+                _writesByContainer.AddOrUpdate(container, 1, (_, n) => n + 1);
             }
             return base.SendAsync(request, cancellationToken);
         }
