@@ -383,7 +383,7 @@ public sealed class CustomerSpill : IDisposable
         private static ulong ZigZag(long value) => (ulong)((value << 1) ^ (value >> 63));
     }
 
-    /// <summary>Reads one bucket's records back; repeated low-cardinality strings (products, channels, types) are shared.</summary>
+    /// <summary>Reads one bucket's records back; repeated strings (customer ids, products, channels, types) are shared.</summary>
     private sealed class Decoder
     {
         private const int SharedSlots = 4096;
@@ -400,7 +400,7 @@ public sealed class CustomerSpill : IDisposable
             var line = (_last?.Line ?? 0) + UnZigZag(VarInt(buffer, ref position));
             var last = _last;
             var source = String(buffer, ref position, last?.Source, share: true)!;
-            var customerId = String(buffer, ref position, last?.SourceCustomerId, share: false)!;
+            var customerId = String(buffer, ref position, last?.SourceCustomerId, share: true)!; // a bucket's customers come back
             DropRecord record = kind switch
             {
                 KindOrder => DecodeOrder(buffer, ref position, source, customerId, line, last as OrderRecord),

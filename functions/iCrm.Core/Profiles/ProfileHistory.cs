@@ -29,6 +29,16 @@ public sealed class ProfileHistory(ProfileHistoryOptions options)
         var ordersBefore = profile.Orders.Count;
         var eventsBefore = profile.RecentEvents.Count;
         var feedbackBefore = profile.Feedback.Count;
+        switch (records.Count > start ? records[start] : null)
+        {
+            // Room for the whole batch at once (a batch is one customer's rows of one entity), instead of doubling as it goes.
+            case OrderRecord:
+                profile.Orders.EnsureCapacity(ordersBefore + records.Count - start);
+                break;
+            case EventRecord:
+                profile.RecentEvents.EnsureCapacity(Math.Min(eventsBefore + records.Count - start, options.MaxRecentEvents + records.Count - start));
+                break;
+        }
         for (var i = start; i < records.Count; i++)
         {
             var record = records[i];
