@@ -34,7 +34,8 @@ public static class AzureRegistration
             o.CreateIfMissing = config.GetValue("ICRM_CREATE_STORE", false);
             o.AllowBulk = config.GetValue("ICRM_COSMOS_BULK", false);
         });
-        services.AddOptions<IngestionOptions>().BindConfiguration("Ingestion");
+        services.AddOptions<IngestionOptions>().BindConfiguration("Ingestion").ValidateOnStart();
+        services.AddSingleton<IValidateOptions<IngestionOptions>, IngestionSettingsCheck>();
         services.AddOptions<ProfileHistoryOptions>().BindConfiguration("Profiles");
 
         services.AddSingleton(_ => AzureClientFactory.CreateBlobServiceClient(config));
@@ -85,4 +86,11 @@ public static class PiiKey
         }
         return System.Text.Encoding.UTF8.GetBytes(value);
     }
+}
+
+/// <summary>Refuses to start with ingestion settings no drop could be read with (a chunk size of 0, a two-letter separator…).</summary>
+internal sealed class IngestionSettingsCheck : IValidateOptions<IngestionOptions>
+{
+    public ValidateOptionsResult Validate(string? name, IngestionOptions options) =>
+        options.Problems().ToList() is { Count: > 0 } problems ? ValidateOptionsResult.Fail(problems) : ValidateOptionsResult.Success;
 }

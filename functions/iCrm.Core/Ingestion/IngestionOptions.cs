@@ -41,27 +41,65 @@ public sealed class IngestionOptions
     /// <summary>Per-source overrides, e.g. <c>Ingestion__Sources__pos__Culture=en-GB</c> for a till system writing dd/MM/yyyy.</summary>
     public Dictionary<string, ValidationSettings> Sources { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>The validation options for a source: its overrides on top of the defaults.</summary>
-    public ValidationOptions ValidationFor(string source, TimeProvider time)
+    /// <summary>How a source's rows are read: its overrides on top of the defaults, fully resolved.</summary>
+    public SourceReading ReadingFor(string source)
     {
         var defaults = Validation;
         Sources.TryGetValue(source, out var own);
         var baseline = ValidationOptions.Default;
-        return baseline with
-        {
-            Culture = own?.Culture ?? defaults.Culture ?? baseline.Culture,
-            TimeZone = own?.TimeZone ?? defaults.TimeZone ?? baseline.TimeZone,
-            DefaultPhoneRegion = own?.DefaultPhoneRegion ?? defaults.DefaultPhoneRegion ?? baseline.DefaultPhoneRegion,
-            MaxAmount = own?.MaxAmount ?? defaults.MaxAmount ?? baseline.MaxAmount,
-            FlagAmount = own?.FlagAmount ?? defaults.FlagAmount ?? baseline.FlagAmount,
-            TimeProvider = time,
-        };
+        return new SourceReading(
+            own?.Culture ?? defaults.Culture ?? baseline.Culture,
+            own?.TimeZone ?? defaults.TimeZone ?? baseline.TimeZone,
+            own?.DefaultPhoneRegion ?? defaults.DefaultPhoneRegion ?? baseline.DefaultPhoneRegion,
+            own?.MaxAmount ?? defaults.MaxAmount ?? baseline.MaxAmount,
+            own?.FlagAmount ?? defaults.FlagAmount ?? baseline.FlagAmount,
+            own?.Separator is { Length: 1 } separator ? separator : null);
     }
 
-    public DropReadOptions ReadOptionsFor(string source) =>
-        Sources.TryGetValue(source, out var own) && own.Separator is { Length: 1 } separator
-            ? DropReadOptions.Default with { Separator = separator[0] }
-            : DropReadOptions.Default;
+    /// <summary>What is wrong with these settings (empty when nothing): checked when the app starts.</summary>
+    public IEnumerable<string> Problems()
+    {
+        if (ChunkSize < 1)
+        {
+            yield return $"Ingestion:ChunkSize must be at least 1 (is {ChunkSize}).";
+        }
+        if (GroupInMemoryRows < 0)
+        {
+            yield return $"Ingestion:GroupInMemoryRows must not be negative (is {GroupInMemoryRows}).";
+        }
+        if (SpillBucketBytes < 1)
+        {
+            yield return $"Ingestion:SpillBucketBytes must be at least 1 (is {SpillBucketBytes}).";
+        }
+        if (WriteConcurrency < 1 || MaxWriteAttempts < 1)
+        {
+            yield return "Ingestion:WriteConcurrency and Ingestion:MaxWriteAttempts must be at least 1.";
+        }
+        foreach (var (source, own) in Sources.Append(new("(defaults)", Validation)))
+        {
+            if (own.Separator is { Length: not 1 } separator)
+            {
+                yield return $"Ingestion:Sources:{source}:Separator must be one character (is '{separator}').";
+            }
+        }
+    }
+}
+
+/// <summary>The settings one source's rows are read with, resolved (no fallbacks left).</summary>
+public sealed record SourceReading(string Culture, string TimeZone, string DefaultPhoneRegion, decimal MaxAmount, decimal FlagAmount, string? Separator)
+{
+    public ValidationOptions ToValidation(TimeProvider time) => ValidationOptions.Default with
+    {
+        Culture = Culture,
+        TimeZone = TimeZone,
+        DefaultPhoneRegion = DefaultPhoneRegion,
+        MaxAmount = MaxAmount,
+        FlagAmount = FlagAmount,
+        TimeProvider = time,
+    };
+
+    public DropReadOptions ToReadOptions() =>
+        Separator is { Length: 1 } separator ? DropReadOptions.Default with { Separator = separator[0] } : DropReadOptions.Default;
 }
 
 /// <summary>Settings for reading one source's values; unset ones fall back to the defaults.</summary>

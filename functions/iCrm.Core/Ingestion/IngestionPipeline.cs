@@ -46,9 +46,7 @@ public sealed class IngestionPipeline(
             StartedAt = time.GetUtcNow(),
         };
         report.FirstStartedAt = previous?.Value.FirstStartedAt ?? previous?.Value.StartedAt ?? report.StartedAt;
-        // A re-run cuts the chunks the first attempt cut; an attempt from before plans were kept cut rows in file order.
-        report.Plan = previous is null ? ChunkPlan.From(options)
-            : previous.Value.Plan ?? new ChunkPlan(options.ChunkSize, GroupByCustomer: false, options.GroupInMemoryRows, options.SpillBucketBytes);
+
         if (!DropPath.TryParse(blob.Path, out var path, out var pathError))
         {
             // A drop iCrm cannot read never becomes readable by retrying: report it and stop.
@@ -58,14 +56,15 @@ public sealed class IngestionPipeline(
         }
         report.Source = path.Source;
         report.Entity = DropPath.EntityFolder(path.Entity);
+        report.Plan = DropPlan.ForAttempt(previous?.Value, options, path.Source);
 
         try
         {
             await ledger.UpsertAsync(report, cancellationToken);
             report.RejectedPath = await quarantine.BeginAsync(dropId, cancellationToken);
-            var validator = new RowValidator(path, options.ValidationFor(path.Source, new PinnedTime(report.FirstStartedAt.Value)));
+            var validator = new RowValidator(path, report.Plan.Reading.ToValidation(new PinnedTime(report.FirstStartedAt.Value)));
             await using (var content = await drops.OpenReadAsync(blob, cancellationToken))
-            using (var reader = new DropReader(content, path, options.ReadOptionsFor(path.Source) with { ReuseBuffersBetweenBatches = true }))
+            using (var reader = new DropReader(content, path, report.Plan.Reading.ToReadOptions() with { ReuseBuffersBetweenBatches = true }))
             {
                 await ReadAndApplyAsync(report, path, blob, validator, reader, cancellationToken);
                 if (reader.MissingColumns.Count > 0)
@@ -129,7 +128,8 @@ public sealed class IngestionPipeline(
         var probeRows = Math.Min(10 * chunkSize, inMemoryRows);
         var buckets = CustomerSpill.BucketsFor(blob.Length, path.Compression, plan.SpillBucketBytes); // 1: small enough to hold
         var planner = new ChunkPlanner(chunkSize, groupByCustomer: grouping != Grouping.None);
-        var sorted = new SortedByCustomerCheck();
+        SortedByCustomerCheck? sorted = new();
+        var carried = new List<DropRecord>();
         var cache = new DropResolutionCache();
         var batch = new List<RawRow>(chunkSize);
         var window = new List<DropRecord>(chunkSize);
@@ -153,10 +153,12 @@ public sealed class IngestionPipeline(
                         await ApplyAsync(report, planner.Plan(window), cache, cancellationToken);
                         break;
                     case Grouping.Probe or Grouping.Sorted:
-                        if (sorted.StillSorted(window))
+                        if (sorted!.StillSorted(window))
                         {
-                            await ApplyAsync(report, planner.Plan(window), cache, cancellationToken);
                             grouping = Grouping.Sorted;
+                            await ApplySortedAsync(report, planner, window, carried, inMemoryRows, cache, cancellationToken);
+                            rowsInWindow = window.Count; // the last customer's rows, which may go on in the next window
+                            continue;
                         }
                         else if (grouping == Grouping.Probe && buckets == 1 && rowsInWindow < inMemoryRows)
                         {
@@ -174,6 +176,7 @@ public sealed class IngestionPipeline(
                 }
                 if (grouping == Grouping.Spill)
                 {
+                    sorted = null; // up to a million customer hashes, not needed any more
                     // A drop whose size promised one bucket yet holds more rows than memory may (short rows, gzip that
                     // packs tighter than assumed) spills over enough buckets that each is read back whole.
                     spill ??= new CustomerSpill(options.SpillDirectory ?? Path.GetTempPath(), buckets == 1 ? OverflowBuckets : buckets);
@@ -258,11 +261,57 @@ public sealed class IngestionPipeline(
         }
     }
 
+    /// <summary>
+    /// Applies a window of an export sorted by customer, except its last customer's rows, which may go on in the next
+    /// window: chunks end between customers, as the planner's do, so a customer with very many rows (a till's "walk-in"
+    /// id) makes one chunk per <paramref name="maxRows"/> rows rather than one per chunk size, and never outgrows the chunk
+    /// markers its profile keeps. The window keeps the rows not applied.
+    /// </summary>
+    private async Task ApplySortedAsync(IngestionReport report, ChunkPlanner planner, List<DropRecord> window, List<DropRecord> carried,
+        int maxRows, DropResolutionCache cache, CancellationToken cancellationToken)
+    {
+        if (window.Count == 0)
+        {
+            return;
+        }
+        var last = window[^1];
+        var from = window.Count;
+        while (from > 0 && window[from - 1].SourceCustomerId == last.SourceCustomerId && window[from - 1].Source == last.Source)
+        {
+            from--;
+        }
+        if (from == 0)
+        {
+            if (window.Count < maxRows)
+            {
+                return; // one customer so far: read on
+            }
+            from = window.Count; // one customer filling the memory allowed: cut here
+        }
+        for (var i = from; i < window.Count; i++)
+        {
+            carried.Add(window[i]);
+        }
+        window.RemoveRange(from, window.Count - from);
+        var chunks = planner.Plan(window);
+        window.Clear();
+        await ApplyAsync(report, chunks, cache, cancellationToken);
+        window.AddRange(carried);
+        carried.Clear();
+    }
+
     private async Task ApplyAsync(IngestionReport report, IReadOnlyList<ArraySegment<DropRecord>> chunks, DropResolutionCache cache,
         CancellationToken cancellationToken)
     {
+        if (chunks.Count > 0 && report.Plan is { Applied: false } plan)
+        {
+            // From the first chunk on, every attempt must read and cut the drop this way: keep the plan before applying.
+            report.Plan = plan with { Applied = true };
+            await ledger.UpsertAsync(report, cancellationToken);
+        }
         foreach (var chunk in chunks)
         {
+            cancellationToken.ThrowIfCancellationRequested(); // the host is stopping: the next attempt picks up from the markers
             cache.StartChunk();
             await ProcessChunkAsync(report, report.Chunks++, chunk, cache, cancellationToken);
             chunk.AsSpan().Clear(); // the chunk's records are done with: let them go before the window's other chunks are applied

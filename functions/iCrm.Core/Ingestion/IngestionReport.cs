@@ -13,13 +13,31 @@ public enum IngestionStatus
 }
 
 /// <summary>
-/// The settings that decide a drop's chunk boundaries, pinned by its first attempt. <see cref="GroupByCustomer"/> is false
-/// for drops first attempted before activity drops were grouped by customer (their chunks were rows in file order).
+/// How a drop is read and cut into chunks, kept from the attempt that first applied a chunk: every later attempt reads
+/// the same rows (<see cref="Reading"/>: culture, time zone, limits, separator) into the same chunks, whatever the
+/// settings or the release say by then, so chunk markers name the same rows. Until <see cref="Applied"/>, nothing of the
+/// drop is in any profile and a retry plans afresh (a fixed setting then takes effect).
 /// </summary>
-public sealed record ChunkPlan(int ChunkSize, bool GroupByCustomer, int GroupInMemoryRows, long SpillBucketBytes)
+public sealed record DropPlan(int Version, int ChunkSize, bool GroupByCustomer, int GroupInMemoryRows, long SpillBucketBytes,
+    SourceReading Reading, bool Applied = false)
 {
-    public static ChunkPlan From(IngestionOptions options) =>
-        new(options.ChunkSize, GroupByCustomer: true, options.GroupInMemoryRows, options.SpillBucketBytes);
+    /// <summary>The cutting rules of this release (probe, buckets, windows). Version 0: rows in file order, before plans were kept.</summary>
+    public const int CurrentVersion = 1;
+
+    public static DropPlan From(IngestionOptions options, string source) =>
+        new(CurrentVersion, options.ChunkSize, GroupByCustomer: true, options.GroupInMemoryRows, options.SpillBucketBytes, options.ReadingFor(source));
+
+    /// <summary>The plan for a re-run: the previous attempts' if one applied a chunk under it, else a fresh one. An attempt
+    /// from before plans were kept (no plan) cut rows in file order, unless its report says it grouped them by customer
+    /// (development builds that grouped before they kept plans).</summary>
+    public static DropPlan ForAttempt(IngestionReport? previous, IngestionOptions options, string source) => previous switch
+    {
+        null => From(options, source),
+        { Plan: { Applied: true } kept } => kept,
+        { Plan: not null } => From(options, source),
+        { Grouping: "memory" or "spill" or "sorted" } => From(options, source) with { Applied = true },
+        _ => From(options, source) with { Version = 0, GroupByCustomer = false, Applied = true },
+    };
 }
 
 /// <summary>
@@ -57,9 +75,8 @@ public sealed class IngestionReport
     public string? Grouping { get; set; }
     public int? SpillBuckets { get; set; }
 
-    /// <summary>How the first attempt cut the drop into chunks; every re-run cuts it the same way, whatever the settings
-    /// say by then, so chunk markers name the same rows.</summary>
-    public ChunkPlan? Plan { get; set; }
+    /// <summary>How the drop is read and cut into chunks, the same for every attempt once one has applied a chunk.</summary>
+    public DropPlan? Plan { get; set; }
     public DateTimeOffset StartedAt { get; set; }
 
     /// <summary>When the first attempt started. Every attempt judges dates ("in the future?") against it, so a re-run hours

@@ -160,7 +160,7 @@ public sealed class IngestionRerunTests
     [Fact]
     public async Task Rows_follow_a_key_repointed_by_another_drop_in_later_chunks()
     {
-        var h = new IngestionHarness(new IngestionOptions { ChunkSize = 1, WriteConcurrency = 1 }, Now);
+        var h = new IngestionHarness(new IngestionOptions { ChunkSize = 1, GroupInMemoryRows = 10, WriteConcurrency = 1 }, Now);
         await h.IngestAsync("web/orders/seed.csv", Orders("S1,1,42,2025-01-01,P,1,1", "S2,1,43,2025-01-01,P,1,1"));
         var p = (await h.FindBySourceAsync("web", "42"))!.Id;
         var q = (await h.FindBySourceAsync("web", "43"))!.Id;
@@ -175,7 +175,7 @@ public sealed class IngestionRerunTests
             }
         };
 
-        // Sorted by customer (one customer), so after a probe of ten rows the drop is applied a row (chunk) at a time.
+        // Sorted by customer (one customer), so its rows are applied ten (the most held in memory) at a time: A1–A10, then A11–A12.
         var report = await h.IngestAsync("web/orders/a.csv", Orders([.. Enumerable.Range(1, 12).Select(i => $"A{i},1,42,2025-02-{i:00},P,1,1")]));
 
         Assert.True(repointed);
