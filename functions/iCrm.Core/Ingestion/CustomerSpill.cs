@@ -112,7 +112,6 @@ public sealed class CustomerSpill : IDisposable
         var bucket = _buckets[BucketOf(record.Source, record.SourceCustomerId, _buckets.Length)];
         var length = Encode(record, bucket.Last);
         bucket.Last = record;
-        bucket.Records++;
         Records++;
         if (bucket.Used + length > BlockBytes)
         {
@@ -213,7 +212,6 @@ public sealed class CustomerSpill : IDisposable
     {
         public int Start;
         public int Used;
-        public long Records;
         public DropRecord? Last;
         public readonly List<(long Offset, int Length)> Blocks = [];
     }

@@ -91,15 +91,7 @@ public sealed class IngestionPipelineTests
         Assert.Equal(37, cleanReport.StoreWrites); // each customer written once
 
         var crashing = new IngestionHarness(options, Now);
-        var writes = 0;
-        crashing.Customers.BeforeWrite = _ =>
-        {
-            // Some of the chunk's profiles are written, some not.
-            if (++writes == failingWrite)
-            {
-                throw new IOException("store went away");
-            }
-        };
+        CrashAtWrite(crashing, failingWrite);
         await Assert.ThrowsAsync<IOException>(() => crashing.IngestAsync("web/orders/big.csv", csv));
         Assert.Equal(IngestionStatus.Failed, (await crashing.Ledger.GetAsync(cleanReport.Id))!.Value.Status);
         crashing.Customers.BeforeWrite = null;
@@ -277,14 +269,7 @@ public sealed class IngestionPipelineTests
         var tomorrowPlus = Now.AddDays(2).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
         var csv = Orders("O1,1,C1,2025-03-01,P1,1,3", $"O2,1,C2,{tomorrowPlus},P1,1,3", "O3,1,C3,2025-03-01,P1,1,3");
         var harness = new IngestionHarness(new IngestionOptions { ChunkSize = 1 }, Now);
-        var writes = 0;
-        harness.Customers.BeforeWrite = _ =>
-        {
-            if (++writes == 2)
-            {
-                throw new IOException("store went away");
-            }
-        };
+        CrashAtWrite(harness, 2);
         await Assert.ThrowsAsync<IOException>(() => harness.IngestAsync("web/orders/o.csv", csv));
         harness.Customers.BeforeWrite = null;
         harness.Time.Advance(TimeSpan.FromDays(5));

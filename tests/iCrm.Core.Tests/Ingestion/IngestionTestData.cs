@@ -31,6 +31,27 @@ internal static class IngestionTestData
         });
     }
 
+    /// <summary>Makes the store fail on the given profile write, as if it went away half-way through a drop.</summary>
+    public static void CrashAtWrite(IngestionHarness harness, int failingWrite)
+    {
+        var writes = 0;
+        harness.Customers.BeforeWrite = _ =>
+        {
+            if (Interlocked.Increment(ref writes) == failingWrite)
+            {
+                throw new IOException("store went away");
+            }
+        };
+    }
+
+    /// <summary>A re-run completed with the counts and chunks of a clean run.</summary>
+    public static void AssertSameCounts(IngestionReport clean, IngestionReport rerun)
+    {
+        Assert.Equal(IngestionStatus.Completed, rerun.Status);
+        Assert.Equal((clean.RowsRead, clean.RowsAccepted, clean.RowsRejected, clean.DuplicatesSkipped, clean.CustomersCreated, clean.CustomersUpdated, clean.Chunks),
+            (rerun.RowsRead, rerun.RowsAccepted, rerun.RowsRejected, rerun.DuplicatesSkipped, rerun.CustomersCreated, rerun.CustomersUpdated, rerun.Chunks));
+    }
+
     /// <summary>Profiles as JSON without the fields that record when the write happened (and, when asked, without the
     /// chunk markers, whose numbers depend on how the drop was cut).</summary>
     public static List<string> Snapshot(IEnumerable<CustomerProfile> profiles, bool withChunkMarkers = true) =>

@@ -39,25 +39,6 @@ public sealed class SpillReview2Tests : IDisposable
         await harness.IngestAsync("web/orders/earlier.csv", Orders("E1,1,C9,2025-01-05,P1,1,1", "E2,1,C12,2025-01-06,P1,1,1"));
     }
 
-    private static void CrashAtWrite(IngestionHarness harness, int failingWrite)
-    {
-        var writes = 0;
-        harness.Customers.BeforeWrite = _ =>
-        {
-            if (Interlocked.Increment(ref writes) == failingWrite)
-            {
-                throw new IOException("store went away");
-            }
-        };
-    }
-
-    private static void AssertSameCounts(IngestionReport clean, IngestionReport rerun)
-    {
-        Assert.Equal(IngestionStatus.Completed, rerun.Status);
-        Assert.Equal((clean.RowsRead, clean.RowsAccepted, clean.RowsRejected, clean.DuplicatesSkipped, clean.CustomersCreated, clean.CustomersUpdated, clean.Chunks),
-            (rerun.RowsRead, rerun.RowsAccepted, rerun.RowsRejected, rerun.DuplicatesSkipped, rerun.CustomersCreated, rerun.CustomersUpdated, rerun.Chunks));
-    }
-
     // ---------------------------------------------------------------------------------------------------------------
     // Findings
     // ---------------------------------------------------------------------------------------------------------------

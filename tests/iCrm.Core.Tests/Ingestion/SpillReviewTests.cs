@@ -310,14 +310,7 @@ public sealed class SpillReviewTests : IDisposable
 
         var crashing = new IngestionHarness(options, Now);
         await Prepare(crashing);
-        var writes = 0;
-        crashing.Customers.BeforeWrite = _ =>
-        {
-            if (++writes == failingWrite)
-            {
-                throw new IOException("store went away");
-            }
-        };
+        CrashAtWrite(crashing, failingWrite);
         await Assert.ThrowsAsync<IOException>(() => crashing.IngestAsync("web/orders/mixed.csv", csv));
         var failed = (await crashing.Ledger.GetAsync(cleanReport.Id))!.Value;
         Assert.Equal(IngestionStatus.Failed, failed.Status);
@@ -326,9 +319,7 @@ public sealed class SpillReviewTests : IDisposable
 
         var rerun = await crashing.Pipeline.IngestAsync("web/orders/mixed.csv");
 
-        Assert.Equal(IngestionStatus.Completed, rerun.Status);
-        Assert.Equal((cleanReport.RowsRead, cleanReport.RowsAccepted, cleanReport.RowsRejected, cleanReport.DuplicatesSkipped, cleanReport.CustomersCreated, cleanReport.CustomersUpdated, cleanReport.Chunks),
-            (rerun.RowsRead, rerun.RowsAccepted, rerun.RowsRejected, rerun.DuplicatesSkipped, rerun.CustomersCreated, rerun.CustomersUpdated, rerun.Chunks));
+        AssertSameCounts(cleanReport, rerun);
         Assert.Equal(Snapshot(clean.Customers.All()), Snapshot(crashing.Customers.All()));
         Assert.Empty(Directory.GetFiles(_directory));
     }
@@ -604,14 +595,7 @@ public sealed class SpillReviewTests : IDisposable
         var cleanReport = await clean.IngestAsync("web/orders/mixed.csv", csv);
         var crashing = new IngestionHarness(before, Now);
         await Prepare(crashing);
-        var writes = 0;
-        crashing.Customers.BeforeWrite = _ =>
-        {
-            if (++writes == failingWrite)
-            {
-                throw new IOException("store went away");
-            }
-        };
+        CrashAtWrite(crashing, failingWrite);
         await Assert.ThrowsAsync<IOException>(() => crashing.IngestAsync("web/orders/mixed.csv", csv));
         crashing.Customers.BeforeWrite = null;
 
@@ -654,14 +638,7 @@ public sealed class SpillReviewTests : IDisposable
         var cleanReport = await clean.IngestAsync("web/orders/by-day.csv", csv);
         Assert.NotEqual("sorted", cleanReport.Grouping);
         var crashing = new IngestionHarness(options, Now, history);
-        var writes = 0;
-        crashing.Customers.BeforeWrite = _ =>
-        {
-            if (++writes == Customers - 5)
-            {
-                throw new IOException("store went away");
-            }
-        };
+        CrashAtWrite(crashing, Customers - 5);
         await Assert.ThrowsAsync<IOException>(() => crashing.IngestAsync("web/orders/by-day.csv", csv));
         crashing.Customers.BeforeWrite = null;
 
