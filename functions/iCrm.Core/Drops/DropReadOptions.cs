@@ -24,8 +24,8 @@ public sealed record DropReadOptions
 
     /// <summary>
     /// Rows of a batch are used only until the next batch is read (as the ingestion pipeline does: it validates a whole
-    /// batch first), so the character and bounds blocks behind them are reused instead of allocated again. Off by
-    /// default: rows read one by one may be kept.
+    /// batch first), so the row objects and the character and bounds blocks behind them are reused instead of allocated
+    /// again. Off by default: rows read one by one may be kept.
     /// </summary>
     public bool ReuseBuffersBetweenBatches { get; init; }
 }

@@ -316,6 +316,30 @@ public sealed class DropReader : IDisposable
     {
         _chars.StartBatch();
         _ints.StartBatch();
+        _rowsUsed = 0;
+    }
+
+    /// <summary>The previous batch's row objects, handed out again when buffers are reused between batches.</summary>
+    private readonly List<RawRow> _rows = [];
+    private int _rowsUsed;
+
+    private RawRow NewRow(RowLayout layout, long line, char[] chars, int textStart, int textLength, int[] bounds, int boundsStart,
+        int fieldCount, string? malformedReason, int rawTextCap)
+    {
+        if (!_options.ReuseBuffersBetweenBatches)
+        {
+            return new RawRow(layout, line, chars, textStart, textLength, bounds, boundsStart, fieldCount, malformedReason, rawTextCap);
+        }
+        if (_rowsUsed < _rows.Count)
+        {
+            var row = _rows[_rowsUsed++];
+            row.Reset(layout, line, chars, textStart, textLength, bounds, boundsStart, fieldCount, malformedReason, rawTextCap);
+            return row;
+        }
+        var created = new RawRow(layout, line, chars, textStart, textLength, bounds, boundsStart, fieldCount, malformedReason, rawTextCap);
+        _rows.Add(created);
+        _rowsUsed++;
+        return created;
     }
 
     private Span<char> AllocChars(int length, out char[] block, out int offset) => _chars.Alloc(length, out block, out offset);
@@ -380,7 +404,7 @@ public sealed class DropReader : IDisposable
     {
         var keep = raw[..Math.Min(raw.Length, _options.MaxRawTextChars)];
         keep.CopyTo(AllocChars(keep.Length, out var block, out var offset));
-        return new RawRow(layout, line, block, offset, keep.Length, NoBounds, 0, 0, reason, _options.MaxRawTextChars);
+        return NewRow(layout, line, block, offset, keep.Length, NoBounds, 0, 0, reason, _options.MaxRawTextChars);
     }
 
     // ---------------------------------------------------------------- CSV
@@ -515,16 +539,16 @@ public sealed class DropReader : IDisposable
             var (block, textStart, bounds, boundsStart) = record.Value;
             if (malformed is not null)
             {
-                return new RawRow(header, line, block, textStart, textLength, bounds, boundsStart, 0, malformed, _options.MaxRawTextChars);
+                return NewRow(header, line, block, textStart, textLength, bounds, boundsStart, 0, malformed, _options.MaxRawTextChars);
             }
 
             if (fieldCount != header.Names.Length)
             {
                 var reason = $"Expected {header.Names.Length} fields as in the header, found {fieldCount}.";
-                return new RawRow(header, line, block, textStart, textLength, bounds, boundsStart, 0, reason, _options.MaxRawTextChars);
+                return NewRow(header, line, block, textStart, textLength, bounds, boundsStart, 0, reason, _options.MaxRawTextChars);
             }
 
-            return new RawRow(header, line, block, textStart, textLength, bounds, boundsStart, fieldCount, null, _options.MaxRawTextChars);
+            return NewRow(header, line, block, textStart, textLength, bounds, boundsStart, fieldCount, null, _options.MaxRawTextChars);
         }
     }
 
@@ -1080,7 +1104,7 @@ public sealed class DropReader : IDisposable
             bounds[(2 * f) + 1] = _scratchBounds[(2 * f) + 1];
         }
 
-        return new RawRow(_lastJsonLayout, line, block, offset, text.Length, intBlock, boundsStart, fields, null, _options.MaxRawTextChars);
+        return NewRow(_lastJsonLayout, line, block, offset, text.Length, intBlock, boundsStart, fields, null, _options.MaxRawTextChars);
     }
 
     private int CopyJsonString(ref Utf8JsonReader reader, ref int length)

@@ -52,6 +52,43 @@ public sealed record OrderRecord(
     string? Currency,
     bool Returned) : DropRecord(Source, SourceCustomerId, Line);
 
+/// <summary>
+/// The values of a validated order line before they become an <see cref="OrderRecord"/>: the identifiers are still slices
+/// of the row they were read from (valid only while that row is), an empty <see cref="ProductId"/> meaning none. For code
+/// that only passes lines on (<see cref="RowValidator.ValidateOrder(RawRow, out OrderValues)"/>).
+/// </summary>
+public readonly ref struct OrderValues(
+    string source,
+    ReadOnlySpan<char> sourceCustomerId,
+    long line,
+    ReadOnlySpan<char> orderId,
+    int orderLine,
+    DateTimeOffset orderDate,
+    ReadOnlySpan<char> productId,
+    decimal quantity,
+    decimal amount,
+    string channel,
+    string? currency,
+    bool returned)
+{
+    public string Source { get; } = source;
+    public ReadOnlySpan<char> SourceCustomerId { get; } = sourceCustomerId;
+    public long Line { get; } = line;
+    public ReadOnlySpan<char> OrderId { get; } = orderId;
+    public int OrderLine { get; } = orderLine;
+    public DateTimeOffset OrderDate { get; } = orderDate;
+    public ReadOnlySpan<char> ProductId { get; } = productId;
+    public decimal Quantity { get; } = quantity;
+    public decimal Amount { get; } = amount;
+    public string Channel { get; } = channel;
+    public string? Currency { get; } = currency;
+    public bool Returned { get; } = returned;
+
+    /// <summary>The values of a record (a product of null becomes empty).</summary>
+    public static OrderValues Of(OrderRecord o) =>
+        new(o.Source, o.SourceCustomerId, o.Line, o.OrderId, o.OrderLine, o.OrderDate, o.ProductId, o.Quantity, o.Amount, o.Channel, o.Currency, o.Returned);
+}
+
 public sealed record EventRecord(
     string Source,
     string SourceCustomerId,

@@ -77,16 +77,26 @@ internal sealed class RowLayout
 /// </summary>
 public sealed class RawRow
 {
-    private readonly RowLayout _layout;
-    private readonly char[] _chars;
-    private readonly int _textStart;
-    private readonly int _textLength;
-    private readonly int[] _bounds;
-    private readonly int _boundsStart;
-    private readonly int _fieldCount;
-    private readonly int _rawTextCap;
+    private RowLayout _layout;
+    private char[] _chars;
+    private int _textStart;
+    private int _textLength;
+    private int[] _bounds;
+    private int _boundsStart;
+    private int _fieldCount;
+    private int _rawTextCap;
 
     internal RawRow(RowLayout layout, long line, char[] chars, int textStart, int textLength, int[] bounds, int boundsStart,
+        int fieldCount, string? malformedReason, int rawTextCap)
+    {
+        _layout = layout;
+        _chars = chars;
+        _bounds = bounds;
+        Reset(layout, line, chars, textStart, textLength, bounds, boundsStart, fieldCount, malformedReason, rawTextCap);
+    }
+
+    /// <summary>Points this row at another record: the reader reuses a batch's rows once the batch is done with.</summary>
+    internal void Reset(RowLayout layout, long line, char[] chars, int textStart, int textLength, int[] bounds, int boundsStart,
         int fieldCount, string? malformedReason, int rawTextCap)
     {
         _layout = layout;
@@ -102,10 +112,10 @@ public sealed class RawRow
     }
 
     /// <summary>The physical line on which the record starts (CSV header = line 1; first JSON line = 1).</summary>
-    public long Line { get; }
+    public long Line { get; private set; }
 
     /// <summary>Why the record could not be read structurally (ragged, unterminated quote, invalid JSON); null when it could.</summary>
-    public string? MalformedReason { get; }
+    public string? MalformedReason { get; private set; }
 
     public bool IsMalformed => MalformedReason is not null;
 

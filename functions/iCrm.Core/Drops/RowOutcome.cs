@@ -38,19 +38,24 @@ public readonly record struct RowOutcome
         Warnings = warnings;
     }
 
+    /// <summary>The record of an accepted row; null for a rejected one, and for one accepted as values only
+    /// (<see cref="RowValidator.ValidateOrder(RawRow, out OrderValues)"/>).</summary>
     public DropRecord? Record { get; }
 
     public RowRejection? Rejection { get; }
 
     public IReadOnlyList<RowWarning> Warnings { get; }
 
-    public bool IsAccepted => Record is not null;
+    public bool IsAccepted => Rejection is null;
 
     /// <summary>Accepted with at least one warning; flagged rows are a subset of accepted rows.</summary>
-    public bool IsFlagged => Record is not null && Warnings.Count > 0;
+    public bool IsFlagged => Rejection is null && Warnings.Count > 0;
 
     public static RowOutcome Accepted(DropRecord record, IReadOnlyList<RowWarning>? warnings = null) =>
         new(record, null, warnings ?? []);
+
+    /// <summary>Accepted, the values handed out another way than as a record.</summary>
+    public static RowOutcome Accepted(IReadOnlyList<RowWarning>? warnings) => new(null, null, warnings ?? []);
 
     public static RowOutcome Rejected(RowRejection rejection) => new(null, rejection, []);
 }

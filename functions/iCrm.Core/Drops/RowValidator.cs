@@ -54,22 +54,14 @@ public sealed class RowValidator
     {
     }
 
+    /// <summary>The entity whose rows this validator reads.</summary>
+    public DropEntity Entity => _entity;
+
     public RowOutcome Validate(RawRow row)
     {
-        ArgumentNullException.ThrowIfNull(row);
-        _row = row;
-        _warnings = null;
-        _rejection = null;
-
-        if (row.MalformedReason is { } malformed)
+        if (Begin(row) is { } unreadable)
         {
-            return Reject(null, RejectionReasons.Malformed, malformed);
-        }
-
-        if (row.HasMissingColumns)
-        {
-            var names = string.Join(", ", row.MissingColumns.Select(DropSchema.NameOf));
-            return Reject(row.MissingColumns[0], RejectionReasons.MissingColumn, $"The file has no column for: {names}.");
+            return unreadable;
         }
 
         DropRecord? record = _entity switch
@@ -88,6 +80,46 @@ public sealed class RowValidator
         }
 
         return RowOutcome.Accepted(record, _warnings);
+    }
+
+    /// <summary>
+    /// Validates an orders row like <see cref="Validate"/> but makes no record: the accepted line's values come out as
+    /// <paramref name="order"/>, its text still slices of the row (valid while the row is), for a caller that only passes
+    /// them on (the customer spill), so accepting a line allocates nothing.
+    /// </summary>
+    public RowOutcome ValidateOrder(RawRow row, out OrderValues order)
+    {
+        if (_entity != DropEntity.Orders)
+        {
+            throw new InvalidOperationException($"This validator reads {_entity} rows, not orders.");
+        }
+        order = default;
+        if (Begin(row) is { } unreadable)
+        {
+            return unreadable;
+        }
+        return TryOrder(out order) ? RowOutcome.Accepted(_warnings) : RowOutcome.Rejected(_rejection!);
+    }
+
+    /// <summary>Starts a row: the rejection of a row that could not be read structurally, or null.</summary>
+    private RowOutcome? Begin(RawRow row)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        _row = row;
+        _warnings = null;
+        _rejection = null;
+
+        if (row.MalformedReason is { } malformed)
+        {
+            return Reject(null, RejectionReasons.Malformed, malformed);
+        }
+
+        if (row.HasMissingColumns)
+        {
+            var names = string.Join(", ", row.MissingColumns.Select(DropSchema.NameOf));
+            return Reject(row.MissingColumns[0], RejectionReasons.MissingColumn, $"The file has no column for: {names}.");
+        }
+        return null;
     }
 
     // ------------------------------------------------------------- entities
@@ -155,13 +187,20 @@ public sealed class RowValidator
             Attributes());
     }
 
-    private OrderRecord? ValidateOrder()
+    private OrderRecord? ValidateOrder() =>
+        TryOrder(out var o)
+            ? new OrderRecord(o.Source, Shared(DropColumn.CustomerId, o.SourceCustomerId), o.Line, Shared(DropColumn.OrderId, o.OrderId),
+                o.OrderLine, o.OrderDate, o.ProductId.IsEmpty ? null : o.ProductId.ToString(), o.Quantity, o.Amount, o.Channel, o.Currency, o.Returned)
+            : null;
+
+    private bool TryOrder(out OrderValues order)
     {
-        var orderId = Required(DropColumn.OrderId);
-        var customerId = orderId is null ? null : Required(DropColumn.CustomerId);
-        if (customerId is null || !RequiredTimestamp(DropColumn.OrderDate, out var orderDate))
+        order = default;
+        var orderId = RequiredValue(DropColumn.OrderId);
+        var customerId = orderId.IsEmpty ? default : RequiredValue(DropColumn.CustomerId);
+        if (customerId.IsEmpty || !RequiredTimestamp(DropColumn.OrderDate, out var orderDate))
         {
-            return null;
+            return false;
         }
 
         var orderLine = 1;
@@ -169,7 +208,7 @@ public sealed class RowValidator
         if (!lineText.IsEmpty && (!_values.TryParseInt(lineText, out orderLine) || orderLine < 0))
         {
             SetRejection(DropColumn.OrderLine, RejectionReasons.InvalidNumber, $"Line '{Cut(lineText)}' is not a line number.");
-            return null;
+            return false;
         }
 
         if (!OptionalBoolean(DropColumn.Returned, out var returnedFlag)
@@ -177,7 +216,7 @@ public sealed class RowValidator
             || !OptionalDecimal(DropColumn.UnitPrice, out var unitPrice)
             || !OptionalDecimal(DropColumn.Amount, out var amountValue))
         {
-            return null;
+            return false;
         }
 
         var returned = returnedFlag == true;
@@ -196,13 +235,13 @@ public sealed class RowValidator
             catch (OverflowException)
             {
                 SetRejection(DropColumn.UnitPrice, RejectionReasons.AbsurdAmount, $"Quantity {quantity} × unit price {price} is beyond any real order.");
-                return null;
+                return false;
             }
         }
         else
         {
             SetRejection(DropColumn.Amount, RejectionReasons.Required, "The row has neither an amount nor a unit price.");
-            return null;
+            return false;
         }
 
         if (returned)
@@ -213,17 +252,17 @@ public sealed class RowValidator
         else if (quantity < 0)
         {
             SetRejection(DropColumn.Quantity, RejectionReasons.NegativeQuantity, $"Quantity {quantity} is negative but the row is not marked as a return.");
-            return null;
+            return false;
         }
         else if (amount < 0 || unitPrice < 0)
         {
             SetRejection(DropColumn.Amount, RejectionReasons.NegativeAmount, $"Amount {amount} is negative but the row is not marked as a return.");
-            return null;
+            return false;
         }
 
         if (!CheckAmount(DropColumn.Amount, amount))
         {
-            return null;
+            return false;
         }
 
         string? currency = null;
@@ -233,15 +272,15 @@ public sealed class RowValidator
             if (currencyText.Length != 3 || !char.IsAsciiLetter(currencyText[0]) || !char.IsAsciiLetter(currencyText[1]) || !char.IsAsciiLetter(currencyText[2]))
             {
                 SetRejection(DropColumn.Currency, RejectionReasons.InvalidCurrency, $"'{Cut(currencyText)}' is not an ISO 4217 currency code.");
-                return null;
+                return false;
             }
 
             currency = _pool.Get(currencyText, upper: true);
         }
 
-        var product = Value(DropColumn.ProductId);
-        return new OrderRecord(_source, customerId, _row.Line, orderId!, orderLine, orderDate, product.IsEmpty ? null : product.ToString(),
-            quantity, amount, Channel(), currency, returned);
+        order = new OrderValues(_source, customerId, _row.Line, orderId, orderLine, orderDate, Value(DropColumn.ProductId), quantity, amount,
+            Channel(), currency, returned);
+        return true;
     }
 
     private EventRecord? ValidateEvent()
@@ -394,14 +433,24 @@ public sealed class RowValidator
 
     private string? Required(DropColumn column)
     {
+        var value = RequiredValue(column);
+        return value.IsEmpty ? null : Shared(column, value);
+    }
+
+    /// <summary>The value of a required column, empty (with the rejection set) when it is missing.</summary>
+    private ReadOnlySpan<char> RequiredValue(DropColumn column)
+    {
         var value = Value(column);
         if (value.IsEmpty)
         {
             SetRejection(column, RejectionReasons.Required, $"{DropSchema.NameOf(column)} is required.");
-            return null;
         }
+        return value;
+    }
 
-        // Consecutive rows often repeat an identifier (an order's lines, a customer's rows in a sorted export): share the string.
+    /// <summary>Consecutive rows often repeat an identifier (an order's lines, a customer's rows in a sorted export): share the string.</summary>
+    private string Shared(DropColumn column, ReadOnlySpan<char> value)
+    {
         ref var previous = ref _previousRequired[(int)column];
         if (previous is not null && value.SequenceEqual(previous))
         {

@@ -142,20 +142,25 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
         chunk.Marker.Length == marker.Length && chunk.Marker[^1] == marker[^1] && chunk.Marker == marker;
 
     /// <summary>Adds a record to a customer's profile (applied with the customer's other rows before the write).</summary>
-    public ValueTask AddAsync(Resolution resolution, DropRecord record, CancellationToken cancellationToken)
+    public ValueTask<Entry> AddAsync(Resolution resolution, DropRecord record, CancellationToken cancellationToken)
     {
         if (_entries.TryGetValue(resolution.CustomerId, out var entry))
         {
             Add(entry, resolution, record);
-            return ValueTask.CompletedTask;
+            return ValueTask.FromResult(entry);
         }
         return AddLoadedAsync(resolution, record, cancellationToken);
     }
 
-    private async ValueTask AddLoadedAsync(Resolution resolution, DropRecord record, CancellationToken cancellationToken) =>
-        Add((await LoadStoredAsync(resolution.CustomerId, create: true, cancellationToken))!, resolution, record);
+    private async ValueTask<Entry> AddLoadedAsync(Resolution resolution, DropRecord record, CancellationToken cancellationToken)
+    {
+        var entry = (await LoadStoredAsync(resolution.CustomerId, create: true, cancellationToken))!;
+        Add(entry, resolution, record);
+        return entry;
+    }
 
-    private static void Add(Entry entry, Resolution resolution, DropRecord record)
+    /// <summary>Adds a record to the entry its resolution loaded (the caller's shortcut for a customer's next row).</summary>
+    public static void Add(Entry entry, Resolution resolution, DropRecord record)
     {
         entry.Records.Add(record);
         if (entry.Filed.Count == 0 || !ReferenceEquals(entry.Filed[^1], resolution))

@@ -88,7 +88,9 @@ public sealed class CustomerSpill : IDisposable
     }
 
     /// <summary>The bucket of a customer: FNV-1a over source and source id, stable across processes (unlike string.GetHashCode).</summary>
-    public static int BucketOf(string source, string sourceCustomerId, int buckets)
+    public static int BucketOf(string source, string sourceCustomerId, int buckets) => BucketOf(source, sourceCustomerId.AsSpan(), buckets);
+
+    private static int BucketOf(string source, ReadOnlySpan<char> sourceCustomerId, int buckets)
     {
         var hash = 2166136261u;
         foreach (var c in source)
@@ -105,14 +107,36 @@ public sealed class CustomerSpill : IDisposable
 
     public void Add(DropRecord record)
     {
+        if (record is OrderRecord order)
+        {
+            var values = OrderValues.Of(order);
+            var orderBucket = Start(order.Source, order.SourceCustomerId);
+            Append(orderBucket, EncodeOrder(values, productIsNull: order.ProductId is null, orderBucket));
+            return;
+        }
+        var bucket = Start(record.Source, record.SourceCustomerId);
+        Append(bucket, Encode(record, bucket));
+    }
+
+    /// <summary>Adds an order line from its values, without a record (the validator's output as it is).</summary>
+    public void AddOrder(in OrderValues order)
+    {
+        var bucket = Start(order.Source, order.SourceCustomerId);
+        Append(bucket, EncodeOrder(order, productIsNull: order.ProductId.IsEmpty, bucket));
+    }
+
+    private Bucket Start(string source, ReadOnlySpan<char> sourceCustomerId)
+    {
         if (_completed)
         {
             throw new InvalidOperationException("The spill is complete: no more records can be added.");
         }
-        var bucket = _buckets[BucketOf(record.Source, record.SourceCustomerId, _buckets.Length)];
-        var length = Encode(record, bucket.Last);
-        bucket.Last = record;
         Records++;
+        return _buckets[BucketOf(source, sourceCustomerId, _buckets.Length)];
+    }
+
+    private void Append(Bucket bucket, int length)
+    {
         if (bucket.Used + length > BlockBytes)
         {
             Flush(bucket);
@@ -132,7 +156,7 @@ public sealed class CustomerSpill : IDisposable
         foreach (var bucket in _buckets)
         {
             Flush(bucket);
-            bucket.Last = null;
+            bucket.Forget();
         }
         _buffers = [];
         _completed = true;
@@ -212,8 +236,53 @@ public sealed class CustomerSpill : IDisposable
     {
         public int Start;
         public int Used;
-        public DropRecord? Last;
         public readonly List<(long Offset, int Length)> Blocks = [];
+
+        /// <summary>Whether the bucket has a record yet, and that record's line and string fields (by position: source,
+        /// customer, then the kind's own), which the next record's may repeat.</summary>
+        public bool HasLast;
+        public byte LastKind;
+        public long LastLine;
+        public readonly Remembered[] Last = new Remembered[Fields];
+
+        public void Forget()
+        {
+            HasLast = false;
+            Array.Clear(Last);
+        }
+    }
+
+    /// <summary>String fields per record: source, customer, and at most five of its kind's.</summary>
+    private const int Fields = 7;
+
+    /// <summary>A string field of a bucket's previous record: the string itself, or a copy of the characters it was read as.</summary>
+    private struct Remembered
+    {
+        private string? _text;
+        private char[]? _chars;
+        private int _length;
+        private bool _isNull;
+
+        public readonly bool Is(ReadOnlySpan<char> value) =>
+            !_isNull && (_text is not null ? value.SequenceEqual(_text) : value.SequenceEqual(_chars.AsSpan(0, _length)));
+
+        public void Set(string? value)
+        {
+            _text = value;
+            _isNull = value is null;
+        }
+
+        public void Set(ReadOnlySpan<char> value)
+        {
+            if (_chars is null || _chars.Length < value.Length)
+            {
+                _chars = new char[Math.Max(16, value.Length * 2)];
+            }
+            value.CopyTo(_chars);
+            _length = value.Length;
+            _text = null;
+            _isNull = false;
+        }
     }
 
     // Encoding. Each record: kind, line (delta from the bucket's previous record), then its fields. A string is 0 (null),
@@ -222,78 +291,109 @@ public sealed class CustomerSpill : IDisposable
 
     private const byte KindOrder = 1, KindEvent = 2, KindFeedback = 3, KindSubscription = 4;
 
-    private int Encode(DropRecord record, DropRecord? last)
+    /// <param name="productIsNull">Whether the product is null rather than empty (the values cannot tell).</param>
+    private int EncodeOrder(in OrderValues o, bool productIsNull, Bucket bucket)
     {
-        var w = new Writer(this);
+        var w = new Writer(this, bucket);
+        w.Header(KindOrder, o.Line, o.Source, o.SourceCustomerId);
+        w.String(2, o.OrderId);
+        w.VarInt((ulong)(uint)o.OrderLine);
+        w.Date(o.OrderDate);
+        if (productIsNull)
+        {
+            w.String(3, (string?)null);
+        }
+        else
+        {
+            w.String(3, o.ProductId);
+        }
+        w.Decimal(o.Quantity);
+        w.Decimal(o.Amount);
+        w.String(4, o.Channel);
+        w.String(5, o.Currency);
+        w.Byte(o.Returned ? (byte)1 : (byte)0);
+        return w.End();
+    }
+
+    private int Encode(DropRecord record, Bucket bucket)
+    {
+        var w = new Writer(this, bucket);
         switch (record)
         {
-            case OrderRecord o:
-                var lo = last as OrderRecord;
-                w.Header(KindOrder, o, last);
-                w.String(o.OrderId, lo?.OrderId, lo is not null);
-                w.VarInt((ulong)(uint)o.OrderLine);
-                w.Date(o.OrderDate);
-                w.String(o.ProductId, lo?.ProductId, lo is not null);
-                w.Decimal(o.Quantity);
-                w.Decimal(o.Amount);
-                w.String(o.Channel, lo?.Channel, lo is not null);
-                w.String(o.Currency, lo?.Currency, lo is not null);
-                w.Byte(o.Returned ? (byte)1 : (byte)0);
-                break;
             case EventRecord e:
-                var le = last as EventRecord;
-                w.Header(KindEvent, e, last);
-                w.String(e.EventId, le?.EventId, le is not null);
+                w.Header(KindEvent, e.Line, e.Source, e.SourceCustomerId);
+                w.String(2, e.EventId);
                 w.Date(e.Timestamp);
-                w.String(e.Type, le?.Type, le is not null);
-                w.String(e.ProductId, le?.ProductId, le is not null);
+                w.String(3, e.Type);
+                w.String(4, e.ProductId);
                 w.NullableDecimal(e.Value);
-                w.String(e.Channel, le?.Channel, le is not null);
+                w.String(5, e.Channel);
                 break;
             case FeedbackRecord f:
-                var lf = last as FeedbackRecord;
-                w.Header(KindFeedback, f, last);
-                w.String(f.FeedbackId, lf?.FeedbackId, lf is not null);
+                w.Header(KindFeedback, f.Line, f.Source, f.SourceCustomerId);
+                w.String(2, f.FeedbackId);
                 w.Date(f.Timestamp);
-                w.String(f.Text, lf?.Text, lf is not null);
+                w.String(3, f.Text);
                 w.VarInt(f.Rating is { } rating ? (ulong)rating + 1 : 0);
-                w.String(f.Channel, lf?.Channel, lf is not null);
+                w.String(4, f.Channel);
                 break;
             case SubscriptionRecord s:
-                var ls = last as SubscriptionRecord;
-                w.Header(KindSubscription, s, last);
-                w.String(s.Plan, ls?.Plan, ls is not null);
+                w.Header(KindSubscription, s.Line, s.Source, s.SourceCustomerId);
+                w.String(2, s.Plan);
                 w.Int32(s.StartDate.DayNumber);
                 w.Int32(s.EndDate?.DayNumber ?? -1);
                 w.NullableDecimal(s.Amount);
-                w.String(s.Period, ls?.Period, ls is not null);
+                w.String(3, s.Period);
                 break;
             default:
                 throw new ArgumentException($"{record.GetType().Name} rows are not grouped by customer.", nameof(record));
         }
-        return w.Position;
+        return w.End();
     }
 
-    private ref struct Writer(CustomerSpill spill)
+    /// <summary>Writes one record into the scratch buffer; a string field that repeats the bucket's previous record's is one byte.</summary>
+    private ref struct Writer(CustomerSpill spill, Bucket bucket)
     {
         public int Position;
+        private readonly bool _hasLast = bucket.HasLast;
+        private bool _sameKind;
+        private byte _kind;
 
-        public void Header(byte kind, DropRecord record, DropRecord? last)
+        public void Header(byte kind, long line, string source, ReadOnlySpan<char> sourceCustomerId)
         {
+            _kind = kind;
+            _sameKind = _hasLast && bucket.LastKind == kind; // a kind's own fields refer to the previous record of that kind
             Byte(kind);
-            VarInt(ZigZag(record.Line - (last?.Line ?? 0)));
-            String(record.Source, last?.Source, last is not null);
-            String(record.SourceCustomerId, last?.SourceCustomerId, last is not null);
+            VarInt(ZigZag(line - (_hasLast ? bucket.LastLine : 0)));
+            bucket.LastLine = line;
+            String(0, source);
+            String(1, sourceCustomerId);
         }
 
-        public void String(string? value, string? previous, bool hasPrevious)
+        /// <summary>A string the caller keeps: remembered by reference.</summary>
+        public void String(int field, string? value)
         {
             if (value is null)
             {
                 Byte(0);
-                return;
             }
-            if (hasPrevious && (ReferenceEquals(value, previous) || value == previous))
+            else
+            {
+                Text(field, value);
+            }
+            bucket.Last[field].Set(value);
+        }
+
+        /// <summary>A slice of a row, which will be gone: remembered as a copy.</summary>
+        public void String(int field, ReadOnlySpan<char> value)
+        {
+            Text(field, value);
+            bucket.Last[field].Set(value);
+        }
+
+        private void Text(int field, ReadOnlySpan<char> value)
+        {
+            if ((field < 2 ? _hasLast : _sameKind) && bucket.Last[field].Is(value))
             {
                 Byte(1);
                 return;
@@ -302,6 +402,14 @@ public sealed class CustomerSpill : IDisposable
             VarInt((ulong)length + 2);
             Ensure(length);
             Position += Encoding.UTF8.GetBytes(value, spill._scratch.AsSpan(Position, length));
+        }
+
+        /// <summary>Ends the record: the next one in the bucket may refer to its fields.</summary>
+        public readonly int End()
+        {
+            bucket.HasLast = true;
+            bucket.LastKind = _kind;
+            return Position;
         }
 
         public void VarInt(ulong value)

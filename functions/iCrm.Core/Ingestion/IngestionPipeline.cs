@@ -139,7 +139,7 @@ public sealed class IngestionPipeline(
         {
             while (await reader.ReadBatchAsync(batch, chunkSize, cancellationToken) > 0)
             {
-                await AccountAsync(report, validator, batch, window, cancellationToken);
+                await AccountAsync(report, validator, batch, window, grouping == Grouping.Spill ? spill : null, cancellationToken);
                 rowsInWindow += batch.Count;
                 batch.Clear();
                 var windowRows = grouping switch { Grouping.Probe => probeRows, Grouping.Memory => inMemoryRows, _ => chunkSize };
@@ -229,15 +229,20 @@ public sealed class IngestionPipeline(
         return report;
     }
 
-    /// <summary>Validates a batch: counts every row, quarantines the rejected ones (in file order), and adds the accepted ones to the window.</summary>
+    /// <summary>
+    /// Validates a batch: counts every row, quarantines the rejected ones (in file order), and adds the accepted ones to the
+    /// window, or once the drop spills, straight to the spill (order lines without becoming records first).
+    /// </summary>
     private async Task AccountAsync(IngestionReport report, RowValidator validator, List<RawRow> batch, List<DropRecord> window,
-        CancellationToken cancellationToken)
+        CustomerSpill? spill, CancellationToken cancellationToken)
     {
         List<RowRejection>? rejections = null;
         report.RowsRead += batch.Count;
+        var ordersToSpill = spill is not null && validator.Entity == DropEntity.Orders;
         foreach (var raw in batch)
         {
-            var row = validator.Validate(raw);
+            OrderValues order = default;
+            var row = ordersToSpill ? validator.ValidateOrder(raw, out order) : validator.Validate(raw);
             if (row.Rejection is { } rejection)
             {
                 (rejections ??= []).Add(rejection);
@@ -253,7 +258,18 @@ public sealed class IngestionPipeline(
                     Increment(report.FlaggedByReason, warning.Reason);
                 }
             }
-            window.Add(row.Record!);
+            if (ordersToSpill)
+            {
+                spill!.AddOrder(order);
+            }
+            else if (spill is not null)
+            {
+                spill.Add(row.Record!);
+            }
+            else
+            {
+                window.Add(row.Record!);
+            }
         }
         if (rejections is not null)
         {
@@ -276,7 +292,7 @@ public sealed class IngestionPipeline(
         }
         var last = window[^1];
         var from = window.Count;
-        while (from > 0 && window[from - 1].SourceCustomerId == last.SourceCustomerId && window[from - 1].Source == last.Source)
+        while (from > 0 && IsSameCustomer(window[from - 1], last))
         {
             from--;
         }
@@ -299,6 +315,8 @@ public sealed class IngestionPipeline(
         window.AddRange(carried);
         carried.Clear();
     }
+
+    private static bool IsSameCustomer(DropRecord a, DropRecord b) => a.SourceCustomerId == b.SourceCustomerId && a.Source == b.Source;
 
     private async Task ApplyAsync(IngestionReport report, IReadOnlyList<ArraySegment<DropRecord>> chunks, DropResolutionCache cache,
         CancellationToken cancellationToken)
@@ -324,8 +342,17 @@ public sealed class IngestionPipeline(
         var marker = $"{report.Id}#{chunkIndex}";
         var now = time.GetUtcNow();
         var working = new ChunkWorkingSet(customers, history, cache, marker, now);
+        DropRecord? previous = null;
+        Resolution? previousResolution = null;
+        ChunkWorkingSet.Entry? previousEntry = null;
         foreach (var record in records)
         {
+            if (previousEntry is not null && record is not CustomerRecord && IsSameCustomer(previous!, record))
+            {
+                // The next row of the same customer (chunks hold each customer's rows together): same resolution, same profile.
+                ChunkWorkingSet.Add(previousEntry, previousResolution!, record);
+                continue;
+            }
             var resolution = await resolver.ResolveAsync(record, working, cancellationToken);
             if (resolution.MergeFrom.Count > 0)
             {
@@ -336,7 +363,10 @@ public sealed class IngestionPipeline(
                         cancellationToken);
                 }
             }
-            await working.AddAsync(resolution, record, cancellationToken);
+            var entry = await working.AddAsync(resolution, record, cancellationToken);
+            // Only an activity row resolved without merges is cached as is for its source id (see CustomerResolver).
+            var reusable = record is not CustomerRecord && resolution.MergeFrom.Count == 0 && resolution.Explanations.Count == 0;
+            (previous, previousResolution, previousEntry) = reusable ? (record, resolution, entry) : (null, null, null);
         }
         await working.CompleteInterruptedMergesAsync(cancellationToken);
 
