@@ -249,12 +249,12 @@ public sealed class RowValidator
             quantity = -Math.Abs(quantity);
             amount = -Math.Abs(amount);
         }
-        else if (quantity < 0)
+        else if (IsBelowZero(quantity))
         {
             SetRejection(DropColumn.Quantity, RejectionReasons.NegativeQuantity, $"Quantity {quantity} is negative but the row is not marked as a return.");
             return false;
         }
-        else if (amount < 0 || unitPrice < 0)
+        else if (IsBelowZero(amount) || (unitPrice is { } p && IsBelowZero(p)))
         {
             SetRejection(DropColumn.Amount, RejectionReasons.NegativeAmount, $"Amount {amount} is negative but the row is not marked as a return.");
             return false;
@@ -590,8 +590,21 @@ public sealed class RowValidator
     private string Channel()
     {
         var value = Value(DropColumn.Channel);
-        return value.IsEmpty ? _source : _pool.Get(value, upper: false, lower: true);
+        if (value.IsEmpty)
+        {
+            return _source;
+        }
+        // Most rows repeat the previous row's channel as written: skip the lower-casing and the pool's lookup.
+        if (_lastChannel is not null && value.SequenceEqual(_lastChannelText))
+        {
+            return _lastChannel;
+        }
+        _lastChannelText = value.ToString();
+        return _lastChannel = _pool.Get(value, upper: false, lower: true);
     }
+
+    private string? _lastChannel;
+    private string _lastChannelText = "";
 
     /// <summary><c>Email Open</c>, <c>email-open</c> → <c>email_open</c>.</summary>
     private string EventType(ReadOnlySpan<char> text)
@@ -648,6 +661,9 @@ public sealed class RowValidator
         new(_row.Line, column is { } c ? DropSchema.NameOf(c) : null, reason, message, _row.RawText);
 
     private void SetRejection(DropColumn column, string reason, string message) => _rejection = Rejection(column, reason, message);
+
+    /// <summary><c>value &lt; 0</c>, with the sign bit checked first (a decimal comparison is costly; -0 is not below zero).</summary>
+    private static bool IsBelowZero(decimal value) => decimal.IsNegative(value) && value < 0;
 
     private static string Cut(ReadOnlySpan<char> text) => text.Length <= 60 ? text.ToString() : string.Concat(text[..57], "...");
 }
