@@ -131,12 +131,12 @@ public sealed class CustomerSpill : IDisposable
         {
             throw new InvalidOperationException("The spill is complete: no more records can be added.");
         }
-        Records++;
         return _buckets[BucketOf(source, sourceCustomerId, _buckets.Length)];
     }
 
     private void Append(Bucket bucket, int length)
     {
+        Records++; // counted once encoded: a record the spill refuses is not in it
         if (bucket.Used + length > BlockBytes)
         {
             Flush(bucket);
