@@ -31,8 +31,11 @@ public static class WarningReasons
 /// <summary>What became of one row: an accepted record (flagged when it carries warnings) or a rejection.</summary>
 public readonly record struct RowOutcome
 {
+    private readonly bool _accepted;
+
     private RowOutcome(DropRecord? record, RowRejection? rejection, IReadOnlyList<RowWarning> warnings)
     {
+        _accepted = rejection is null;
         Record = record;
         Rejection = rejection;
         Warnings = warnings;
@@ -46,10 +49,10 @@ public readonly record struct RowOutcome
 
     public IReadOnlyList<RowWarning> Warnings { get; }
 
-    public bool IsAccepted => Rejection is null;
+    public bool IsAccepted => _accepted;
 
     /// <summary>Accepted with at least one warning; flagged rows are a subset of accepted rows.</summary>
-    public bool IsFlagged => Rejection is null && Warnings.Count > 0;
+    public bool IsFlagged => _accepted && Warnings.Count > 0;
 
     public static RowOutcome Accepted(DropRecord record, IReadOnlyList<RowWarning>? warnings = null) =>
         new(record, null, warnings ?? []);

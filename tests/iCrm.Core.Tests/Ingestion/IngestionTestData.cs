@@ -64,4 +64,27 @@ internal static class IngestionTestData
             }
             return JsonSerializer.Serialize(p);
         }).ToList();
+
+    /// <summary>Every property, decimals by their bits, dates by ticks and offset, null apart from "".</summary>
+    public static string Fingerprint(iCrm.Core.Drops.DropRecord record)
+    {
+        var text = new System.Text.StringBuilder(record.GetType().Name);
+        foreach (var property in record.GetType().GetProperties().OrderBy(p => p.Name, StringComparer.Ordinal))
+        {
+            if (property.Name == "EqualityContract")
+            {
+                continue;
+            }
+            var value = property.GetValue(record);
+            text.Append('|').Append(property.Name).Append('=').Append(value switch
+            {
+                null => "<null>",
+                decimal d => string.Join(',', decimal.GetBits(d)),
+                DateTimeOffset t => $"{t.Ticks}@{t.Offset}",
+                DateOnly d => d.DayNumber.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                _ => $"'{value}'",
+            });
+        }
+        return text.ToString();
+    }
 }

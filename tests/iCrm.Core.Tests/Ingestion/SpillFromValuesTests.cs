@@ -70,7 +70,7 @@ public sealed class SpillFromValuesTests : IDisposable
         Assert.True(byValues.FileBytes > 0);
         for (var b = 0; b < buckets; b++)
         {
-            var expected = lines.Where(r => CustomerSpill.BucketOf(r.Source, r.SourceCustomerId, buckets) == b).Select(Fingerprint).ToList();
+            var expected = lines.Where(r => CustomerSpill.BucketOf(r.Source, r.SourceCustomerId, buckets) == b).Select(IngestionTestData.Fingerprint).ToList();
             Assert.Equal(expected, ReadBack(byRecord, b));
             Assert.Equal(expected, ReadBack(byValues, b));
         }
@@ -128,7 +128,7 @@ public sealed class SpillFromValuesTests : IDisposable
 
         var back = spill.ReadBucket(0, 100).SelectMany(w => w.Cast<OrderRecord>().ToList()).ToList();
         Assert.Equal([null, "", "", null, null, "P", ""], back.Select(o => o.ProductId));
-        Assert.Equal(lines.Select(Fingerprint), back.Select(Fingerprint));
+        Assert.Equal(lines.Select(IngestionTestData.Fingerprint), back.Select(IngestionTestData.Fingerprint));
     }
 
     [Fact]
@@ -186,7 +186,7 @@ public sealed class SpillFromValuesTests : IDisposable
             spill.Complete();
             for (var b = 0; b < buckets; b++)
             {
-                var expected = records.Where(r => CustomerSpill.BucketOf(r.Source, r.SourceCustomerId, buckets) == b).Select(Fingerprint).ToList();
+                var expected = records.Where(r => CustomerSpill.BucketOf(r.Source, r.SourceCustomerId, buckets) == b).Select(IngestionTestData.Fingerprint).ToList();
                 Assert.Equal(expected, ReadBack(spill, b));
             }
         }
@@ -220,7 +220,7 @@ public sealed class SpillFromValuesTests : IDisposable
         }
         spill.Complete();
 
-        Assert.Equal(records.Select(Fingerprint), ReadBack(spill, 0));
+        Assert.Equal(records.Select(IngestionTestData.Fingerprint), ReadBack(spill, 0));
     }
 
     [Fact]
@@ -240,28 +240,6 @@ public sealed class SpillFromValuesTests : IDisposable
     }
 
     private static List<string> ReadBack(CustomerSpill spill, int bucket) =>
-        spill.ReadBucket(bucket, 4).SelectMany(w => w.Select(Fingerprint).ToList()).ToList();
+        spill.ReadBucket(bucket, 4).SelectMany(w => w.Select(IngestionTestData.Fingerprint).ToList()).ToList();
 
-    /// <summary>Every property, decimals by their bits, dates by ticks and offset, null apart from "" (as SpillReviewTests).</summary>
-    private static string Fingerprint(DropRecord record)
-    {
-        var text = new StringBuilder(record.GetType().Name);
-        foreach (var property in record.GetType().GetProperties().OrderBy(p => p.Name, StringComparer.Ordinal))
-        {
-            if (property.Name == "EqualityContract")
-            {
-                continue;
-            }
-            var value = property.GetValue(record);
-            text.Append('|').Append(property.Name).Append('=').Append(value switch
-            {
-                null => "<null>",
-                decimal d => string.Join(',', decimal.GetBits(d)),
-                DateTimeOffset t => $"{t.Ticks}@{t.Offset}",
-                DateOnly d => d.DayNumber.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                _ => $"'{value}'",
-            });
-        }
-        return text.ToString();
-    }
 }

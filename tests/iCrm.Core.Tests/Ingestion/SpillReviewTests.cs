@@ -103,8 +103,8 @@ public sealed class SpillReviewTests : IDisposable
         spill.Complete();
         for (var b = 0; b < buckets; b++)
         {
-            var expected = records.Where(r => CustomerSpill.BucketOf(r.Source, r.SourceCustomerId, buckets) == b).Select(Fingerprint).ToList();
-            var actual = spill.ReadBucket(b, maxRows).SelectMany(w => w.Select(Fingerprint).ToList()).ToList();
+            var expected = records.Where(r => CustomerSpill.BucketOf(r.Source, r.SourceCustomerId, buckets) == b).Select(IngestionTestData.Fingerprint).ToList();
+            var actual = spill.ReadBucket(b, maxRows).SelectMany(w => w.Select(IngestionTestData.Fingerprint).ToList()).ToList();
             Assert.Equal(expected.Count, actual.Count);
             for (var i = 0; i < expected.Count; i++)
             {
@@ -113,27 +113,6 @@ public sealed class SpillReviewTests : IDisposable
         }
     }
 
-    /// <summary>Every property, decimals by their bits (scale and sign of zero), dates by clock ticks and offset, null apart from "".</summary>
-    private static string Fingerprint(DropRecord record)
-    {
-        var text = new StringBuilder(record.GetType().Name);
-        foreach (var property in record.GetType().GetProperties().OrderBy(p => p.Name, StringComparer.Ordinal))
-        {
-            if (property.Name == "EqualityContract")
-            {
-                continue;
-            }
-            var value = property.GetValue(record);
-            text.Append('|').Append(property.Name).Append('=').Append(value switch
-            {
-                null => "<null>",
-                decimal d => string.Join(',', decimal.GetBits(d)),
-                DateTimeOffset t => $"{t.Ticks}@{t.Offset}",
-                _ => $"'{value}'",
-            });
-        }
-        return text.ToString();
-    }
 
     // ---------------------------------------------------------------------------------------------------------------
     // The pipeline in spill mode: same profiles and counts as in memory, for every entity and format
