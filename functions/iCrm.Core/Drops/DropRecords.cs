@@ -37,20 +37,42 @@ public sealed record CustomerRecord(
     DateOnly? ChurnedAt,
     IReadOnlyDictionary<string, string> Attributes) : DropRecord(Source, SourceCustomerId, Line);
 
-/// <summary>An order line. <see cref="Amount"/> is the line total (amount, or quantity × unit price).</summary>
-public sealed record OrderRecord(
-    string Source,
-    string SourceCustomerId,
-    long Line,
-    string OrderId,
-    int OrderLine,
-    DateTimeOffset OrderDate,
-    string? ProductId,
-    decimal Quantity,
-    decimal Amount,
-    string Channel,
-    string? Currency,
-    bool Returned) : DropRecord(Source, SourceCustomerId, Line);
+/// <summary>
+/// An order line. It carries the line as a profile keeps it (<see cref="Item"/>, immutable), so applying it to a profile
+/// adds that object instead of copying it. <see cref="Amount"/> is the line total (amount, or quantity × unit price).
+/// </summary>
+public sealed record OrderRecord(string Source, string SourceCustomerId, long Line, Profiles.OrderLine Item, string? Currency)
+    : DropRecord(Source, SourceCustomerId, Line)
+{
+    public OrderRecord(
+        string Source,
+        string SourceCustomerId,
+        long Line,
+        string OrderId,
+        int OrderLine,
+        DateTimeOffset OrderDate,
+        string? ProductId,
+        decimal Quantity,
+        decimal Amount,
+        string Channel,
+        string? Currency,
+        bool Returned)
+        : this(Source, SourceCustomerId, Line, new Profiles.OrderLine(OrderId, OrderLine, OrderDate, ProductId, Quantity, Amount, Channel, Returned), Currency)
+    {
+    }
+
+    public string OrderId => Item.OrderId;
+
+    /// <summary>The line number within the order (not the drop's physical <see cref="DropRecord.Line"/>).</summary>
+    public int OrderLine => Item.Line;
+
+    public DateTimeOffset OrderDate => Item.Date;
+    public string? ProductId => Item.ProductId;
+    public decimal Quantity => Item.Quantity;
+    public decimal Amount => Item.Amount;
+    public string Channel => Item.Channel;
+    public bool Returned => Item.Returned;
+}
 
 /// <summary>
 /// The values of a validated order line before they become an <see cref="OrderRecord"/>: the identifiers are still slices

@@ -492,13 +492,16 @@ public sealed class CustomerSpill : IDisposable
     /// <summary>Reads one bucket's records back; repeated strings (customer ids, products, channels, types) are shared.</summary>
     private sealed class Decoder
     {
-        private const int SharedSlots = 4096;
-        private readonly string?[] _shared = new string?[SharedSlots];
+        /// <summary>Shared strings kept (in sets of two), and the longest kept, in UTF-8 bytes.</summary>
+        private const int SharedSlots = 8192, SharedBytes = 32;
+
+        private readonly string?[] _sharedText = new string?[SharedSlots];
+        private readonly byte[] _sharedUtf8 = new byte[SharedSlots * SharedBytes];
+        private readonly byte[] _sharedLength = new byte[SharedSlots];
         private DropRecord? _last;
 
         /// <summary>Starts a bucket: "the same as the previous record" refers to records of one bucket only.</summary>
         public void StartBucket() => _last = null;
-        private char[] _chars = new char[256];
 
         public DropRecord Decode(byte[] buffer, ref int position)
         {
@@ -583,19 +586,41 @@ public sealed class CustomerSpill : IDisposable
             {
                 return Encoding.UTF8.GetString(bytes);
             }
-            if (_chars.Length < length)
+            if (length > SharedBytes)
             {
-                _chars = new char[length * 2];
+                return Encoding.UTF8.GetString(bytes);
             }
-            var chars = _chars.AsSpan(0, Encoding.UTF8.GetChars(bytes, _chars));
-            // A direct-mapped cache rather than a dictionary: fixed size, so it never grows into the large object heap,
-            // where a dead table would keep every string it held alive through gen 0 collections until the next gen 2.
-            ref var slot = ref _shared[string.GetHashCode(chars) & (SharedSlots - 1)];
-            if (slot is not null && chars.SequenceEqual(slot))
+            // A fixed-size cache rather than a dictionary: it never grows into the large object heap, where a dead table
+            // would keep every string it held alive through gen 0 collections until the next gen 2. Keyed by the encoded
+            // bytes (kept in one array), so a hit neither decodes nor hashes characters. Two ways per set, the newer first.
+            var first = (int)(Fnv(bytes) & (SharedSlots - 2));
+            if (IsShared(first, bytes))
             {
-                return slot;
+                return _sharedText[first]!;
             }
-            return slot = new string(chars);
+            if (IsShared(first + 1, bytes))
+            {
+                return _sharedText[first + 1]!;
+            }
+            Array.Copy(_sharedUtf8, first * SharedBytes, _sharedUtf8, (first + 1) * SharedBytes, SharedBytes);
+            _sharedLength[first + 1] = _sharedLength[first];
+            _sharedText[first + 1] = _sharedText[first];
+            bytes.CopyTo(_sharedUtf8.AsSpan(first * SharedBytes));
+            _sharedLength[first] = (byte)length;
+            return _sharedText[first] = Encoding.UTF8.GetString(bytes);
+        }
+
+        private bool IsShared(int slot, ReadOnlySpan<byte> bytes) =>
+            _sharedLength[slot] == bytes.Length && _sharedText[slot] is not null && bytes.SequenceEqual(_sharedUtf8.AsSpan(slot * SharedBytes, bytes.Length));
+
+        private static uint Fnv(ReadOnlySpan<byte> bytes)
+        {
+            var hash = 2166136261u;
+            foreach (var b in bytes)
+            {
+                hash = (hash ^ b) * 16777619u;
+            }
+            return hash ^ (hash >> 13);
         }
 
         private static ulong VarInt(byte[] b, ref int p)

@@ -345,8 +345,9 @@ public sealed class IngestionPipeline(
         DropRecord? previous = null;
         Resolution? previousResolution = null;
         ChunkWorkingSet.Entry? previousEntry = null;
-        foreach (var record in records)
+        for (var i = 0; i < records.Count; i++)
         {
+            var record = records[i];
             if (previousEntry is not null && record is not CustomerRecord && IsSameCustomer(previous!, record))
             {
                 // The next row of the same customer (chunks hold each customer's rows together): same resolution, same profile.
@@ -366,6 +367,16 @@ public sealed class IngestionPipeline(
             var entry = await working.AddAsync(resolution, record, cancellationToken);
             // Only an activity row resolved without merges is cached as is for its source id (see CustomerResolver).
             var reusable = record is not CustomerRecord && resolution.MergeFrom.Count == 0 && resolution.Explanations.Count == 0;
+            if (reusable)
+            {
+                // Room for the customer's run of rows at once (the planner put them together), not doubling as they come.
+                var run = 1;
+                while (i + run < records.Count && records[i + run] is not CustomerRecord && IsSameCustomer(record, records[i + run]))
+                {
+                    run++;
+                }
+                entry.Records.EnsureCapacity(entry.Records.Count + run - 1);
+            }
             (previous, previousResolution, previousEntry) = reusable ? (record, resolution, entry) : (null, null, null);
         }
         await working.CompleteInterruptedMergesAsync(cancellationToken);

@@ -60,6 +60,7 @@ public sealed class ProfileHistory(ProfileHistoryOptions options)
                 duplicates++;
             }
         }
+        dedupe.Release();
         // Caps are enforced on every apply, not only when this one appended: a merge unions histories without them.
         if (profile.Orders.Count > ordersBefore || profile.Orders.Count > options.MaxOrders)
         {
@@ -102,13 +103,17 @@ public sealed class ProfileHistory(ProfileHistoryOptions options)
     private struct Dedupe(CustomerProfile profile)
     {
         private const int SetThreshold = 24;
-        private HashSet<(string, int)>? _orderLines;
+
+        /// <summary>Order lines are scanned below this many (a scan compares line numbers first, which is cheap).</summary>
+        private const int OrderScanThreshold = 8;
+
+        private OrderLineKeys? _orderLines;
         private HashSet<string>? _seen;
 
         /// <summary>Whether an order line is new to the order log (the caller adds it).</summary>
         public bool AddOrderLine(string orderId, int line)
         {
-            if (_orderLines is null && profile.Orders.Count < SetThreshold)
+            if (_orderLines is null && profile.Orders.Count < OrderScanThreshold)
             {
                 foreach (var existing in profile.Orders)
                 {
@@ -119,9 +124,19 @@ public sealed class ProfileHistory(ProfileHistoryOptions options)
                 }
                 return true;
             }
-            _orderLines ??= OrderKeys(profile);
-            return _orderLines.Add((orderId, line));
+            if (_orderLines is null)
+            {
+                _orderLines = OrderLineKeys.Rent();
+                foreach (var existing in profile.Orders)
+                {
+                    _orderLines.Add(existing.OrderId, existing.Line);
+                }
+            }
+            return _orderLines.Add(orderId, line);
         }
+
+        /// <summary>Hands the order-line table back for the next apply on this thread.</summary>
+        public readonly void Release() => _orderLines?.Return();
 
         /// <summary>Whether a natural key is new; remembers it in the profile's seen keys if so.</summary>
         public bool AddSeen(string key)
@@ -144,15 +159,100 @@ public sealed class ProfileHistory(ProfileHistoryOptions options)
             _seen ??= [.. profile.SeenKeys];
             return _seen.Contains(key);
         }
+    }
 
-        private static HashSet<(string, int)> OrderKeys(CustomerProfile profile)
+    /// <summary>
+    /// The (order id, line) keys of one profile during one apply: an open-addressing table kept per thread and reused, so
+    /// deduplicating a customer's lines allocates nothing. Slots are cleared by bumping a generation, not by wiping. The
+    /// hash is FNV-1a over the id, not randomised: a profile holds a bounded number of lines (<see
+    /// cref="ProfileHistoryOptions.MaxOrders"/> orders), so even ids crafted to collide cost a bounded scan.
+    /// </summary>
+    internal sealed class OrderLineKeys
+    {
+        [ThreadStatic]
+        private static OrderLineKeys? t_spare;
+
+        private string?[] _ids = new string?[64];
+        private int[] _lines = new int[64];
+        private int[] _generations = new int[64];
+        private int _generation = 1;
+        private int _count;
+
+        /// <summary>An empty table: this thread's spare one if it is free (an apply inside an apply gets a new one).</summary>
+        public static OrderLineKeys Rent()
         {
-            var keys = new HashSet<(string, int)>(profile.Orders.Count * 2);
-            foreach (var line in profile.Orders)
-            {
-                keys.Add((line.OrderId, line.Line));
-            }
+            var keys = t_spare ?? new OrderLineKeys();
+            t_spare = null;
+            keys.Clear();
             return keys;
+        }
+
+        public void Return() => t_spare = this;
+
+        /// <summary>Adds a key; false if it was there already.</summary>
+        public bool Add(string orderId, int line)
+        {
+            if ((_count + 1) * 2 > _ids.Length)
+            {
+                Grow();
+            }
+            var mask = _ids.Length - 1;
+            for (var slot = (int)(Hash(orderId, line) & (uint)mask); ; slot = (slot + 1) & mask)
+            {
+                if (_generations[slot] != _generation)
+                {
+                    _generations[slot] = _generation;
+                    _ids[slot] = orderId;
+                    _lines[slot] = line;
+                    _count++;
+                    return true;
+                }
+                if (_lines[slot] == line && string.Equals(_ids[slot], orderId, StringComparison.Ordinal))
+                {
+                    return false;
+                }
+            }
+        }
+
+        private void Clear()
+        {
+            _count = 0;
+            if (++_generation == int.MaxValue)
+            {
+                Array.Clear(_generations);
+                _generation = 1;
+            }
+            if (_ids.Length > 4096)
+            {
+                Array.Clear(_ids); // a large table is not kept holding ids of a past profile
+            }
+        }
+
+        private void Grow()
+        {
+            var (ids, lines, generations, generation) = (_ids, _lines, _generations, _generation);
+            _ids = new string?[ids.Length * 2];
+            _lines = new int[ids.Length * 2];
+            _generations = new int[ids.Length * 2];
+            _generation = 1;
+            _count = 0;
+            for (var i = 0; i < ids.Length; i++)
+            {
+                if (generations[i] == generation)
+                {
+                    Add(ids[i]!, lines[i]);
+                }
+            }
+        }
+
+        private static uint Hash(string orderId, int line)
+        {
+            var hash = (2166136261u ^ (uint)line) * 16777619u;
+            foreach (var c in orderId)
+            {
+                hash = (hash ^ c) * 16777619u;
+            }
+            return hash ^ (hash >> 15);
         }
     }
 
@@ -258,7 +358,7 @@ public sealed class ProfileHistory(ProfileHistoryOptions options)
         {
             return false;
         }
-        profile.Orders.Add(new OrderLine(o.OrderId, o.OrderLine, o.OrderDate, o.ProductId, o.Quantity, o.Amount, o.Channel, o.Returned));
+        profile.Orders.Add(o.Item); // immutable: the profile and the record share it
         return true;
     }
 
