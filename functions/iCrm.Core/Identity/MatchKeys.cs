@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -173,15 +174,30 @@ public sealed class MatchKeyHasher
     /// <summary>The id a profile created by this record gets.</summary>
     public string CustomerIdFor(CustomerRecord record) => CustomerIdFor(SourceKey(record.Source, record.SourceCustomerId));
 
-    private MatchKey Key(MatchKeyKind kind, string normalised)
+    internal MatchKey Key(MatchKeyKind kind, string normalised)
     {
+        // HMAC over UTF-8 "{prefix}|{normalised}", written as "{prefix}:{64 lower-case hex digits}": encoded on the stack
+        // (or in a pooled buffer for a very long value), so the key string is the only allocation.
         var prefix = MatchKey.Prefix(kind);
-        var payload = Encoding.UTF8.GetBytes(prefix + "|" + normalised);
+        var maxBytes = prefix.Length + 1 + Encoding.UTF8.GetMaxByteCount(normalised.Length);
+        byte[]? rented = null;
+        var payload = maxBytes <= 512 ? stackalloc byte[512] : (rented = ArrayPool<byte>.Shared.Rent(maxBytes));
+        var length = Encoding.UTF8.GetBytes(prefix, payload);
+        payload[length++] = (byte)'|';
+        length += Encoding.UTF8.GetBytes(normalised, payload[length..]);
         Span<byte> mac = stackalloc byte[32];
         var hash = hmac.Value!;
-        hash.AppendData(payload);
+        hash.AppendData(payload[..length]);
         hash.GetHashAndReset(mac);
-        return new MatchKey(kind, string.Create(CultureInfo.InvariantCulture, $"{prefix}:{Convert.ToHexStringLower(mac)}"));
+        if (rented is not null)
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+        Span<char> text = stackalloc char[prefix.Length + 1 + 64];
+        prefix.CopyTo(text);
+        text[prefix.Length] = ':';
+        Convert.TryToHexStringLower(mac, text[(prefix.Length + 1)..], out _);
+        return new MatchKey(kind, new string(text));
     }
 }
 

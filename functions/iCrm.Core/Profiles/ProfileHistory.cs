@@ -260,19 +260,22 @@ public sealed class ProfileHistory(ProfileHistoryOptions options)
     {
         AddIdentity(profile, c.Source, c.SourceCustomerId);
         var contact = profile.Contact;
-        Set(profile, "email", c.Email, c.Source, at, v => contact.Email = v, contact.Email);
-        Set(profile, "phone", c.Phone, c.Source, at, v => contact.Phone = v, contact.Phone);
-        Set(profile, "firstName", c.FirstName, c.Source, at, v => contact.FirstName = v, contact.FirstName);
-        Set(profile, "lastName", c.LastName, c.Source, at, v => contact.LastName = v, contact.LastName);
-        Set(profile, "gender", c.Gender, c.Source, at, v => contact.Gender = v, contact.Gender);
-        Set(profile, "street", c.Street, c.Source, at, v => contact.Street = v, contact.Street);
-        Set(profile, "city", c.City, c.Source, at, v => contact.City = v, contact.City);
-        Set(profile, "postcode", c.Postcode, c.Source, at, v => contact.Postcode = v, contact.Postcode);
-        Set(profile, "state", c.State, c.Source, at, v => contact.State = v, contact.State);
-        Set(profile, "country", c.Country, c.Source, at, v => contact.Country = v, contact.Country);
-        Set(profile, "loyaltyId", c.LoyaltyId, c.Source, at, v => contact.LoyaltyId = v, contact.LoyaltyId);
-        Set(profile, "birthDate", c.BirthDate?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), c.Source, at,
-            v => contact.BirthDate = DateOnly.ParseExact(v, "yyyy-MM-dd", CultureInfo.InvariantCulture),
+        // One stamp for every field this row sets (stamps are immutable), and room for all of them at once.
+        var stamp = new FieldStamp(c.Source, at);
+        profile.FieldStamps.EnsureCapacity(16);
+        Set(profile, "email", c.Email, stamp, contact, static (x, v) => x.Email = v, contact.Email);
+        Set(profile, "phone", c.Phone, stamp, contact, static (x, v) => x.Phone = v, contact.Phone);
+        Set(profile, "firstName", c.FirstName, stamp, contact, static (x, v) => x.FirstName = v, contact.FirstName);
+        Set(profile, "lastName", c.LastName, stamp, contact, static (x, v) => x.LastName = v, contact.LastName);
+        Set(profile, "gender", c.Gender, stamp, contact, static (x, v) => x.Gender = v, contact.Gender);
+        Set(profile, "street", c.Street, stamp, contact, static (x, v) => x.Street = v, contact.Street);
+        Set(profile, "city", c.City, stamp, contact, static (x, v) => x.City = v, contact.City);
+        Set(profile, "postcode", c.Postcode, stamp, contact, static (x, v) => x.Postcode = v, contact.Postcode);
+        Set(profile, "state", c.State, stamp, contact, static (x, v) => x.State = v, contact.State);
+        Set(profile, "country", c.Country, stamp, contact, static (x, v) => x.Country = v, contact.Country);
+        Set(profile, "loyaltyId", c.LoyaltyId, stamp, contact, static (x, v) => x.LoyaltyId = v, contact.LoyaltyId);
+        Set(profile, "birthDate", c.BirthDate?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), stamp, contact,
+            static (x, v) => x.BirthDate = DateOnly.ParseExact(v, "yyyy-MM-dd", CultureInfo.InvariantCulture),
             contact.BirthDate?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
         if (c.SignupDate is { } signup && (profile.SignupDate is null || signup < profile.SignupDate))
         {
@@ -281,12 +284,12 @@ public sealed class ProfileHistory(ProfileHistoryOptions options)
         if (c.ConsentEmail is { } consentEmail && Wins(profile, "consentEmail", c.Source, at))
         {
             profile.Consent.Email = consentEmail;
-            profile.FieldStamps["consentEmail"] = new FieldStamp(c.Source, at);
+            profile.FieldStamps["consentEmail"] = stamp;
         }
         if (c.ConsentSms is { } consentSms && Wins(profile, "consentSms", c.Source, at))
         {
             profile.Consent.Sms = consentSms;
-            profile.FieldStamps["consentSms"] = new FieldStamp(c.Source, at);
+            profile.FieldStamps["consentSms"] = stamp;
         }
         if (c.Churned is { } churned)
         {
@@ -302,20 +305,21 @@ public sealed class ProfileHistory(ProfileHistoryOptions options)
         return true;
     }
 
-    private void Set(CustomerProfile profile, string field, string? value, string source, DateTimeOffset at, Action<string> assign, string? current)
+    private void Set(CustomerProfile profile, string field, string? value, FieldStamp stamp, ContactDetails contact,
+        Action<ContactDetails, string> assign, string? current)
     {
         if (string.IsNullOrWhiteSpace(value) || value == current)
         {
-            if (!string.IsNullOrWhiteSpace(value) && Wins(profile, field, source, at))
+            if (!string.IsNullOrWhiteSpace(value) && Wins(profile, field, stamp.Source, stamp.At))
             {
-                profile.FieldStamps[field] = new FieldStamp(source, at);
+                profile.FieldStamps[field] = stamp;
             }
             return;
         }
-        if (current is null || Wins(profile, field, source, at))
+        if (current is null || Wins(profile, field, stamp.Source, stamp.At))
         {
-            assign(value);
-            profile.FieldStamps[field] = new FieldStamp(source, at);
+            assign(contact, value);
+            profile.FieldStamps[field] = stamp;
         }
     }
 

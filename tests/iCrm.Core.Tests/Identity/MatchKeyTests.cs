@@ -14,6 +14,23 @@ public sealed class MatchKeyTests
         new(source, id, 2, email, phone, first, last, birth ?? new DateOnly(1930, 2, 13), null, street, city, postcode, state, "AU",
             null, loyalty, null, null, null, null, new Dictionary<string, string>());
 
+    /// <summary>Keys are stored (identities, profiles): they are HMAC-SHA256 of UTF-8 "{prefix}|{value}", as they always were.</summary>
+    [Theory]
+    [InlineData("sarah@example.com")]
+    [InlineData("kundé.ßüß@例え.jp")] // multi-byte UTF-8
+    [InlineData("a-very-long-value-")] // repeated below past the stack buffer
+    public void Keys_are_the_hmac_of_the_prefixed_value(string email)
+    {
+        if (email.StartsWith("a-very-long", StringComparison.Ordinal))
+        {
+            email = string.Concat(Enumerable.Repeat(email, 60)) + "@example.com";
+        }
+        var key = new MatchKeyHasher(Secret).Key(MatchKeyKind.Email, email);
+        var expected = "em:" + Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(
+            System.Text.Encoding.UTF8.GetBytes(Secret), System.Text.Encoding.UTF8.GetBytes("em|" + email)));
+        Assert.Equal(expected, key.Value);
+    }
+
     [Fact]
     public void Keys_are_stable_for_the_same_secret_and_change_with_it()
     {
