@@ -594,17 +594,16 @@ public sealed class RowValidator
         {
             return _source;
         }
-        // Most rows repeat the previous row's channel as written: skip the lower-casing and the pool's lookup.
-        if (_lastChannel is not null && value.SequenceEqual(_lastChannelText))
+        // Most rows repeat the previous row's channel, usually written in lower case already: then the lower-casing and
+        // the pool's lookup are skipped (other spellings go through the pool, which allocates nothing for a known one).
+        if (_lastChannel is not null && value.SequenceEqual(_lastChannel))
         {
             return _lastChannel;
         }
-        _lastChannelText = value.ToString();
         return _lastChannel = _pool.Get(value, upper: false, lower: true);
     }
 
     private string? _lastChannel;
-    private string _lastChannelText = "";
 
     /// <summary><c>Email Open</c>, <c>email-open</c> → <c>email_open</c>.</summary>
     private string EventType(ReadOnlySpan<char> text)

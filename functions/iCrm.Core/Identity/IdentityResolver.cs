@@ -106,18 +106,29 @@ public sealed class IdentityResolver(ProbabilisticMatcher matcher)
         ArgumentNullException.ThrowIfNull(owners);
         ArgumentNullException.ThrowIfNull(candidates);
 
-        var sourceKey = keys.FirstOrDefault(k => k.Kind == MatchKeyKind.SourceId);
+        MatchKey sourceKey = default;
+        for (var i = 0; i < keys.Count && sourceKey.Value is null; i++)
+        {
+            sourceKey = keys[i].Kind == MatchKeyKind.SourceId ? keys[i] : default;
+        }
         if (sourceKey.Value is null)
         {
             throw new ArgumentException("The record's source-id key is required.", nameof(keys));
         }
 
+        // The owned deterministic keys, strongest kind first (keys of one kind in the order given).
         var links = new List<KeyLink>();
-        foreach (var key in keys.Where(k => k.IsDeterministic).OrderBy(k => k.Kind))
+        if (owners.Count > 0)
         {
-            if (owners.TryGetValue(key.Value, out var owner))
+            for (var kind = MatchKeyKind.SourceId; kind < MatchKeyKind.Blocking; kind++)
             {
-                links.Add(new KeyLink(key.Kind, owner));
+                foreach (var key in keys)
+                {
+                    if (key.Kind == kind && owners.TryGetValue(key.Value, out var owner))
+                    {
+                        links.Add(new KeyLink(key.Kind, owner));
+                    }
+                }
             }
         }
 

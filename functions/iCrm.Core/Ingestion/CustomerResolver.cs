@@ -72,7 +72,7 @@ public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher h
         var decision = resolver.Resolve(variant ?? new MatchCandidate(null, null, null, null, null, null, null, null), keys, owners, candidates);
 
         var customerId = decision.CustomerId;
-        var mergeFrom = decision.MergedIds.ToList();
+        var mergeFrom = new List<string>(decision.MergedIds);
         foreach (var key in keys)
         {
             if (owners.ContainsKey(key.Value))
@@ -90,7 +90,10 @@ public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher h
             }
             profiles.Cache.KeyOwners[key.Value] = customerId;
         }
-        mergeFrom = mergeFrom.Where(id => id != customerId).Distinct(StringComparer.Ordinal).ToList();
+        if (mergeFrom.Count > 0)
+        {
+            mergeFrom = mergeFrom.Where(id => id != customerId).Distinct(StringComparer.Ordinal).ToList();
+        }
 
         if (blockingKeys.Count > 0)
         {
@@ -115,7 +118,12 @@ public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher h
             explanations.Add(new MergeExplanation($"{record.Source}:{record.SourceCustomerId}", now, decision.Rule.ToString(), decision.Score,
                 decision.EvidenceFor(customerId)));
         }
-        return new Resolution(customerId, mergeFrom, explanations, [.. keys.Select(k => k.Value), .. blockingKeys.Select(k => k.Value)], variant);
+        var filedKeys = new string[keys.Count + blockingKeys.Count];
+        for (var i = 0; i < filedKeys.Length; i++)
+        {
+            filedKeys[i] = i < keys.Count ? keys[i].Value : blockingKeys[i - keys.Count].Value;
+        }
+        return new Resolution(customerId, mergeFrom, explanations, filedKeys, variant);
     }
 
     private async ValueTask<string?> OwnerAsync(string key, IProfileLookup profiles, CancellationToken cancellationToken)
