@@ -582,13 +582,9 @@ public sealed class CustomerSpill : IDisposable
             var length = (int)(tag - 2);
             var bytes = b.AsSpan(p, length);
             p += length;
-            if (!share)
+            if (!share || length > SharedBytes)
             {
-                return Encoding.UTF8.GetString(bytes);
-            }
-            if (length > SharedBytes)
-            {
-                return Encoding.UTF8.GetString(bytes);
+                return Encoding.UTF8.GetString(bytes); // ids of one record, or values too long to keep: a string of their own
             }
             // A fixed-size cache rather than a dictionary: it never grows into the large object heap, where a dead table
             // would keep every string it held alive through gen 0 collections until the next gen 2. Keyed by the encoded
