@@ -157,16 +157,7 @@ public static class AttributeDiscovery
     }
 
     /// <summary>FNV-1a over the lower-case "name=value" text: stable across processes, unlike string.GetHashCode.</summary>
-    internal static int HashBucket(string text, int buckets)
-    {
-        var hash = 2166136261u;
-        foreach (var c in text)
-        {
-            hash = (hash ^ c) * 16777619u;
-        }
-
-        return (int)(hash % (uint)buckets);
-    }
+    internal static int HashBucket(string text, int buckets) => (int)(Fnv1a.Add(Fnv1a.Seed, text) % (uint)buckets);
 
     private sealed class AttributeStats
     {

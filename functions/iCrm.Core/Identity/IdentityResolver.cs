@@ -107,9 +107,13 @@ public sealed class IdentityResolver(ProbabilisticMatcher matcher)
         ArgumentNullException.ThrowIfNull(candidates);
 
         MatchKey sourceKey = default;
-        for (var i = 0; i < keys.Count && sourceKey.Value is null; i++)
+        foreach (var key in keys)
         {
-            sourceKey = keys[i].Kind == MatchKeyKind.SourceId ? keys[i] : default;
+            if (key.Kind == MatchKeyKind.SourceId)
+            {
+                sourceKey = key;
+                break;
+            }
         }
         if (sourceKey.Value is null)
         {

@@ -90,20 +90,8 @@ public sealed class CustomerSpill : IDisposable
     /// <summary>The bucket of a customer: FNV-1a over source and source id, stable across processes (unlike string.GetHashCode).</summary>
     public static int BucketOf(string source, string sourceCustomerId, int buckets) => BucketOf(source, sourceCustomerId.AsSpan(), buckets);
 
-    private static int BucketOf(string source, ReadOnlySpan<char> sourceCustomerId, int buckets)
-    {
-        var hash = 2166136261u;
-        foreach (var c in source)
-        {
-            hash = (hash ^ c) * 16777619u;
-        }
-        hash = (hash ^ 0xFFFF) * 16777619u;
-        foreach (var c in sourceCustomerId)
-        {
-            hash = (hash ^ c) * 16777619u;
-        }
-        return (int)(hash % (uint)buckets);
-    }
+    private static int BucketOf(string source, ReadOnlySpan<char> sourceCustomerId, int buckets) =>
+        (int)(Fnv1a.Add(Fnv1a.Add(Fnv1a.Add(Fnv1a.Seed, source), 0xFFFF), sourceCustomerId) % (uint)buckets);
 
     public void Add(DropRecord record)
     {
@@ -589,7 +577,8 @@ public sealed class CustomerSpill : IDisposable
             // A fixed-size cache rather than a dictionary: it never grows into the large object heap, where a dead table
             // would keep every string it held alive through gen 0 collections until the next gen 2. Keyed by the encoded
             // bytes (kept in one array), so a hit neither decodes nor hashes characters. Two ways per set, the newer first.
-            var first = (int)(Fnv(bytes) & (SharedSlots - 2));
+            var hash = Fnv1a.Add(Fnv1a.Seed, bytes);
+            var first = (int)((hash ^ (hash >> 13)) & (SharedSlots - 2));
             if (IsShared(first, bytes))
             {
                 return _sharedText[first]!;
@@ -608,16 +597,6 @@ public sealed class CustomerSpill : IDisposable
 
         private bool IsShared(int slot, ReadOnlySpan<byte> bytes) =>
             _sharedLength[slot] == bytes.Length && _sharedText[slot] is not null && bytes.SequenceEqual(_sharedUtf8.AsSpan(slot * SharedBytes, bytes.Length));
-
-        private static uint Fnv(ReadOnlySpan<byte> bytes)
-        {
-            var hash = 2166136261u;
-            foreach (var b in bytes)
-            {
-                hash = (hash ^ b) * 16777619u;
-            }
-            return hash ^ (hash >> 13);
-        }
 
         private static ulong VarInt(byte[] b, ref int p)
         {

@@ -247,11 +247,7 @@ public sealed class ProfileHistory(ProfileHistoryOptions options)
 
         private static uint Hash(string orderId, int line)
         {
-            var hash = (2166136261u ^ (uint)line) * 16777619u;
-            foreach (var c in orderId)
-            {
-                hash = (hash ^ c) * 16777619u;
-            }
+            var hash = Fnv1a.Add(Fnv1a.Add(Fnv1a.Seed, (uint)line), orderId);
             return hash ^ (hash >> 15);
         }
     }
@@ -263,18 +259,18 @@ public sealed class ProfileHistory(ProfileHistoryOptions options)
         // One stamp for every field this row sets (stamps are immutable), and room for all of them at once.
         var stamp = new FieldStamp(c.Source, at);
         profile.FieldStamps.EnsureCapacity(16);
-        Set(profile, "email", c.Email, stamp, contact, static (x, v) => x.Email = v, contact.Email);
-        Set(profile, "phone", c.Phone, stamp, contact, static (x, v) => x.Phone = v, contact.Phone);
-        Set(profile, "firstName", c.FirstName, stamp, contact, static (x, v) => x.FirstName = v, contact.FirstName);
-        Set(profile, "lastName", c.LastName, stamp, contact, static (x, v) => x.LastName = v, contact.LastName);
-        Set(profile, "gender", c.Gender, stamp, contact, static (x, v) => x.Gender = v, contact.Gender);
-        Set(profile, "street", c.Street, stamp, contact, static (x, v) => x.Street = v, contact.Street);
-        Set(profile, "city", c.City, stamp, contact, static (x, v) => x.City = v, contact.City);
-        Set(profile, "postcode", c.Postcode, stamp, contact, static (x, v) => x.Postcode = v, contact.Postcode);
-        Set(profile, "state", c.State, stamp, contact, static (x, v) => x.State = v, contact.State);
-        Set(profile, "country", c.Country, stamp, contact, static (x, v) => x.Country = v, contact.Country);
-        Set(profile, "loyaltyId", c.LoyaltyId, stamp, contact, static (x, v) => x.LoyaltyId = v, contact.LoyaltyId);
-        Set(profile, "birthDate", c.BirthDate?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), stamp, contact,
+        Set(profile, "email", c.Email, stamp, static (x, v) => x.Email = v, contact.Email);
+        Set(profile, "phone", c.Phone, stamp, static (x, v) => x.Phone = v, contact.Phone);
+        Set(profile, "firstName", c.FirstName, stamp, static (x, v) => x.FirstName = v, contact.FirstName);
+        Set(profile, "lastName", c.LastName, stamp, static (x, v) => x.LastName = v, contact.LastName);
+        Set(profile, "gender", c.Gender, stamp, static (x, v) => x.Gender = v, contact.Gender);
+        Set(profile, "street", c.Street, stamp, static (x, v) => x.Street = v, contact.Street);
+        Set(profile, "city", c.City, stamp, static (x, v) => x.City = v, contact.City);
+        Set(profile, "postcode", c.Postcode, stamp, static (x, v) => x.Postcode = v, contact.Postcode);
+        Set(profile, "state", c.State, stamp, static (x, v) => x.State = v, contact.State);
+        Set(profile, "country", c.Country, stamp, static (x, v) => x.Country = v, contact.Country);
+        Set(profile, "loyaltyId", c.LoyaltyId, stamp, static (x, v) => x.LoyaltyId = v, contact.LoyaltyId);
+        Set(profile, "birthDate", c.BirthDate?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), stamp,
             static (x, v) => x.BirthDate = DateOnly.ParseExact(v, "yyyy-MM-dd", CultureInfo.InvariantCulture),
             contact.BirthDate?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
         if (c.SignupDate is { } signup && (profile.SignupDate is null || signup < profile.SignupDate))
@@ -305,8 +301,8 @@ public sealed class ProfileHistory(ProfileHistoryOptions options)
         return true;
     }
 
-    private void Set(CustomerProfile profile, string field, string? value, FieldStamp stamp, ContactDetails contact,
-        Action<ContactDetails, string> assign, string? current)
+    private void Set(CustomerProfile profile, string field, string? value, FieldStamp stamp, Action<ContactDetails, string> assign,
+        string? current)
     {
         if (string.IsNullOrWhiteSpace(value) || value == current)
         {
@@ -318,7 +314,7 @@ public sealed class ProfileHistory(ProfileHistoryOptions options)
         }
         if (current is null || Wins(profile, field, stamp.Source, stamp.At))
         {
-            assign(contact, value);
+            assign(profile.Contact, value);
             profile.FieldStamps[field] = stamp;
         }
     }
