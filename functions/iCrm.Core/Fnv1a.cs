@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace iCrm.Core;
 
 /// <summary>
@@ -10,8 +12,10 @@ internal static class Fnv1a
     public const uint Seed = 2166136261u;
     private const uint Prime = 16777619u;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint Add(uint hash, uint value) => (hash ^ value) * Prime;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint Add(uint hash, ReadOnlySpan<char> text)
     {
         foreach (var c in text)
@@ -21,6 +25,7 @@ internal static class Fnv1a
         return hash;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint Add(uint hash, ReadOnlySpan<byte> bytes)
     {
         foreach (var b in bytes)

@@ -106,12 +106,13 @@ public sealed class IdentityResolver(ProbabilisticMatcher matcher)
         ArgumentNullException.ThrowIfNull(owners);
         ArgumentNullException.ThrowIfNull(candidates);
 
+        // Indexed loops: a foreach over the interface would allocate an enumerator per record.
         MatchKey sourceKey = default;
-        foreach (var key in keys)
+        for (var i = 0; i < keys.Count; i++)
         {
-            if (key.Kind == MatchKeyKind.SourceId)
+            if (keys[i].Kind == MatchKeyKind.SourceId)
             {
-                sourceKey = key;
+                sourceKey = keys[i];
                 break;
             }
         }
@@ -126,11 +127,11 @@ public sealed class IdentityResolver(ProbabilisticMatcher matcher)
         {
             for (var kind = MatchKeyKind.SourceId; kind < MatchKeyKind.Blocking; kind++)
             {
-                foreach (var key in keys)
+                for (var i = 0; i < keys.Count; i++)
                 {
-                    if (key.Kind == kind && owners.TryGetValue(key.Value, out var owner))
+                    if (keys[i].Kind == kind && owners.TryGetValue(keys[i].Value, out var owner))
                     {
-                        links.Add(new KeyLink(key.Kind, owner));
+                        links.Add(new KeyLink(kind, owner));
                     }
                 }
             }
