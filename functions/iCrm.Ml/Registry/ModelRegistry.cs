@@ -47,7 +47,35 @@ public sealed class ModelCard
     public double DurationSeconds { get; init; }
     public string DataFingerprint { get; init; } = "";
     public JsonObject? Details { get; init; }
+
+    /// <summary>
+    /// How every metric on this card was measured out of sample, in a stable name a program can check
+    /// (<see cref="EvaluationProtocols"/>) followed by words for people, e.g.
+    /// "stratified-5-fold-cv: 5 folds stratified by label; the shipped model is refit on all 2,666 rows".
+    /// </summary>
+    public string EvaluationProtocol { get; init; } = "";
+
+    /// <summary>Plots a person needs to judge the model at a glance (ROC, precision–recall, calibration, lift, predicted
+    /// vs actual, confusion matrix, …), keyed by a stable name such as <c>roc</c>; every point is out of sample.</summary>
+    public Dictionary<string, CardChart> Charts { get; init; } = [];
 }
+
+/// <summary>Stable names of evaluation protocols; cards start <see cref="ModelCard.EvaluationProtocol"/> with one.</summary>
+public static class EvaluationProtocols
+{
+    public const string TimeHoldout = "time-holdout";
+    public const string StratifiedCrossValidation = "stratified-k-fold-cv";
+    public const string StratifiedHoldout = "stratified-holdout";
+    public const string PerUserRandomHoldout = "per-user-random-holdout";
+    public const string Descriptive = "descriptive";
+}
+
+/// <summary>One plot of a model card: axes in words, points in drawing order, and the rows it was measured on.</summary>
+/// <param name="Points">x, y and an optional label (a threshold, a decile, a class pair).</param>
+public sealed record CardChart(string Title, string XLabel, string YLabel, List<CardPoint> Points, long Rows);
+
+[JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)]
+public sealed record CardPoint(double X, double Y, string? Label = null);
 
 public interface IModelRegistry
 {
