@@ -1,5 +1,6 @@
 // iCrm on Azure: one resource group with the Flex Consumption function app and everything it talks to.
-// Deploy: az deployment group create -g <rg> -f infra/main.bicep -p infra/main.bicepparam (see infra/README.md).
+// Deploy: az deployment group create -g <rg> -f infra/main.bicep -p infra/main.bicepparam, publish the app, then
+// subscribe Ingest to the drops with infra/drop-subscription.bicep (azd up does all three; see infra/README.md).
 
 targetScope = 'resourceGroup'
 
@@ -84,17 +85,18 @@ var blobContainers = [
 var dropsContainer = 'drops'
 var deadLetterContainer = 'eventgrid-deadletter'
 var deploymentContainer = 'app-package'
+// The blob extension moves a drop that failed every attempt to this queue (in the trigger's storage account). It
+// creates the queue itself; declaring it makes it exist, visible and monitorable from the first deployment.
 var queues = [
-  'ingest-events'
-  'ingest-events-poison'
+  'webjobs-blobtrigger-poison'
 ]
-var ingestQueue = 'ingest-events'
 var cosmosDatabase = 'icrm'
 var cosmosContainers = [
   { name: 'customers', partitionKey: '/id' }
   { name: 'identities', partitionKey: '/id' }
   { name: 'ingestions', partitionKey: '/id' }
   { name: 'audit', partitionKey: '/customerId' }
+  { name: 'reviews', partitionKey: '/id' }
 ]
 var piiKeySecretName = 'icrm-pii-key'
 
@@ -131,18 +133,16 @@ module storage 'modules/storage.bicep' = {
   }
 }
 
-module ingestEvents 'modules/ingest-events.bicep' = {
-  name: 'ingest-events'
+module dropEvents 'modules/drop-events.bicep' = {
+  name: 'drop-events'
   params: {
     location: location
     tags: tags
     topicName: 'evgt-icrm-${resourceToken}'
     storageAccountName: storageAccountName
-    dropsContainerName: dropsContainer
-    ingestQueueName: ingestQueue
     deadLetterContainerName: deadLetterContainer
   }
-  // The topic, its roles and the subscription need the account, queue and dead-letter container to exist.
+  // The topic and its dead-letter role need the account and the dead-letter container to exist.
   dependsOn: [
     storage
   ]
@@ -281,4 +281,6 @@ output functionAppUrl string = functionApp.outputs.url
 output storageAccountName string = storage.outputs.name
 output cosmosEndpoint string = cosmos.outputs.endpoint
 output keyVaultName string = keyVault.outputs.name
+// infra/drop-subscription.bicep (run after the code is deployed) subscribes Ingest to this topic.
+output dropEventsTopicName string = dropEvents.outputs.topicName
 output identityClientId string = identity.properties.clientId

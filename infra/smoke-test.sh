@@ -144,13 +144,13 @@ while (( SECONDS < deadline )); do
   elif [[ "${status}" != "404" ]]; then
     show_body; fail "GET /api/ingestions/${drop_id} answered ${status}"
   fi
-  echo "  ... ${status} ${report_status} (waiting for Event Grid -> ingest-events -> Ingest)"
+  echo "  ... ${status} ${report_status} (waiting for Event Grid -> blob extension webhook -> Ingest)"
   sleep 15
 done
 if (( SECONDS >= deadline )); then
   http GET "${base}/ingestions" "${function_key}" >/dev/null || true
   grep -q "${run_tag}" "${body}" && echo "(GET /api/ingestions mentions ${run_tag}: the drop id differs from the contract?)"
-  fail "no finished ingestion report for ${drop_id} after ${ingest_timeout}s: check the Event Grid subscription (dead letters in eventgrid-deadletter), the ingest-events and ingest-events-poison queues, and the app's logs in Application Insights"
+  fail "no finished ingestion report for ${drop_id} after ${ingest_timeout}s: check the Event Grid subscription drop-created (run infra/subscribe-drops.sh; dead letters in eventgrid-deadletter), the poison queue webjobs-blobtrigger-poison, and the app's logs in Application Insights"
 fi
 jq '{status, rowsRead, rowsAccepted, rowsRejected, duplicatesSkipped}' "${body}" 2>/dev/null || show_body
 

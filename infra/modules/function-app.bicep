@@ -1,4 +1,4 @@
-// The iCrm function app: Flex Consumption (FC1, Linux) running the self-contained .NET custom handler.
+// The iCrm function app: Flex Consumption (FC1, Linux) running the .NET 10 isolated worker (dotnet publish output).
 // Every connection uses the user-assigned identity; the only secret (ICRM_PII_KEY) is a Key Vault reference.
 
 param name string
@@ -87,10 +87,10 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         instanceMemoryMB: instanceMemoryMB
         maximumInstanceCount: maximumInstanceCount
       }
-      // A custom handler: the host starts the self-contained linux-x64 executable named in host.json.
+      // The isolated worker: on Flex Consumption the language is declared here, never in FUNCTIONS_WORKER_RUNTIME.
       runtime: {
-        name: 'custom'
-        version: '1.0'
+        name: 'dotnet-isolated'
+        version: '10.0'
       }
     }
     siteConfig: {
@@ -99,13 +99,15 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
       ftpsState: 'Disabled'
       http20Enabled: true
       appSettings: [
-        // The Functions host's own storage (leases, host keys, timers), identity-based.
+        // The Functions host's own storage, identity-based: host keys and timer schedules (blob), the blob
+        // extension's receipts (blob, azure-webjobs-hosts) and the queue it hands Event Grid deliveries to.
         { name: 'AzureWebJobsStorage__blobServiceUri', value: blobEndpoint }
         { name: 'AzureWebJobsStorage__queueServiceUri', value: queueEndpoint }
         { name: 'AzureWebJobsStorage__tableServiceUri', value: tableEndpoint }
         { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' }
         { name: 'AzureWebJobsStorage__clientId', value: identityClientId }
-        // The app's storage (drops, quarantine, models, ingest-events); the Ingest queue trigger reads it too.
+        // The app's storage (drops, quarantine, models). The Ingest blob trigger (Event Grid source) uses the same
+        // connection: blobServiceUri to read the drop, queueServiceUri for its poison queue webjobs-blobtrigger-poison.
         { name: 'IcrmStorage__blobServiceUri', value: blobEndpoint }
         { name: 'IcrmStorage__queueServiceUri', value: queueEndpoint }
         { name: 'IcrmStorage__credential', value: 'managedidentity' }

@@ -16,7 +16,7 @@ param dropsContainerName string
 @description('Container that holds the Flex Consumption deployment package.')
 param deploymentContainer string
 
-@description('Queues the app uses (ingest-events and its poison queue).')
+@description('Queues to declare (the blob extension\'s poison queue webjobs-blobtrigger-poison).')
 param queues string[]
 
 @description('Blobs under drops/ and quarantine/ are deleted this many days after they were last modified.')
@@ -65,7 +65,7 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     supportsHttpsTrafficOnly: true
     publicNetworkAccess: 'Enabled'
     networkAcls: {
-      // Event Grid reaches the queue as a trusted service, with its system-assigned identity.
+      // Event Grid writes dead letters as a trusted service, with its system-assigned identity.
       bypass: 'AzureServices'
       defaultAction: denyPublicNetworkAccess ? 'Deny' : 'Allow'
       ipRules: [
@@ -153,7 +153,9 @@ resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05
   ]
 }
 
-// The Functions host needs Blob Data Owner on AzureWebJobsStorage (leases, host keys, deployment package).
+// One account serves the host (AzureWebJobsStorage) and the app (IcrmStorage). The host needs Blob Data Owner (host
+// keys, leases, the deployment package, blob receipts); the Event Grid blob trigger needs Blob Data Owner and Queue Data
+// Contributor (the queue it hands deliveries to, the poison queue); the host's timers use tables.
 resource appRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
   for role in [roles.blobDataOwner, roles.queueDataContributor, roles.tableDataContributor]: {
     name: guid(account.id, appIdentityId, role)

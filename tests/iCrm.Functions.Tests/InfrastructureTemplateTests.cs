@@ -67,14 +67,19 @@ public sealed class InfrastructureTemplateTests(CompiledTemplate template) : ICl
     }
 
     [Fact]
-    public void The_function_app_runs_the_custom_handler_on_Flex_Consumption()
+    public void The_function_app_runs_the_dotnet_10_isolated_worker_on_Flex_Consumption()
     {
         var plan = template.Single("Microsoft.Web/serverfarms").Resource;
         var site = template.Single("Microsoft.Web/sites").Resource;
         var config = site["properties"]!["functionAppConfig"]!;
+        var settings = template.FunctionAppSettings();
 
         Assert.Equal("FC1", plan["sku"]!["name"]!.GetValue<string>());
-        Assert.Equal("custom", config["runtime"]!["name"]!.GetValue<string>());
+        Assert.Equal("dotnet-isolated", config["runtime"]!["name"]!.GetValue<string>());
+        Assert.Equal("10.0", config["runtime"]!["version"]!.GetValue<string>());
+        // Flex Consumption takes the language from functionAppConfig and rejects these settings.
+        Assert.DoesNotContain("FUNCTIONS_WORKER_RUNTIME", settings.Keys);
+        Assert.DoesNotContain("FUNCTIONS_EXTENSION_VERSION", settings.Keys);
         Assert.Equal("UserAssignedIdentity", config["deployment"]!["storage"]!["authentication"]!["type"]!.GetValue<string>());
         Assert.True(site["properties"]!["httpsOnly"]!.GetValue<bool>());
         Assert.Equal("1.2", site["properties"]!["siteConfig"]!["minTlsVersion"]!.GetValue<string>());
@@ -90,11 +95,12 @@ public sealed class InfrastructureTemplateTests(CompiledTemplate template) : ICl
     }
 
     [Fact]
-    public void Every_queue_the_app_uses_is_declared()
+    public void The_blob_extension_poison_queue_is_declared_and_no_Event_Grid_delivery_queue_remains()
     {
         var declared = template.LoopedNames("Microsoft.Storage/storageAccounts/queueServices/queues");
 
-        Assert.Empty(ResourceNames.Queues.Except(declared));
+        // A drop that failed every attempt of the blob trigger ends here (the extension's fixed name).
+        Assert.Equal(new[] { "webjobs-blobtrigger-poison" }, declared.Order());
     }
 
     [Fact]
@@ -116,7 +122,13 @@ public sealed class InfrastructureTemplateTests(CompiledTemplate template) : ICl
         Assert.Equal($"[parameters('{loopParameter}')[copyIndex()].partitionKey]", Assert.Single(paths)!.GetValue<string>());
         var declared = scope.ResolveParameter(loopParameter)!.AsArray()
             .ToDictionary(c => c!["name"]!.GetValue<string>(), c => c!["partitionKey"]!.GetValue<string>());
-        Assert.Equal(ResourceNames.CosmosContainers.OrderBy(c => c.Key), declared.OrderBy(c => c.Key));
+        var wrong = ResourceNames.CosmosContainers
+            .Where(c => !declared.TryGetValue(c.Key, out var key) || key != c.Value)
+            .Select(c => $"{c.Key} ({c.Value})")
+            .ToList();
+        Assert.True(wrong.Count == 0, $"containers missing or with another partition key: {string.Join(", ", wrong)}");
+        // The merge review store (GET /api/merges) keeps one document per review.
+        Assert.Equal("/id", declared["reviews"]);
     }
 
     [Fact]
@@ -131,24 +143,67 @@ public sealed class InfrastructureTemplateTests(CompiledTemplate template) : ICl
     }
 
     [Fact]
-    public void Blobs_created_under_drops_are_delivered_to_the_ingest_queue_with_the_topic_identity()
+    public void The_storage_account_raises_blob_events_through_a_system_topic_whose_identity_may_write_dead_letters()
     {
-        var (subscription, scope) = template.Single("Microsoft.EventGrid/systemTopics/eventSubscriptions");
+        var (topic, scope) = template.Single("Microsoft.EventGrid/systemTopics");
+
+        Assert.Equal("Microsoft.Storage.StorageAccounts", topic["properties"]!["topicType"]!.GetValue<string>());
+        Assert.Equal("SystemAssigned", topic["identity"]!["type"]!.GetValue<string>());
+        // Storage Blob Data Contributor for the topic's identity, scoped to the dead-letter container only.
+        var deadLetterRole = Assert.Single(
+            template.Resources,
+            r => r.Scope == scope
+                && r.Resource["type"]?.GetValue<string>() == "Microsoft.Authorization/roleAssignments"
+                && (r.Resource.ToJsonString() + r.Scope.VariablesJson()).Contains("ba92f5b4-2d11-453d-a403-e96b0029c9fe", StringComparison.OrdinalIgnoreCase));
+        Assert.Contains("parameters('deadLetterContainerName')", deadLetterRole.Resource["scope"]!.GetValue<string>());
+        Assert.Contains("systemTopics", deadLetterRole.Resource["properties"]!["principalId"]!.GetValue<string>());
+        Assert.Equal(ResourceNames.EventGridDeadLetterContainer, scope.ResolveParameter("deadLetterContainerName")!.GetValue<string>());
+        // The subscription needs the blob extension's key, which exists only after the code is deployed: it lives
+        // in infra/drop-subscription.bicep, not here.
+        Assert.DoesNotContain(template.Resources, r => r.Resource["type"]?.GetValue<string>() == "Microsoft.EventGrid/systemTopics/eventSubscriptions");
+    }
+
+    [Fact]
+    public void Blobs_created_under_drops_are_delivered_to_the_blob_extension_webhook_of_Ingest()
+    {
+        var subscriptionTemplate = template.DropSubscription;
+        var (subscription, scope) = subscriptionTemplate.Single("Microsoft.EventGrid/systemTopics/eventSubscriptions");
         var properties = subscription["properties"]!;
-        var delivery = properties["deliveryWithResourceIdentity"]!;
+        var destination = properties["destination"]!;
+        var endpointUrl = destination["properties"]!["endpointUrl"]!.GetValue<string>();
 
         Assert.Equal(
             $"/blobServices/default/containers/{ResourceNames.DropsContainer}/",
             scope.Resolve(properties["filter"]!["subjectBeginsWith"]!)!.GetValue<string>());
         Assert.Equal("Microsoft.Storage.BlobCreated", Assert.Single(properties["filter"]!["includedEventTypes"]!.AsArray())!.GetValue<string>());
-        Assert.Equal("StorageQueue", delivery["destination"]!["endpointType"]!.GetValue<string>());
-        Assert.Equal(ResourceNames.IngestQueue, scope.Resolve(delivery["destination"]!["properties"]!["queueName"]!)!.GetValue<string>());
-        Assert.Equal("SystemAssigned", delivery["identity"]!["type"]!.GetValue<string>());
+        Assert.Equal("WebHook", destination["endpointType"]!.GetValue<string>());
+        Assert.Contains("/runtime/webhooks/blobs?functionName=Host.Functions.{1}&code={2}", endpointUrl);
+        // The key is read from the app's host inside the deployment, never passed in as a parameter.
+        Assert.Contains("/host/default', ", endpointUrl);
+        Assert.Contains(".systemKeys.blobs_extension", endpointUrl);
+        Assert.Contains("variables('ingestFunctionName')", endpointUrl);
         Assert.Equal(
             ResourceNames.EventGridDeadLetterContainer,
             scope.Resolve(properties["deadLetterWithResourceIdentity"]!["deadLetterDestination"]!["properties"]!["blobContainerName"]!)!.GetValue<string>());
+        Assert.Equal("SystemAssigned", properties["deadLetterWithResourceIdentity"]!["identity"]!["type"]!.GetValue<string>());
+        Assert.DoesNotContain(subscriptionTemplate.Json["outputs"]?.ToJsonString() ?? "", "listKeys", StringComparison.OrdinalIgnoreCase);
     }
 
+    [Fact]
+    public void The_webhook_names_a_function_the_app_declares()
+    {
+        var name = template.DropSubscription.Json["variables"]!["ingestFunctionName"]!.GetValue<string>();
+        var functions = AppFunctions.Load(template.RepoRoot);
+
+        Assert.True(functions.Bindings.ContainsKey(name), $"the app ({functions.Source}) declares no function '{name}'");
+        if (functions.FromSdkMetadata)
+        {
+            // The isolated worker: Ingest must be the Event Grid-sourced blob trigger on drops/ that Flex requires.
+            var trigger = Assert.Single(functions.Bindings[name], b => b["type"]?.GetValue<string>() == "blobTrigger");
+            Assert.Equal("EventGrid", trigger["source"]?.GetValue<string>());
+            Assert.StartsWith($"{ResourceNames.DropsContainer}/", trigger["path"]?.GetValue<string>() ?? "");
+        }
+    }
     [Fact]
     public void Drops_and_quarantined_files_expire_after_the_retention_period()
     {
@@ -163,10 +218,9 @@ public sealed class InfrastructureTemplateTests(CompiledTemplate template) : ICl
     }
 
     [Theory]
-    [InlineData("b7e6dc6d-f1e8-4753-8033-0f276bb0955b", "Storage Blob Data Owner (app; the host's storage)")]
-    [InlineData("974c5e8b-45b9-4653-ba55-5f855dd0fb88", "Storage Queue Data Contributor (app)")]
+    [InlineData("b7e6dc6d-f1e8-4753-8033-0f276bb0955b", "Storage Blob Data Owner (app; the host's storage, the blob trigger)")]
+    [InlineData("974c5e8b-45b9-4653-ba55-5f855dd0fb88", "Storage Queue Data Contributor (app; the blob trigger's queue and poison queue)")]
     [InlineData("0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3", "Storage Table Data Contributor (host)")]
-    [InlineData("c6a89b2d-59bc-44d0-9896-0f6e12d7b80a", "Storage Queue Data Message Sender (Event Grid topic)")]
     [InlineData("ba92f5b4-2d11-453d-a403-e96b0029c9fe", "Storage Blob Data Contributor (Event Grid dead letters)")]
     [InlineData("3913510d-42f4-4e42-8a64-420c390055eb", "Monitoring Metrics Publisher (app telemetry)")]
     [InlineData("4633458b-17de-408a-b874-0445c86b69e6", "Key Vault Secrets User (PII key reference)")]
@@ -183,49 +237,95 @@ public sealed class InfrastructureTemplateTests(CompiledTemplate template) : ICl
     }
 
     [Fact]
-    public void Function_definitions_use_only_queues_and_settings_the_template_provides()
+    public void Function_bindings_use_only_connections_and_settings_the_template_provides()
     {
-        var definitions = Path.Combine(template.RepoRoot, "functions", "iCrm.Functions", "FunctionDefinitions");
         var settings = template.FunctionAppSettings();
-        var queues = template.LoopedNames("Microsoft.Storage/storageAccounts/queueServices/queues");
+        var functions = AppFunctions.Load(template.RepoRoot);
         var problems = new List<string>();
 
-        foreach (var file in Directory.Exists(definitions) ? Directory.GetFiles(definitions, "function.json", SearchOption.AllDirectories) : [])
+        foreach (var (function, bindings) in functions.Bindings)
         {
-            var function = Path.GetFileName(Path.GetDirectoryName(file));
-            var text = File.ReadAllText(file);
-            foreach (Match reference in Regex.Matches(text, "%([A-Za-z0-9_]+)%"))
+            foreach (var binding in bindings)
             {
-                if (!settings.ContainsKey(reference.Groups[1].Value)) problems.Add($"{function}: setting %{reference.Groups[1].Value}% is not set");
-            }
+                foreach (Match reference in Regex.Matches(binding.ToJsonString(), "%([A-Za-z0-9_]+)%"))
+                {
+                    if (!settings.ContainsKey(reference.Groups[1].Value)) problems.Add($"{function}: setting %{reference.Groups[1].Value}% is not set");
+                }
 
-            foreach (var binding in JsonNode.Parse(text)?["bindings"]?.AsArray() ?? new JsonArray())
-            {
-                if (binding?["queueName"]?.GetValue<string>() is { } queue && !queue.Contains('%') && !queues.Contains(queue))
-                    problems.Add($"{function}: queue '{queue}' is not declared");
-                if (binding?["connection"]?.GetValue<string>() is { } connection && !settings.Keys.Any(k => k.StartsWith(connection + "__", StringComparison.Ordinal)))
+                if (binding["connection"]?.GetValue<string>() is { Length: > 0 } connection && !settings.Keys.Any(k => k.StartsWith(connection + "__", StringComparison.Ordinal)))
                     problems.Add($"{function}: connection '{connection}' has no {connection}__* settings");
+                // An identity-based blob trigger needs the queue endpoint too, for its poison queue.
+                if (binding["type"]?.GetValue<string>() == "blobTrigger" && binding["connection"]?.GetValue<string>() is { Length: > 0 } blobConnection
+                    && !settings.ContainsKey($"{blobConnection}__queueServiceUri"))
+                    problems.Add($"{function}: blob trigger connection '{blobConnection}' has no __queueServiceUri");
             }
         }
 
+        Assert.NotEmpty(functions.Bindings);
         Assert.True(problems.Count == 0, string.Join(Environment.NewLine, problems));
     }
 }
 
 /// <summary>
-/// The compiled ARM template of infra/main.bicep, with just enough evaluation to follow a module parameter back
+/// The functions the app declares with their bindings: the Worker SDK's generated <c>functions.metadata</c> when the app
+/// has been built as an isolated worker, else the hand-written <c>FunctionDefinitions/*/function.json</c> files.
+/// </summary>
+public sealed record AppFunctions(string Source, bool FromSdkMetadata, IReadOnlyDictionary<string, IReadOnlyList<JsonObject>> Bindings)
+{
+    public static AppFunctions Load(string repoRoot)
+    {
+        var project = Path.Combine(repoRoot, "functions", "iCrm.Functions");
+        var metadata = new[] { Path.Combine(AppContext.BaseDirectory, "functions.metadata") }
+            .Concat(Directory.Exists(Path.Combine(project, "bin"))
+                ? Directory.GetFiles(Path.Combine(project, "bin"), "functions.metadata", SearchOption.AllDirectories)
+                : [])
+            .Where(File.Exists)
+            .OrderByDescending(File.GetLastWriteTimeUtc)
+            .FirstOrDefault();
+        if (metadata is not null)
+        {
+            var functions = JsonNode.Parse(File.ReadAllText(metadata))!.AsArray()
+                .ToDictionary(f => f!["name"]!.GetValue<string>(), f => ReadBindings(f!["bindings"]));
+            return new AppFunctions(metadata, true, functions);
+        }
+
+        var definitions = Path.Combine(project, "FunctionDefinitions");
+        Assert.True(Directory.Exists(definitions), $"neither functions.metadata (build the app) nor {definitions} was found");
+        var files = Directory.GetFiles(definitions, "function.json", SearchOption.AllDirectories);
+        return new AppFunctions(definitions, false, files.ToDictionary(
+            f => Path.GetFileName(Path.GetDirectoryName(f))!,
+            f => ReadBindings(JsonNode.Parse(File.ReadAllText(f))?["bindings"])));
+    }
+
+    private static IReadOnlyList<JsonObject> ReadBindings(JsonNode? bindings) =>
+        bindings?.AsArray().Select(b => b!.AsObject()).ToList() ?? [];
+}
+
+/// <summary>
+/// The compiled ARM template of infra/main.bicep (and of infra/drop-subscription.bicep), with just enough evaluation to follow a module parameter back
 /// to the variable that feeds it. Compiles the templates with infra/lint.sh when they are missing or stale.
 /// </summary>
 public sealed class CompiledTemplate
 {
     public CompiledTemplate()
+        : this(FindRepoRoot(), "main.json")
     {
-        RepoRoot = FindRepoRoot();
-        var compiled = Path.Combine(RepoRoot, ".artifacts", "bicep", "main.json");
+    }
+
+    private CompiledTemplate(string repoRoot, string file)
+    {
+        RepoRoot = repoRoot;
+        var compiled = Path.Combine(RepoRoot, ".artifacts", "bicep", file);
         if (IsMissingOrStale(compiled)) Compile();
         Json = JsonNode.Parse(File.ReadAllText(compiled))!.AsObject();
         Resources = TemplateScope.Root(Json).EnumerateResources().ToList();
+        dropSubscription = file == "main.json" ? new Lazy<CompiledTemplate>(() => new CompiledTemplate(repoRoot, "drop-subscription.json")) : null;
     }
+
+    private readonly Lazy<CompiledTemplate>? dropSubscription;
+
+    /// <summary>infra/drop-subscription.bicep: the Event Grid subscription deployed after the code.</summary>
+    public CompiledTemplate DropSubscription => dropSubscription?.Value ?? throw new InvalidOperationException("only main.json has a drop subscription");
 
     public string RepoRoot { get; }
 
