@@ -4,7 +4,11 @@
 # models, and shows what happened: rows ingested, models trained, a customer's scores, and where the API is.
 # The app keeps running afterwards; stop everything with scripts/stop.sh.
 #   CUSTOMERS=2000 SEED=42 scripts/run-local.sh
+#   scripts/run-local.sh --empty    starts the stack and the app only, with no sample data and no training, for your
+#                                   own files (drop them with scripts/drop.sh FILE SOURCE ENTITY)
 set -euo pipefail
+EMPTY=0
+if [ "${1:-}" = "--empty" ]; then EMPTY=1; elif [ -n "${1:-}" ]; then echo "usage: scripts/run-local.sh [--empty]" >&2; exit 2; fi
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 # shellcheck source=scripts/local-env.sh
@@ -42,6 +46,19 @@ for _ in $(seq 1 120); do
 done
 curl -sf "http://127.0.0.1:$PORT/" >/dev/null || { echo "the app did not start; see $STATE/app.log" >&2; tail -20 "$STATE/app.log" >&2; exit 1; }
 echo "app running (pid $(cat "$STATE/app.pid")), log: $STATE/app.log"
+
+if [ "$EMPTY" = 1 ]; then
+  cat <<MSG
+
+iCrm is running locally, empty (no sample data, no models yet).
+  API:        $API   (OpenAPI: $API/openapi.json)
+  Drop a file: scripts/drop.sh FILE SOURCE ENTITY   e.g. scripts/drop.sh orders.csv web orders
+  Follow it:  curl $API/ingestions
+  Train:      curl -X POST $API/train -H 'content-type: application/json' -d '{}'
+  Stop:       scripts/stop.sh
+MSG
+  exit 0
+fi
 
 since=$(date -u +%Y-%m-%dT%H:%M:%S)
 step "4/6 generate $CUSTOMERS customers of sample data (seed $SEED) and drop them into Azurite"
