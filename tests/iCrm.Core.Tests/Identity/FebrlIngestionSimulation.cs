@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using iCrm.Core.Drops;
 using iCrm.Core.Identity;
+using iCrm.Testing;
 
 namespace iCrm.Core.Tests.Identity;
 
@@ -11,30 +12,13 @@ namespace iCrm.Core.Tests.Identity;
 internal sealed record FebrlRow(string RecId, int Person, CustomerRecord Record);
 
 /// <summary>
-/// Reads the Febrl data sets (<c>../shared/data/febrl</c>) as customer drops: each record goes to source <c>web</c> or
+/// Reads the Febrl data sets (<c>tests/data/febrl</c>) as customer drops: each record goes to source <c>web</c> or
 /// <c>callcenter</c> by a hash of its id, fields mapped as the drop parser would (street = number + address line 1,
 /// city = suburb, birth date yyyyMMdd, an impossible date becomes missing); soc_sec_id is ignored.
 /// </summary>
 internal static class FebrlData
 {
-    public static string Folder()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "iCrm.Functions.sln")))
-            {
-                var shared = Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "data", "febrl"));
-                if (Directory.Exists(shared))
-                {
-                    return shared;
-                }
-
-                break;
-            }
-        }
-
-        return "/work/shared/data/febrl";
-    }
+    public static string Folder() => TestData.Path("febrl");
 
     public static List<FebrlRow> Load(string fileName)
     {

@@ -130,7 +130,7 @@ public sealed class QualityOnGeneratedData(ITestOutputHelper output)
             var sentimentCard = await Card(registry, ModelKinds.Sentiment);
             figures["sentiment_generated_accuracy"] = sentimentCard.PromotionValue;
             figures["sentiment_generated_majority_accuracy"] = sentimentCard.Baselines["majority_class"]["accuracy"];
-            var amazon = "/work/shared/data/sentiment/amazon_cells_labelled.txt";
+            var amazon = TestData.Path("sentiment", "amazon_cells_labelled.txt");
             if (File.Exists(amazon))
             {
                 using var reader = File.OpenText(amazon);

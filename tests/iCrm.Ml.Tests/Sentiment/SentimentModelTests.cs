@@ -1,5 +1,6 @@
 using iCrm.Core.Profiles;
 using iCrm.Ml.Sentiment;
+using iCrm.Testing;
 
 namespace iCrm.Ml.Tests.Sentiment;
 
@@ -19,26 +20,7 @@ public sealed class AmazonSentences
 
     public SentimentEvaluation Evaluation { get; }
 
-    /// <summary>Walks up to the solution, then ../shared/data/sentiment; falls back to /work/shared/data/sentiment.</summary>
-    private static string Locate()
-    {
-        const string file = "amazon_cells_labelled.txt";
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "iCrm.Functions.sln")))
-            {
-                var candidate = Path.Combine(dir.FullName, "..", "shared", "data", "sentiment", file);
-                if (File.Exists(candidate))
-                {
-                    return candidate;
-                }
-
-                break;
-            }
-        }
-
-        return Path.Combine("/work/shared/data/sentiment", file);
-    }
+    private static string Locate() => TestData.Path("sentiment", "amazon_cells_labelled.txt");
 }
 
 public sealed class SentimentModelTests(AmazonSentences amazon) : IClassFixture<AmazonSentences>
