@@ -13,8 +13,10 @@ namespace iCrm.Ml.Training;
 /// Comparison with the champion: each kind's card carries its promotion metric measured on a time-based holdout of the
 /// snapshot the run read; the challenger's value is compared with the value on the champion's card (measured the same
 /// way on the data of its own run) under the kind's <see cref="PromotionRule"/>. Kinds that implement
-/// <see cref="IChampionEvaluator"/> (churn, sentiment) instead measure the champion on the challenger's own holdout, so
-/// both are compared on the same data; the outcome's reason says which basis was used.
+/// <see cref="IChampionEvaluator"/> (churn, sentiment, CLV) instead measure the champion on the challenger's own holdout, so
+/// both are compared on the same data; the outcome's reason says which basis was used. A champion card measured by
+/// another protocol is not compared with. <see cref="PromotionGate"/> marks on the challenger's card come first: "not
+/// comparable" keeps the champion (a first model of its kind is promoted, flagged), "unsound" is never promoted.
 /// </para>
 /// <para>
 /// Kinds whose scorer is an <see cref="IProfileEnricher"/> (sentiment) write into the snapshot profiles right after

@@ -17,9 +17,14 @@ public class RecommenderMeasurement(ITestOutputHelper output)
     [MeasurementFact]
     public void Measurement_ndcg_and_coverage_before_and_after_the_hyperparameter_search_on_generated_data()
     {
-        var data = RecommendationSimulation.Generate(customers: 20_000, groups: 40, itemsPerGroup: 50, ordersPerCustomer: 6, seed: 1);
+        foreach (var (shop, data) in new[]
+        {
+            ("dense: 20,000 customers, 6 orders", RecommendationSimulation.Generate(customers: 20_000, groups: 40, itemsPerGroup: 50, ordersPerCustomer: 6, seed: 1)),
+            ("sparse: 5,000 customers, 3 orders", RecommendationSimulation.Generate(customers: 5_000, groups: 40, itemsPerGroup: 50, ordersPerCustomer: 3, seed: 2)),
+        })
         foreach (var (name, options) in new[] { ("before", Before), ("after", new RecommenderOptions()) })
         {
+            output.WriteLine(shop);
             var result = RecommenderTrainer.Train(data, options);
             var r = result.Report[0];
             output.WriteLine($"{name}: recs_ndcg10_generated={r.NdcgAt10:F4} precision@10={r.PrecisionAt10:F4} recall@10={r.RecallAt10:F4} coverage={r.Coverage:F3} popular_share={r.PopularShare:F3} " +
