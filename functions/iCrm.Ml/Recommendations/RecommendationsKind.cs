@@ -78,6 +78,7 @@ public sealed class RecommendationsKind(RecommenderOptions? options = null) : IM
             Baselines = result.Report.Skip(1).ToDictionary(m => m.Candidate.Name, Of),
             FeatureSchema = [new("purchases", "item ids with dates", "products bought and when")],
             TrainingWindowStart = interactions.Count > 0 ? interactions.Min(i => i.Time) : null,
+            Cutoff = snapshot.AsOf, // purchases before it were used; the holdout is per customer, not a date
             RowCounts =
             {
                 ["train_interactions"] = result.TrainInteractions,

@@ -118,7 +118,7 @@ public static class RecommenderTrainer
         var data = InteractionData.Build(interactions);
         var (train, selection, report) = data.PerUserSplit(options.HoldoutFraction, options.MinimumItemsPerCustomer, options.Seed);
         var popularTenth = train.TopItems(Math.Max(1, data.Items.Length / 10));
-        var coOccurrence = new Lazy<int[]>(train.CoOccurrence);
+        Lazy<int[]>? coOccurrence = new(train.CoOccurrence);
 
         var metrics = new List<RecommenderMetrics>();
         var models = new Dictionary<RecommenderCandidate, RecommendationModel>();
@@ -138,6 +138,7 @@ public static class RecommenderTrainer
             metrics.Add(Evaluate(model, candidate, selection, data.Latest, popularTenth, data.Items.Length) with { TrainSeconds = seconds });
         }
 
+        coOccurrence = null; // items² counts: let them go before the refit computes its own
         var chosen = Choose(metrics, options.CoverageTolerance);
         // The card's figures: the chosen candidate and the best of every other kind, on customers not used to choose.
         var reported = new List<RecommenderMetrics> { Evaluate(models[chosen.Candidate], chosen.Candidate, report, data.Latest, popularTenth, data.Items.Length) with { TrainSeconds = chosen.TrainSeconds } };

@@ -108,6 +108,9 @@ public sealed class LifetimeReferenceDateSpecification(ITestOutputHelper output)
         var second = await TrainingWorld.Runner(store, registry, [(usual, usual)]).RunAsync(Run(ExportEnd));
         Assert.True(second.Models[ModelKinds.Clv].Promoted, second.Models[ModelKinds.Clv].Reason);
         Assert.True(double.IsFinite(second.Models[ModelKinds.Clv].Value));
+        // The unmeasured champion is measured on the challenger's holdout, so the two are compared on the same customers.
+        Assert.Contains("measured on this run's holdout", second.Models[ModelKinds.Clv].Reason, StringComparison.Ordinal);
+        Assert.True(second.Models[ModelKinds.Clv].ChampionValue is > 0);
     }
 
     [Fact]
