@@ -17,22 +17,23 @@ public static class ModelRegistration
     /// Registers every model kind (trainer + loader), the champion cache, the training runner and live scoring. Sentiment
     /// is trained first so that churn, trained later in the same run, reads fresh feedback sentiment.
     /// Settings: <c>ICRM_CHURN_WINDOW_DAYS</c> (default 90), <c>ICRM_CLV_HOLDOUT_DAYS</c> (182),
-    /// <c>ICRM_RECOMMENDATIONS_HOLDOUT_DAYS</c> (30). The stores, registry, lease and run log are registered by the caller.
+    /// <c>ICRM_CLV_MIN_HOLDOUT_CUSTOMERS</c> (100), <c>ICRM_RECOMMENDATIONS_TUNING_SECONDS</c> (120). The stores, registry, lease and run log are registered by the caller.
     /// </summary>
     public static IServiceCollection AddIcrmModels(this IServiceCollection services, IConfiguration configuration)
     {
         services.TryAddSingleton(TimeProvider.System);
         var churnWindow = Int(configuration, "ICRM_CHURN_WINDOW_DAYS", 90);
         var clvHoldout = Int(configuration, "ICRM_CLV_HOLDOUT_DAYS", 182);
-        var recommendationHoldout = Int(configuration, "ICRM_RECOMMENDATIONS_HOLDOUT_DAYS", 30);
+        var clvMinimumHoldout = Int(configuration, "ICRM_CLV_MIN_HOLDOUT_CUSTOMERS", 100);
+        var recommendationTuning = Int(configuration, "ICRM_RECOMMENDATIONS_TUNING_SECONDS", 120);
         // Sentiment scores feedback with the configured provider when it is an external one (Azure AI Language).
         services.AddSingleton(sp => new SentimentKind(provider: sp.GetService<ISentimentProvider>()));
         services.AddSingleton<IModelTrainer>(sp => sp.GetRequiredService<SentimentKind>());
         services.AddSingleton<IModelLoader>(sp => sp.GetRequiredService<SentimentKind>());
         Add(services, new ChurnKind(labels: new Core.Features.ChurnLabelOptions { WindowDays = churnWindow }));
-        Add(services, new LifetimeKind(clvHoldout));
+        Add(services, new LifetimeKind(clvHoldout, minimumHoldoutCustomers: clvMinimumHoldout));
         Add(services, new SegmentsKind());
-        Add(services, new RecommendationsKind(new RecommenderOptions { HoldoutDays = recommendationHoldout }));
+        Add(services, new RecommendationsKind(new RecommenderOptions { TuningSeconds = recommendationTuning }));
         services.AddSingleton<ChampionModels>();
         services.AddSingleton<TrainingRunner>();
         services.AddSingleton<ICustomerScoring, ChampionScoring>();

@@ -215,6 +215,21 @@ public sealed record BgNbdParameters(double R, double Alpha, double A, double B,
     }
 }
 
+/// <summary>A BG/NBD fit with what is needed to decide whether it may be used.</summary>
+/// <param name="Method">Optimiser and why it stopped, for the model card.</param>
+/// <param name="GradientNorm">Largest |gradient| of the mean log-likelihood in log parameters at the result.</param>
+/// <param name="AtBounds">Parameters at or beyond <see cref="BgNbd.LowerBound"/> and the upper bounds, e.g. "a=2.1e-07".</param>
+public sealed record BgNbdFit(BgNbdParameters Parameters, string Method, double GradientNorm, IReadOnlyList<string> AtBounds)
+{
+    public bool Converged => GradientNorm <= BgNbd.GradientTolerance;
+
+    /// <summary>Why the fit must not be used, or null when it is sound.</summary>
+    public string? Problem =>
+        !Converged ? $"BG/NBD did not converge ({Method}; gradient {GradientNorm:G3} > {BgNbd.GradientTolerance})"
+        : AtBounds.Count > 0 ? $"BG/NBD parameters at a bound: {string.Join(", ", AtBounds)}"
+        : null;
+}
+
 /// <summary>Maximum-likelihood fitting of BG/NBD.</summary>
 public static class BgNbd
 {
@@ -233,37 +248,55 @@ public static class BgNbd
     /// whose true a, b are large.
     /// </para>
     /// </summary>
-    public static BgNbdParameters Fit(IReadOnlyList<CustomerSummary> customers)
+    public static BgNbdParameters Fit(IReadOnlyList<CustomerSummary> customers) => FitChecked(customers).Parameters;
+
+    /// <summary>Where a fitted parameter stops meaning anything (the optimiser itself is unbounded, see <see cref="Fit"/>):
+    /// r and α outside [1e-6, 1e6], a and b outside [1e-6, 1e10]. The upper bound for a and b leaves room for the
+    /// no-heterogeneity ridge (a ≈ 5e5, b ≈ 3e7 seen on real-sized data); beyond it the fit has run away.</summary>
+    public const double LowerBound = 1e-6, RateUpperBound = 1e6, DropoutUpperBound = 1e10;
+
+    /// <summary>Largest |∂(mean log-likelihood)/∂(log parameter)| a converged fit may leave.</summary>
+    public const double GradientTolerance = 1e-3;
+
+    /// <summary><see cref="Fit"/> plus whether the fit can be trusted: the optimiser ended normally, the gradient at the
+    /// result is (close to) zero and no parameter sits at a bound.</summary>
+    public static BgNbdFit FitChecked(IReadOnlyList<CustomerSummary> customers)
     {
         if (customers.Count == 0) throw new ArgumentException("BG/NBD needs at least one customer.", nameof(customers));
         var data = new Data(customers);
-        var objective = ObjectiveFunction.Gradient((Func<Vector<double>, (double, Vector<double>)>)(v =>
-        {
-            var (ll, grad) = data.LogLikelihood(Math.Exp(v[0]), Math.Exp(v[1]), Math.Exp(v[2]), Math.Exp(v[3]), true);
-            // Mean negative log-likelihood: the scale does not grow with the customer count, so tolerances mean the same.
-            var g = Vector<double>.Build.Dense(4);
-            g[0] = -grad[0] * Math.Exp(v[0]) / data.Count;
-            g[1] = -grad[1] * Math.Exp(v[1]) / data.Count;
-            g[2] = -grad[2] * Math.Exp(v[2]) / data.Count;
-            g[3] = -grad[3] * Math.Exp(v[3]) / data.Count;
-            return (double.IsFinite(ll) ? -ll / data.Count : 1e10, g);
-        }));
+        var objective = ObjectiveFunction.Gradient((Func<Vector<double>, (double, Vector<double>)>)(v => data.MeanObjective(v)));
         // Start from rough moments: alpha ~ mean age / mean frequency keeps the rate scale right.
         double meanAge = customers.Average(c => c.Age), meanFreq = Math.Max(0.1, customers.Average(c => c.Frequency));
         var start = Vector<double>.Build.DenseOfArray([0.0, Math.Log(Math.Max(0.1, meanAge / meanFreq)), 0.0, 0.0]);
 
         Vector<double> best;
+        string method;
         try
         {
-            best = new BfgsMinimizer(1e-7, 1e-8, 1e-10, 500).FindMinimum(objective, start).MinimizingPoint;
+            var result = new BfgsMinimizer(1e-7, 1e-8, 1e-10, 500).FindMinimum(objective, start);
+            best = result.MinimizingPoint;
+            method = $"BFGS ({result.ReasonForExit}, {result.Iterations} iterations)";
         }
         catch (Exception e) when (e is OptimizationException or ArgumentException)
         {
             var value = ObjectiveFunction.Value(v => -data.LogLikelihood(Math.Exp(v[0]), Math.Exp(v[1]), Math.Exp(v[2]), Math.Exp(v[3]), false).LogLikelihood / data.Count);
-            best = NelderMeadSimplex.Minimum(value, start, 1e-10, 5000).MinimizingPoint;
+            var result = NelderMeadSimplex.Minimum(value, start, 1e-10, 5000);
+            best = result.MinimizingPoint;
+            method = $"Nelder-Mead after BFGS failed ({result.ReasonForExit}, {result.Iterations} iterations)";
         }
         double r = Math.Exp(best[0]), alpha = Math.Exp(best[1]), a = Math.Exp(best[2]), b = Math.Exp(best[3]);
-        return new BgNbdParameters(r, alpha, a, b, data.LogLikelihood(r, alpha, a, b, false).LogLikelihood, data.Count);
+        var parameters = new BgNbdParameters(r, alpha, a, b, data.LogLikelihood(r, alpha, a, b, false).LogLikelihood, data.Count);
+        var gradient = data.MeanObjective(best).Gradient.AbsoluteMaximum();
+        var atBounds = new List<string>();
+        void Check(string name, double v, double upper)
+        {
+            if (!double.IsFinite(v) || v <= LowerBound || v >= upper) atBounds.Add($"{name}={v:G4}");
+        }
+        Check("r", r, RateUpperBound);
+        Check("alpha", alpha, RateUpperBound);
+        Check("a", a, DropoutUpperBound);
+        Check("b", b, DropoutUpperBound);
+        return new BgNbdFit(parameters, method, double.IsFinite(gradient) ? gradient : double.PositiveInfinity, atBounds);
     }
 
     /// <summary>Total log-likelihood of the customers under the given parameters.</summary>
@@ -288,6 +321,16 @@ public static class BgNbd
                 _x[i] = c.Frequency; _tx[i] = c.Recency; _t[i] = c.Age;
                 _maxX = Math.Max(_maxX, c.Frequency);
             }
+        }
+
+        /// <summary>Mean negative log-likelihood and its gradient in log parameters: the scale does not grow with the
+        /// customer count, so tolerances mean the same for any data size.</summary>
+        public (double Value, Vector<double> Gradient) MeanObjective(Vector<double> v)
+        {
+            var (ll, grad) = LogLikelihood(Math.Exp(v[0]), Math.Exp(v[1]), Math.Exp(v[2]), Math.Exp(v[3]), true);
+            var g = Vector<double>.Build.Dense(4);
+            for (int i = 0; i < 4; i++) g[i] = -grad[i] * Math.Exp(v[i]) / Count;
+            return (double.IsFinite(ll) ? -ll / Count : 1e10, g);
         }
 
         public (double LogLikelihood, double[] Gradient) LogLikelihood(double r, double alpha, double a, double b, bool withGradient)

@@ -13,13 +13,36 @@ namespace iCrm.Ml.Lifetime;
 /// It is revenue, not margin: multiply by a margin if you want profit.
 /// </para>
 /// </summary>
+/// <param name="AsOf">The date the model was fitted as of (the end of its data); null in bundles older than this field.</param>
 public sealed record LifetimeValueModel(
     BgNbdParameters Purchases,
     GammaGammaParameters? Spend,
     double MonthlyDiscountRate = 0.01,
-    int HorizonMonths = 12)
+    int HorizonMonths = 12,
+    DateTimeOffset? AsOf = null)
 {
     public string TimeUnit => LifetimeTime.Unit;
+
+    /// <summary>
+    /// The date a customer is scored as of when <paramref name="requested"/> is asked for: never later than the
+    /// requested date, and never later than the model's <see cref="AsOf"/> unless the customer bought something after it
+    /// (then the start of the day after that purchase). The model knows nothing about the time after its data ended, so
+    /// a historical export is scored at its end (the write-back and the API then agree with the model) rather than
+    /// ageing every customer by the years since; a live shop, trained daily, is scored at about the requested date.
+    /// </summary>
+    public DateTimeOffset ScoringDate(CustomerProfile profile, DateTimeOffset requested)
+    {
+        if (AsOf is not { } end || requested <= end)
+        {
+            return requested;
+        }
+        if (profile.Orders.Count > 0)
+        {
+            var dayAfter = new DateTimeOffset(profile.Orders[^1].Date.UtcDateTime.Date.AddDays(1), TimeSpan.Zero);
+            if (dayAfter > end) end = dayAfter;
+        }
+        return end < requested ? end : requested;
+    }
 
     public LifetimeScore Score(CustomerSummary customer)
     {
@@ -86,7 +109,8 @@ public sealed record LifetimeMetrics(
     double ActualPurchasesTotal);
 
 /// <summary>The outcome of a lifetime training run: the model, its holdout metrics and how long each fit took.</summary>
-public sealed record LifetimeTrainingResult(LifetimeValueModel Model, LifetimeMetrics? Holdout, double BgNbdSeconds, double GammaGammaSeconds);
+/// <param name="PurchasesFit">The BG/NBD fit's diagnostics (convergence, bounds).</param>
+public sealed record LifetimeTrainingResult(LifetimeValueModel Model, LifetimeMetrics? Holdout, double BgNbdSeconds, double GammaGammaSeconds, BgNbdFit PurchasesFit);
 
 public static class LifetimeTrainer
 {
@@ -115,7 +139,8 @@ public static class LifetimeTrainer
     public static LifetimeTrainingResult Train(IReadOnlyList<CustomerSummary> customers, double monthlyDiscountRate = 0.01, int horizonMonths = 12, int minimumRepeatBuyers = 50)
     {
         var sw = Stopwatch.StartNew();
-        var purchases = BgNbd.Fit(customers);
+        var fit = BgNbd.FitChecked(customers);
+        var purchases = fit.Parameters;
         double bgSeconds = sw.Elapsed.TotalSeconds;
         sw.Restart();
         GammaGammaParameters? spend = null;
@@ -124,7 +149,7 @@ public static class LifetimeTrainer
             spend = GammaGamma.Fit(customers);
             if (!(spend.Q > 1) || !double.IsFinite(spend.PopulationMeanSpend)) spend = null;
         }
-        return new LifetimeTrainingResult(new LifetimeValueModel(purchases, spend, monthlyDiscountRate, horizonMonths), null, bgSeconds, sw.Elapsed.TotalSeconds);
+        return new LifetimeTrainingResult(new LifetimeValueModel(purchases, spend, monthlyDiscountRate, horizonMonths), null, bgSeconds, sw.Elapsed.TotalSeconds, fit);
     }
 
     /// <summary>Trains on the history and evaluates on the holdout of the same customers.</summary>
@@ -132,6 +157,23 @@ public static class LifetimeTrainer
     {
         var result = Train(observations.Select(o => o.Summary).ToList(), monthlyDiscountRate, horizonMonths);
         return result with { Holdout = Evaluate(result.Model, observations, horizonWeeks) };
+    }
+
+    /// <summary>Customers sorted by predicted holdout purchases and cut into ten equal groups (fewer when there are fewer
+    /// than ten customers): mean predicted and mean actual purchases of each, for the card's chart.</summary>
+    public static List<(int Decile, double Predicted, double Actual, int Customers)> ByDecile(LifetimeValueModel model, IReadOnlyList<LifetimeObservation> observations, double horizonWeeks)
+    {
+        var ranked = observations.Select(o => (Predicted: model.ExpectedPurchases(o.Summary, horizonWeeks), Actual: (double)o.HoldoutPurchases))
+            .OrderBy(x => x.Predicted).ToList();
+        var groups = Math.Min(10, ranked.Count);
+        var result = new List<(int, double, double, int)>(groups);
+        for (var d = 0; d < groups; d++)
+        {
+            int from = d * ranked.Count / groups, to = (d + 1) * ranked.Count / groups;
+            var slice = ranked.GetRange(from, to - from);
+            result.Add((d + 1, slice.Average(x => x.Predicted), slice.Average(x => x.Actual), slice.Count));
+        }
+        return result;
     }
 
     /// <summary>

@@ -1,6 +1,6 @@
 namespace iCrm.Ml.Recommendations;
 
-/// <summary>A customer in the evaluation: purchases before the split and the distinct items bought after it.</summary>
+/// <summary>A customer in the evaluation: the purchases the models may see and the distinct items hidden from them.</summary>
 internal sealed record HoldoutCustomer(string CustomerId, List<Purchase> History, HashSet<string> Relevant);
 
 /// <summary>Interactions indexed for training: items and customers numbered, each customer's purchases sorted by time.</summary>
@@ -37,32 +37,52 @@ internal sealed class InteractionData
         };
     }
 
-    /// <summary>The same customers and item numbering with only purchases strictly before <paramref name="at"/>.</summary>
-    public InteractionData Before(DateTimeOffset at) => new()
+    /// <summary>
+    /// The per-user random holdout: for every customer with at least <paramref name="minimumItems"/> distinct items, a
+    /// seeded random <paramref name="fraction"/> of them (at least one, never all) is hidden with all its purchases. Returns
+    /// the data without the hidden purchases (same item numbering) and the evaluated customers in two seeded halves: one
+    /// to choose hyperparameters on, one to report on. Each customer's draw depends only on the seed and the customer's
+    /// position in ordinal order, so the split does not depend on the order the lines came in.
+    /// </summary>
+    public (InteractionData Train, List<HoldoutCustomer> Selection, List<HoldoutCustomer> Report) PerUserSplit(double fraction, int minimumItems, int seed)
     {
-        Items = Items,
-        Customers = Customers,
-        Purchases = Purchases.Select(p => p.Where(x => x.Time < at).ToArray()).ToArray(),
-        Latest = at,
-    };
-
-    /// <summary>Customers with purchases both before and after the split, sampled with a seed.</summary>
-    public List<HoldoutCustomer> HoldoutCustomers(DateTimeOffset splitAt, int max, int seed)
-    {
-        var list = new List<HoldoutCustomer>();
-        for (int c = 0; c < Customers.Length; c++)
+        var purchases = new (int Item, int Day, DateTimeOffset Time)[Purchases.Length][];
+        var selection = new List<HoldoutCustomer>();
+        var report = new List<HoldoutCustomer>();
+        var distinct = new List<int>();
+        var hidden = new HashSet<int>();
+        for (int c = 0; c < Purchases.Length; c++)
         {
             var p = Purchases[c];
-            if (p.Length == 0 || p[0].Time >= splitAt || p[^1].Time < splitAt) continue;
-            list.Add(new HoldoutCustomer(Customers[c],
-                p.Where(x => x.Time < splitAt).Select(x => new Purchase(Items[x.Item], x.Time)).ToList(),
-                p.Where(x => x.Time >= splitAt).Select(x => Items[x.Item]).ToHashSet(StringComparer.Ordinal)));
+            distinct.Clear();
+            hidden.Clear();
+            foreach (var x in p) if (!distinct.Contains(x.Item)) distinct.Add(x.Item);
+            if (distinct.Count < Math.Max(2, minimumItems))
+            {
+                purchases[c] = p;
+                continue;
+            }
+            var rnd = new Random(unchecked(seed * 1_000_003 + c));
+            var order = distinct.ToArray();
+            Array.Sort(order); // the draw must not depend on the order of same-time purchases
+            rnd.Shuffle(order);
+            int hide = Math.Clamp((int)Math.Round(fraction * order.Length), 1, order.Length - 1);
+            for (int i = 0; i < hide; i++) hidden.Add(order[i]);
+            purchases[c] = p.Where(x => !hidden.Contains(x.Item)).ToArray();
+            var customer = new HoldoutCustomer(Customers[c],
+                purchases[c].Select(x => new Purchase(Items[x.Item], x.Time)).ToList(),
+                hidden.Select(i => Items[i]).ToHashSet(StringComparer.Ordinal));
+            (rnd.NextDouble() < 0.5 ? selection : report).Add(customer);
         }
-        if (list.Count <= max) return list;
-        var rnd = new Random(seed);
-        var array = list.ToArray();
-        rnd.Shuffle(array);
-        return array[..max].ToList();
+        var train = new InteractionData { Items = Items, Customers = Customers, Purchases = purchases, Latest = Latest };
+        return (train, selection, report);
+    }
+
+    /// <summary>The <paramref name="count"/> items with the most distinct buyers (ties by index).</summary>
+    public int[] TopItems(int count)
+    {
+        var buyers = Buyers();
+        return [.. Enumerable.Range(0, Items.Length).OrderByDescending(i => buyers[i]).ThenBy(i => i).Take(count)];
     }
 
     /// <summary>Co-occurrence counts C = XᵀX over customers' distinct item sets (diagonal: buyers per item), n×n row-major.</summary>
@@ -88,19 +108,23 @@ internal sealed class InteractionData
     /// <summary>Items by distinct buyers, most first (ties by index), with the share of customers who bought them.</summary>
     public (int[] Ids, float[] Scores) Popularity(int top)
     {
-        var buyers = new int[Items.Length];
-        var seen = new HashSet<int>();
-        int customers = 0;
-        foreach (var p in Purchases)
-        {
-            if (p.Length == 0) continue;
-            customers++;
-            seen.Clear();
-            foreach (var x in p) if (seen.Add(x.Item)) buyers[x.Item]++;
-        }
+        var buyers = Buyers();
+        int customers = CustomerCount;
         var ids = Enumerable.Range(0, Items.Length).Where(i => buyers[i] > 0)
             .OrderByDescending(i => buyers[i]).ThenBy(i => i).Take(top).ToArray();
         return (ids, ids.Select(i => (float)buyers[i] / Math.Max(1, customers)).ToArray());
+    }
+
+    private int[] Buyers()
+    {
+        var buyers = new int[Items.Length];
+        var seen = new HashSet<int>();
+        foreach (var p in Purchases)
+        {
+            seen.Clear();
+            foreach (var x in p) if (seen.Add(x.Item)) buyers[x.Item]++;
+        }
+        return buyers;
     }
 
     /// <summary>Per item: buyers who bought it on two or more distinct days, over all its buyers.</summary>

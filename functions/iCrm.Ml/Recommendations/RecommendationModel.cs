@@ -76,7 +76,7 @@ public sealed class RecommendationModel
     /// above <see cref="RepurchaseThreshold"/>). Unknown items in the history are ignored; a customer with no usable
     /// history (cold start), or too few candidates, gets popular items with the reason "popular".
     /// </summary>
-    /// <param name="asOf">The moment affinities decay to; defaults to the customer's latest purchase.</param>
+    /// <param name="asOf">The latest moment affinities decay to; the customer's latest purchase when that is earlier.</param>
     public List<Recommendation> Recommend(IReadOnlyList<Purchase> history, int top = 10, DateTimeOffset? asOf = null)
     {
         var index = Index;
@@ -86,8 +86,12 @@ public sealed class RecommendationModel
 
         // Affinity per distinct bought item.
         var bought = new Dictionary<int, double>();
-        DateTimeOffset reference = asOf ?? default;
-        if (asOf is null) foreach (var h in history) if (h.Time > reference) reference = h.Time;
+        // Decay is measured from the customer's latest purchase (or asOf, if earlier): only the ratios between a
+        // customer's purchases change the ranking, and measuring from a date years after an export would underflow
+        // every weight to zero and silently turn the model into popularity.
+        DateTimeOffset latest = default;
+        foreach (var h in history) if (h.Time > latest) latest = h.Time;
+        DateTimeOffset reference = asOf is { } cap && cap < latest ? cap : latest;
         foreach (var h in history)
         {
             if (!index.TryGetValue(h.ItemId, out int i)) continue;

@@ -7,9 +7,10 @@ using iCrm.Ml.Training;
 namespace iCrm.Ml.Recommendations;
 
 /// <summary>
-/// The recommendations kind: popularity, SAR-like item similarity and EASE are fitted on purchases before a time split
-/// (the last <see cref="RecommenderOptions.HoldoutDays"/> days are held out), the best by nDCG@10 on the holdout is
-/// refitted on all purchases and shipped. Promotion: nDCG@10, higher is better, 0.005 absolute tolerance.
+/// The recommendations kind: popularity, SAR-like item similarity (similarity and time decay searched) and EASE (λ
+/// searched, on a bounded catalogue) are compared by a per-user random holdout (<see cref="RecommenderTrainer"/>); the
+/// chosen one is refitted on all purchases and shipped. Promotion: nDCG@10 on customers not used to choose, higher is
+/// better, 0.005 absolute tolerance.
 /// </summary>
 public sealed class RecommendationsKind(RecommenderOptions? options = null) : IModelTrainer, IModelLoader
 {
@@ -29,15 +30,29 @@ public sealed class RecommendationsKind(RecommenderOptions? options = null) : IM
             throw new NotEnoughDataException("Recommendations need order lines with at least two different products.");
         }
         var result = RecommenderTrainer.Train(interactions, _options);
-        var chosen = result.Metrics.First(m => m.Kind == result.Chosen);
+        var chosen = result.Report[0];
+        var evaluated = Math.Min(chosen.Customers, result.Metrics[0].Customers);
+        var notComparable = evaluated < _options.MinimumEvaluationCustomers
+            ? $"only {evaluated} customers per evaluation half have at least {_options.MinimumItemsPerCustomer} distinct products, fewer than the {_options.MinimumEvaluationCustomers} needed"
+            : null;
         static Dictionary<string, double> Of(RecommenderMetrics m) => new()
         {
             ["precision_at_10"] = ModelCards.Round(m.PrecisionAt10),
             ["recall_at_10"] = ModelCards.Round(m.RecallAt10),
             ["ndcg_at_10"] = ModelCards.Round(m.NdcgAt10),
+            ["catalogue_coverage"] = ModelCards.Round(m.Coverage),
+            ["popular_share"] = ModelCards.Round(m.PopularShare),
             ["customers"] = m.Customers,
             ["train_seconds"] = Math.Round(m.TrainSeconds, 3),
         };
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        var grid = new JsonArray([.. result.Metrics.Select(m => (JsonNode)new JsonObject
+        {
+            ["candidate"] = m.Candidate.Name,
+            ["ndcg_at_10"] = ModelCards.Round(m.NdcgAt10),
+            ["catalogue_coverage"] = ModelCards.Round(m.Coverage),
+            ["train_seconds"] = Math.Round(m.TrainSeconds, 3),
+        })]);
         var card = new ModelCard
         {
             Kind = Kind,
@@ -47,43 +62,70 @@ public sealed class RecommendationsKind(RecommenderOptions? options = null) : IM
                 $"left out unless at least {_options.RepurchaseThreshold:P0} of their buyers buy them again; customers without history get popular items.",
             Algorithm = result.Chosen switch
             {
-                RecommenderKinds.Ease => "EASE (closed-form item-item linear model)",
-                RecommenderKinds.ItemSimilarity => "SAR-like item similarity with time-decayed affinity",
+                RecommenderKinds.Ease => $"EASE (closed-form item-item linear model, λ = {result.ChosenCandidate.Lambda:G}, on the {result.EaseItems:N0} most bought items)",
+                RecommenderKinds.ItemSimilarity => $"SAR-like item similarity ({result.ChosenCandidate.Similarity}, " +
+                    (result.ChosenCandidate.HalfLifeDays > 0 ? $"time-decayed affinity, half-life {result.ChosenCandidate.HalfLifeDays:G} days)" : "no time decay)"),
                 _ => "popularity",
             },
             PromotionMetric = "ndcg_at_10",
-            PromotionValue = chosen.NdcgAt10,
+            PromotionValue = notComparable is null ? chosen.NdcgAt10 : double.NaN,
             HigherIsBetter = true,
+            EvaluationProtocol = $"{EvaluationProtocols.PerUserRandomHoldout}: for each of {result.Metrics[0].Customers + chosen.Customers:N0} customers with at least " +
+                $"{_options.MinimumItemsPerCustomer} distinct products, {_options.HoldoutFraction:P0} of them (at least one) hidden at random; " +
+                $"{result.Metrics.Count} candidates chosen on {result.Metrics[0].Customers:N0} of the customers, figures measured on the other {chosen.Customers:N0}; " +
+                "the shipped model is refit on all purchases",
             Metrics = Of(chosen),
-            Baselines = result.Metrics.Where(m => m.Kind != result.Chosen).ToDictionary(m => m.Kind, Of),
+            Baselines = result.Report.Skip(1).ToDictionary(m => m.Candidate.Name, Of),
             FeatureSchema = [new("purchases", "item ids with dates", "products bought and when")],
             TrainingWindowStart = interactions.Count > 0 ? interactions.Min(i => i.Time) : null,
-            Cutoff = result.SplitAt,
+            Cutoff = snapshot.AsOf, // purchases before it were used; the holdout is per customer, not a date
             RowCounts =
             {
                 ["train_interactions"] = result.TrainInteractions,
                 ["holdout_interactions"] = result.HoldoutInteractions,
                 ["items"] = result.Items,
+                ["ease_items"] = result.EaseItems,
                 ["customers"] = result.Customers,
+                ["selection_customers"] = result.Metrics[0].Customers,
+                ["report_customers"] = chosen.Customers,
             },
             Parameters =
             {
                 ["chosen"] = result.Chosen,
-                ["holdout_days"] = _options.HoldoutDays.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ["neighbours"] = _options.Neighbours.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ["half_life_days"] = _options.HalfLifeDays.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ["similarity"] = _options.Similarity,
-                ["ease_lambda"] = _options.EaseLambda.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ["max_ease_items"] = _options.MaxEaseItems.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ["repurchase_threshold"] = _options.RepurchaseThreshold.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["chosen_candidate"] = result.ChosenCandidate.Name,
+                ["ease_lambda"] = result.ChosenCandidate.Kind == RecommenderKinds.Ease ? result.ChosenCandidate.Lambda.ToString(inv) : "",
+                ["similarity"] = result.ChosenCandidate.Similarity,
+                ["half_life_days"] = result.ChosenCandidate.HalfLifeDays.ToString(inv),
+                ["grid_ease_lambda"] = string.Join(",", _options.EaseLambdas.Select(l => l.ToString(inv))),
+                ["grid_similarity"] = string.Join(",", _options.Similarities),
+                ["grid_half_life_days"] = string.Join(",", _options.HalfLives.Select(h => h.ToString(inv))),
+                ["grid_skipped_for_time"] = string.Join("; ", result.Skipped.Select(c => c.Name)),
+                ["tuning_seconds_budget"] = _options.TuningSeconds.ToString(inv),
+                ["holdout_fraction"] = _options.HoldoutFraction.ToString(inv),
+                ["neighbours"] = _options.Neighbours.ToString(inv),
+                ["max_ease_items"] = _options.MaxEaseItems.ToString(inv),
+                ["repurchase_threshold"] = _options.RepurchaseThreshold.ToString(inv),
             },
             DurationSeconds = Math.Round(clock.Elapsed.TotalSeconds, 3),
             DataFingerprint = ModelCards.Fingerprint(snapshot.Profiles),
+            Charts =
+            {
+                ["precision_recall_ndcg_at_k"] = new CardChart("Precision, recall and nDCG at k on hidden purchases", "k (recommendations shown)", "metric",
+                    [
+                        .. chosen.AtK.Select(x => new CardPoint(x.K, ModelCards.Round(x.Precision), "precision")),
+                        .. chosen.AtK.Select(x => new CardPoint(x.K, ModelCards.Round(x.Recall), "recall")),
+                        .. chosen.AtK.Select(x => new CardPoint(x.K, ModelCards.Round(x.Ndcg), "ndcg")),
+                    ],
+                    chosen.Customers),
+            },
             Details = new JsonObject
             {
-                ["evaluation"] = $"every candidate fitted on purchases before {result.SplitAt:yyyy-MM-dd}; relevant items = distinct items a customer bought after it; " +
-                    "the best by nDCG@10 is refitted on all purchases",
-                ["relevance"] = "distinct products bought in the holdout",
+                ["relevance"] = "the hidden distinct products of each customer",
+                ["selection"] = $"best nDCG@10; among candidates within {_options.CoverageTolerance:P0} of it, the widest catalogue coverage",
+                ["coverage"] = "share of the catalogue in at least one evaluated customer's top 10",
+                ["popularShare"] = "share of top-10 slots taken by the 10 % most bought products (popularity bias)",
+                ["grid"] = grid,
+                [PromotionGate.NotComparableKey] = notComparable,
             },
         };
         return Task.FromResult(new TrainedModel(card, ModelCards.JsonBundle(Entry, result.Model)));

@@ -1,93 +1,218 @@
 using System.Diagnostics;
+using System.Globalization;
 
 namespace iCrm.Ml.Recommendations;
 
 public sealed record RecommenderOptions
 {
-    /// <summary>Days at the end of the data held out to evaluate on (a global time split: no model sees the holdout).</summary>
-    public int HoldoutDays { get; init; } = 30;
-    /// <summary>Customers sampled (seeded) from those who bought in the holdout, to keep evaluation fast.</summary>
-    public int EvaluationCustomers { get; init; } = 5_000;
+    /// <summary>Share of each eligible customer's distinct items held out (at least one, never all).</summary>
+    public double HoldoutFraction { get; init; } = 0.25;
+    /// <summary>Distinct items a customer needs to take part in the evaluation (one to learn from, one to find).</summary>
+    public int MinimumItemsPerCustomer { get; init; } = 2;
+    /// <summary>Customers each half of the evaluation needs for its figures to be compared with a champion's.</summary>
+    public int MinimumEvaluationCustomers { get; init; } = 20;
+    /// <summary>Wall-clock budget for the hyperparameter search: candidates are tried in order until it is spent (the
+    /// defaults of every kind are always tried). Every eligible customer is evaluated; the budget bounds the grid.</summary>
+    public double TuningSeconds { get; init; } = 120;
     public int Seed { get; init; } = 11;
     public int Top { get; init; } = 10;
     /// <summary>Neighbours kept per item in the stored model.</summary>
-    public int Neighbours { get; init; } = 50;
+    public int Neighbours { get; init; } = 100;
+    /// <summary>Default SAR time-decay half-life (days; 0 = no decay), used by <see cref="RecommenderTrainer.Fit(string, InteractionData, RecommenderOptions)"/>.</summary>
     public double HalfLifeDays { get; init; } = 60;
-    /// <summary>"jaccard" or "lift" for the SAR item-item similarity.</summary>
+    /// <summary>Default SAR similarity: "jaccard", "lift" or "cooccurrence".</summary>
     public string Similarity { get; init; } = "jaccard";
-    /// <summary>EASE's L2 regularisation λ added to the Gram matrix's diagonal.</summary>
+    /// <summary>Default EASE L2 regularisation λ added to the Gram matrix's diagonal.</summary>
     public double EaseLambda { get; init; } = 100;
-    /// <summary>EASE needs a dense item × item inverse (O(n³)); beyond this many items it is not trained.</summary>
-    public int MaxEaseItems { get; init; } = 3_000;
+    /// <summary>EASE λ values searched.</summary>
+    public IReadOnlyList<double> EaseLambdas { get; init; } = [10, 30, 100, 300, 1000, 3000];
+    /// <summary>SAR similarities searched.</summary>
+    public IReadOnlyList<string> Similarities { get; init; } = ["jaccard", "lift", "cooccurrence"];
+    /// <summary>SAR half-lives searched (days; 0 = no time decay).</summary>
+    public IReadOnlyList<double> HalfLives { get; init; } = [0, 30, 60, 180, 365];
+    /// <summary>EASE inverts a dense items × items matrix (O(n³)): it is fitted on the this-many most bought items only;
+    /// the rest of the catalogue is still recommended by popularity and reached by the other kinds.</summary>
+    public int MaxEaseItems { get; init; } = 2_000;
     public double RepurchaseThreshold { get; init; } = 0.3;
     public int PopularItems { get; init; } = 200;
-    /// <summary>Refit the chosen kind on all the data (holdout included) before storing it.</summary>
+    /// <summary>Candidates whose nDCG@10 is within this share of the best count as equally accurate; among them the one
+    /// that covers most of the catalogue wins (less popularity bias at no measured cost).</summary>
+    public double CoverageTolerance { get; init; } = 0.01;
+    /// <summary>Refit the chosen candidate on all interactions (held-out ones included) before storing it.</summary>
     public bool RefitOnAllData { get; init; } = true;
     public IReadOnlyList<string> Kinds { get; init; } = [RecommenderKinds.Popularity, RecommenderKinds.ItemSimilarity, RecommenderKinds.Ease];
 }
 
-/// <summary>Offline metrics of one kind on the time split, for the model card.</summary>
-public sealed record RecommenderMetrics(string Kind, double PrecisionAt10, double RecallAt10, double NdcgAt10, int Customers, double TrainSeconds);
+/// <summary>One point of the hyperparameter grid.</summary>
+/// <param name="Lambda">EASE's λ (0 for other kinds).</param>
+/// <param name="Similarity">SAR's similarity ("" for other kinds).</param>
+/// <param name="HalfLifeDays">SAR's time-decay half-life (0 = none).</param>
+public sealed record RecommenderCandidate(string Kind, double Lambda = 0, string Similarity = "", double HalfLifeDays = 0)
+{
+    public string Name => Kind switch
+    {
+        RecommenderKinds.Ease => string.Create(CultureInfo.InvariantCulture, $"ease lambda={Lambda:G}"),
+        RecommenderKinds.ItemSimilarity => string.Create(CultureInfo.InvariantCulture, $"sar {Similarity} half-life={(HalfLifeDays > 0 ? $"{HalfLifeDays:G}d" : "none")}"),
+        _ => Kind,
+    };
 
+    public override string ToString() => Name;
+}
+
+/// <summary>Out-of-sample metrics of one candidate on the per-user holdout.</summary>
+/// <param name="AtK">precision, recall and nDCG at each k of <see cref="RecommenderTrainer.Ks"/>.</param>
+/// <param name="Coverage">Share of the catalogue that appears in at least one customer's top 10.</param>
+/// <param name="PopularShare">Share of top-10 slots filled by the 10 % most bought items (popularity bias).</param>
+public sealed record RecommenderMetrics(
+    RecommenderCandidate Candidate,
+    double PrecisionAt10,
+    double RecallAt10,
+    double NdcgAt10,
+    int Customers,
+    double TrainSeconds,
+    IReadOnlyList<(int K, double Precision, double Recall, double Ndcg)> AtK,
+    double Coverage,
+    double PopularShare)
+{
+    public string Kind => Candidate.Kind;
+}
+
+/// <param name="Chosen">The chosen candidate's kind; <see cref="ChosenCandidate"/> has its hyperparameters.</param>
+/// <param name="Metrics">Every candidate tried, measured on the selection customers.</param>
+/// <param name="Report">The chosen candidate and the best of every other kind, measured on the report customers (never
+/// used to choose): the figures of the model card.</param>
+/// <param name="Skipped">Grid points not tried because the time budget was spent.</param>
 public sealed record RecommenderTrainingResult(
     RecommendationModel Model,
     string Chosen,
+    RecommenderCandidate ChosenCandidate,
     IReadOnlyList<RecommenderMetrics> Metrics,
-    DateTimeOffset SplitAt,
+    IReadOnlyList<RecommenderMetrics> Report,
+    IReadOnlyList<RecommenderCandidate> Skipped,
     int TrainInteractions,
     int HoldoutInteractions,
     int Items,
     int Customers,
+    int EaseItems,
     double TotalSeconds);
 
 /// <summary>
-/// Trains every kind on the interactions before the split, scores the holdout, picks the best by nDCG@10 (the
-/// simplest kind wins a tie), and refits it on everything. Relevant items for a customer are the distinct items they
-/// bought in the holdout; every kind is scored with the same exclusion of already-bought items.
+/// Chooses the recommender and its hyperparameters by a per-user random holdout: for every customer with at least
+/// <see cref="RecommenderOptions.MinimumItemsPerCustomer"/> distinct items, a random <see cref="RecommenderOptions.HoldoutFraction"/>
+/// of them is hidden; every candidate is fitted on what is left and asked for the customer's top 10; relevant items are
+/// the hidden ones. The eligible customers are split in two seeded halves: the grid is chosen on one half (best nDCG@10;
+/// within <see cref="RecommenderOptions.CoverageTolerance"/> of it, the widest catalogue coverage) and the card's figures
+/// come from the other half, so the number a person reads was not used to pick the model. The chosen candidate is then
+/// refitted on all interactions. Already-bought items are excluded the same way for every candidate.
 /// </summary>
 public static class RecommenderTrainer
 {
+    /// <summary>The cut-offs of the card's precision/recall/nDCG chart.</summary>
+    public static readonly int[] Ks = [1, 3, 5, 10, 20];
+
     public static RecommenderTrainingResult Train(IReadOnlyList<Interaction> interactions, RecommenderOptions? options = null)
     {
         options ??= new RecommenderOptions();
         var total = Stopwatch.StartNew();
         if (interactions.Count == 0) throw new ArgumentException("No interactions to learn from.", nameof(interactions));
         var data = InteractionData.Build(interactions);
-        var splitAt = data.Latest.AddDays(-options.HoldoutDays);
-        var train = data.Before(splitAt);
+        var (train, selection, report) = data.PerUserSplit(options.HoldoutFraction, options.MinimumItemsPerCustomer, options.Seed);
+        var popularTenth = train.TopItems(Math.Max(1, data.Items.Length / 10));
+        Lazy<int[]>? coOccurrence = new(train.CoOccurrence);
 
         var metrics = new List<RecommenderMetrics>();
-        var evaluation = data.HoldoutCustomers(splitAt, options.EvaluationCustomers, options.Seed);
-        foreach (var kind in options.Kinds)
+        var models = new Dictionary<RecommenderCandidate, RecommendationModel>();
+        var skipped = new List<RecommenderCandidate>();
+        var grid = Grid(options, data.Items.Length).ToList();
+        foreach (var (candidate, always) in grid)
         {
-            if (kind == RecommenderKinds.Ease && data.Items.Length > options.MaxEaseItems) continue;
+            if (!always && total.Elapsed.TotalSeconds > options.TuningSeconds)
+            {
+                skipped.Add(candidate);
+                continue;
+            }
             var sw = Stopwatch.StartNew();
-            var model = Fit(kind, train, options);
+            var model = Fit(candidate, train, options, coOccurrence);
             double seconds = sw.Elapsed.TotalSeconds;
-            metrics.Add(Evaluate(model, kind, evaluation, options.Top, splitAt) with { TrainSeconds = seconds });
+            models[candidate] = model;
+            metrics.Add(Evaluate(model, candidate, selection, data.Latest, popularTenth, data.Items.Length) with { TrainSeconds = seconds });
         }
 
-        var chosen = metrics.Aggregate((best, m) => m.NdcgAt10 > best.NdcgAt10 ? m : best).Kind;
-        var final = Fit(chosen, options.RefitOnAllData ? data : train, options);
-        return new RecommenderTrainingResult(final, chosen, metrics, splitAt,
-            train.LineCount, data.LineCount - train.LineCount, data.Items.Length, data.CustomerCount, total.Elapsed.TotalSeconds);
+        coOccurrence = null; // items² counts: let them go before the refit computes its own
+        var chosen = Choose(metrics, options.CoverageTolerance);
+        // The card's figures: the chosen candidate and the best of every other kind, on customers not used to choose.
+        var reported = new List<RecommenderMetrics> { Evaluate(models[chosen.Candidate], chosen.Candidate, report, data.Latest, popularTenth, data.Items.Length) with { TrainSeconds = chosen.TrainSeconds } };
+        foreach (var best in metrics.Where(m => m.Kind != chosen.Kind).GroupBy(m => m.Kind).Select(g => g.MaxBy(m => m.NdcgAt10)!))
+        {
+            reported.Add(Evaluate(models[best.Candidate], best.Candidate, report, data.Latest, popularTenth, data.Items.Length) with { TrainSeconds = best.TrainSeconds });
+        }
+        var final = options.RefitOnAllData ? Fit(chosen.Candidate, data, options, null) : models[chosen.Candidate];
+        int holdoutLines = data.LineCount - train.LineCount;
+        return new RecommenderTrainingResult(final, chosen.Kind, chosen.Candidate, metrics, reported, skipped,
+            train.LineCount, holdoutLines, data.Items.Length, data.CustomerCount, Math.Min(data.Items.Length, options.MaxEaseItems), total.Elapsed.TotalSeconds);
     }
 
-    /// <summary>Fits one kind on the given data.</summary>
-    internal static RecommendationModel Fit(string kind, InteractionData data, RecommenderOptions options)
+    /// <summary>Best nDCG@10; among candidates within the tolerance of it, the widest coverage; then the simplest kind.</summary>
+    internal static RecommenderMetrics Choose(IReadOnlyList<RecommenderMetrics> metrics, double tolerance)
+    {
+        var best = metrics.Max(m => m.NdcgAt10);
+        return metrics.Where(m => m.NdcgAt10 >= best * (1 - tolerance))
+            .OrderByDescending(m => m.Coverage).ThenByDescending(m => m.NdcgAt10).First();
+    }
+
+    /// <summary>The grid in the order it is tried: each kind's default first (always tried), then the rest, alternating
+    /// kinds so a short budget still explores both.</summary>
+    private static IEnumerable<(RecommenderCandidate Candidate, bool Always)> Grid(RecommenderOptions options, int items)
+    {
+        var sar = new List<RecommenderCandidate>();
+        var ease = new List<RecommenderCandidate>();
+        if (options.Kinds.Contains(RecommenderKinds.ItemSimilarity))
+        {
+            sar.Add(new(RecommenderKinds.ItemSimilarity, Similarity: options.Similarity, HalfLifeDays: options.HalfLifeDays));
+            foreach (var s in options.Similarities)
+                foreach (var h in options.HalfLives)
+                    if (!(s == options.Similarity && h == options.HalfLifeDays)) sar.Add(new(RecommenderKinds.ItemSimilarity, Similarity: s, HalfLifeDays: h));
+        }
+        if (options.Kinds.Contains(RecommenderKinds.Ease) && options.MaxEaseItems >= 2 && items >= 2)
+        {
+            ease.Add(new(RecommenderKinds.Ease, Lambda: options.EaseLambda));
+            foreach (var l in options.EaseLambdas) if (l != options.EaseLambda) ease.Add(new(RecommenderKinds.Ease, Lambda: l));
+        }
+        if (options.Kinds.Contains(RecommenderKinds.Popularity)) yield return (new(RecommenderKinds.Popularity), true);
+        if (sar.Count > 0) yield return (sar[0], true);
+        if (ease.Count > 0) yield return (ease[0], true);
+        for (int i = 1; i < Math.Max(sar.Count, ease.Count); i++)
+        {
+            if (i < ease.Count) yield return (ease[i], false);
+            if (i < sar.Count) yield return (sar[i], false);
+        }
+    }
+
+    /// <summary>Fits one kind with the options' default hyperparameters.</summary>
+    internal static RecommendationModel Fit(string kind, InteractionData data, RecommenderOptions options) =>
+        Fit(kind switch
+        {
+            RecommenderKinds.Ease => new RecommenderCandidate(kind, Lambda: options.EaseLambda),
+            RecommenderKinds.ItemSimilarity => new RecommenderCandidate(kind, Similarity: options.Similarity, HalfLifeDays: options.HalfLifeDays),
+            _ => new RecommenderCandidate(kind),
+        }, data, options, null);
+
+    /// <summary>Fits one candidate on the given data (<paramref name="coOccurrence"/>: the data's XᵀX when already computed).</summary>
+    internal static RecommendationModel Fit(RecommenderCandidate candidate, InteractionData data, RecommenderOptions options, Lazy<int[]>? coOccurrence)
     {
         var (popularIds, popularScores) = data.Popularity(options.PopularItems);
         var repurchase = data.RepurchaseRates();
-        (int[][] ids, float[][] weights) = kind switch
+        coOccurrence ??= new Lazy<int[]>(data.CoOccurrence);
+        (int[][] ids, float[][] weights) = candidate.Kind switch
         {
             RecommenderKinds.Popularity => (Array.Empty<int[]>(), Array.Empty<float[]>()),
-            RecommenderKinds.ItemSimilarity => ItemSimilarity(data, options),
-            RecommenderKinds.Ease => Ease(data, options),
-            _ => throw new ArgumentException($"Unknown recommender kind '{kind}'.", nameof(kind)),
+            RecommenderKinds.ItemSimilarity => ItemSimilarity(data.Items.Length, coOccurrence.Value, candidate.Similarity, options.Neighbours),
+            RecommenderKinds.Ease => Ease(data, coOccurrence.Value, candidate.Lambda, options),
+            _ => throw new ArgumentException($"Unknown recommender kind '{candidate.Kind}'.", nameof(candidate)),
         };
         return new RecommendationModel
         {
-            Kind = kind,
+            Kind = candidate.Kind,
             Items = data.Items,
             NeighbourIds = ids,
             NeighbourWeights = weights,
@@ -95,16 +220,15 @@ public static class RecommenderTrainer
             PopularScores = popularScores,
             RepurchaseRates = repurchase,
             RepurchaseThreshold = options.RepurchaseThreshold,
-            HalfLifeDays = kind == RecommenderKinds.ItemSimilarity ? options.HalfLifeDays : 0,
+            HalfLifeDays = candidate.Kind == RecommenderKinds.ItemSimilarity ? candidate.HalfLifeDays : 0,
         };
     }
 
-    /// <summary>SAR-like similarity: co-occurrence of items in customers' baskets (all time), Jaccard or lift, top-K per item.</summary>
-    private static (int[][], float[][]) ItemSimilarity(InteractionData data, RecommenderOptions options)
+    /// <summary>SAR-like similarity from co-occurrence of items in customers' baskets (all time): Jaccard, lift or the raw
+    /// count, top-K per item.</summary>
+    private static (int[][], float[][]) ItemSimilarity(int n, int[] c, string similarity, int neighbours)
     {
-        int n = data.Items.Length;
-        var c = data.CoOccurrence();
-        bool lift = string.Equals(options.Similarity, "lift", StringComparison.OrdinalIgnoreCase);
+        var kind = similarity.ToLowerInvariant();
         var ids = new int[n][];
         var weights = new float[n][];
         Parallel.For(0, n, i =>
@@ -116,38 +240,51 @@ public static class RecommenderTrainer
                 int cij = c[(long)i * n + j];
                 if (cij == 0) continue;
                 double cjj = c[(long)j * n + j];
-                double s = lift ? cij / (cii * cjj) : cij / (cii + cjj - cij);
+                double s = kind switch
+                {
+                    "lift" => cij / (cii * cjj),
+                    "cooccurrence" => cij,
+                    _ => cij / (cii + cjj - cij),
+                };
                 row.Add((j, (float)s));
             }
-            (ids[i], weights[i]) = TopK(row, options.Neighbours);
+            (ids[i], weights[i]) = TopK(row, neighbours);
         });
         return (ids, weights);
     }
 
     /// <summary>
-    /// EASE (Steck 2019): P = (XᵀX + λI)⁻¹, B = I − P·diagMat(1/diag(P)), i.e. B_ij = −P_ij / P_jj and B_ii = 0.
-    /// Only the K largest positive entries of each row of B are kept so scoring stays sparse.
+    /// EASE (Steck 2019): P = (XᵀX + λI)⁻¹, B = I − P·diagMat(1/diag(P)), i.e. B_ij = −P_ij / P_jj and B_ii = 0, on the
+    /// <see cref="RecommenderOptions.MaxEaseItems"/> most bought items (the dense inverse is O(n³)); other items get no
+    /// neighbours. Only the K largest positive entries of each row of B are kept so scoring stays sparse.
     /// </summary>
-    private static (int[][], float[][]) Ease(InteractionData data, RecommenderOptions options)
+    private static (int[][], float[][]) Ease(InteractionData data, int[] c, double lambda, RecommenderOptions options)
     {
-        int n = data.Items.Length;
-        var c = data.CoOccurrence();
+        int all = data.Items.Length;
+        var kept = data.TopItems(Math.Min(all, options.MaxEaseItems));
+        Array.Sort(kept);
+        int n = kept.Length;
         var g = new double[(long)n * n];
-        for (long k = 0; k < g.Length; k++) g[k] = c[k];
-        for (int i = 0; i < n; i++) g[(long)i * n + i] += options.EaseLambda;
+        for (int a = 0; a < n; a++)
+        {
+            long row = (long)kept[a] * all;
+            for (int b = 0; b < n; b++) g[(long)a * n + b] = c[row + kept[b]];
+            g[(long)a * n + a] += lambda;
+        }
         SymmetricInverse.InvertInPlace(g, n);
-        var ids = new int[n][];
-        var weights = new float[n][];
-        Parallel.For(0, n, i =>
+        var ids = new int[all][];
+        var weights = new float[all][];
+        for (int i = 0; i < all; i++) { ids[i] = []; weights[i] = []; }
+        Parallel.For(0, n, a =>
         {
             var row = new List<(int, float)>();
-            for (int j = 0; j < n; j++)
+            for (int b = 0; b < n; b++)
             {
-                if (j == i) continue;
-                double b = -g[(long)i * n + j] / g[(long)j * n + j];
-                if (b > 0) row.Add((j, (float)b));
+                if (b == a) continue;
+                double w = -g[(long)a * n + b] / g[(long)b * n + b];
+                if (w > 0) row.Add((kept[b], (float)w));
             }
-            (ids[i], weights[i]) = TopK(row, options.Neighbours);
+            (ids[kept[a]], weights[kept[a]]) = TopK(row, options.Neighbours);
         });
         return (ids, weights);
     }
@@ -159,24 +296,64 @@ public static class RecommenderTrainer
         return (row.Select(r => r.Id).ToArray(), row.Select(r => r.Weight).ToArray());
     }
 
-    /// <summary>precision@K, recall@K and nDCG@K (binary relevance) averaged over the evaluation customers.</summary>
-    internal static RecommenderMetrics Evaluate(RecommendationModel model, string kind, IReadOnlyList<HoldoutCustomer> customers, int top, DateTimeOffset asOf)
+    /// <summary>precision, recall and nDCG (binary relevance) at each k of <see cref="Ks"/>, averaged over the customers;
+    /// catalogue coverage and popularity share of the top 10.</summary>
+    internal static RecommenderMetrics Evaluate(RecommendationModel model, RecommenderCandidate candidate, IReadOnlyList<HoldoutCustomer> customers,
+        DateTimeOffset asOf, int[] popularTenth, int catalogue)
     {
-        double precision = 0, recall = 0, ndcg = 0;
-        foreach (var c in customers)
-        {
-            var recs = model.Recommend(c.History, top, asOf);
-            double dcg = 0;
-            int hits = 0;
-            for (int r = 0; r < recs.Count; r++)
-                if (c.Relevant.Contains(recs[r].ItemId)) { hits++; dcg += 1 / Math.Log2(r + 2); }
-            double idcg = 0;
-            for (int r = 0; r < Math.Min(top, c.Relevant.Count); r++) idcg += 1 / Math.Log2(r + 2);
-            precision += (double)hits / top;
-            recall += (double)hits / c.Relevant.Count;
-            ndcg += idcg > 0 ? dcg / idcg : 0;
-        }
+        int maxK = Ks[^1];
+        var precision = new double[Ks.Length];
+        var recall = new double[Ks.Length];
+        var ndcg = new double[Ks.Length];
+        var recommended = new bool[model.Items.Length];
+        var popular = new bool[model.Items.Length];
+        foreach (var i in popularTenth) popular[i] = true;
+        long slots = 0, popularSlots = 0;
+        var gate = new object();
+        Parallel.ForEach(System.Collections.Concurrent.Partitioner.Create(0, customers.Count, 256), () => (P: new double[Ks.Length], R: new double[Ks.Length], N: new double[Ks.Length], Seen: new List<int>(), Slots: 0L, Popular: 0L),
+            (range, _, local) =>
+            {
+                for (int u = range.Item1; u < range.Item2; u++)
+                {
+                    var c = customers[u];
+                    var recs = model.Recommend(c.History, maxK, asOf);
+                    double dcg = 0, idcg = 0;
+                    int hits = 0, r = 0, k = 0;
+                    for (; r < maxK; r++)
+                    {
+                        if (r < recs.Count && c.Relevant.Contains(recs[r].ItemId)) { hits++; dcg += 1 / Math.Log2(r + 2); }
+                        if (r < c.Relevant.Count) idcg += 1 / Math.Log2(r + 2);
+                        if (r < 10 && r < recs.Count && model.Index.TryGetValue(recs[r].ItemId, out var item))
+                        {
+                            local.Seen.Add(item);
+                            local.Slots++;
+                            if (popular[item]) local.Popular++;
+                        }
+                        if (k < Ks.Length && r + 1 == Ks[k])
+                        {
+                            local.P[k] += (double)hits / Ks[k];
+                            local.R[k] += (double)hits / c.Relevant.Count;
+                            local.N[k] += idcg > 0 ? dcg / idcg : 0;
+                            k++;
+                        }
+                    }
+                }
+                return local;
+            },
+            local =>
+            {
+                lock (gate)
+                {
+                    for (int k = 0; k < Ks.Length; k++) { precision[k] += local.P[k]; recall[k] += local.R[k]; ndcg[k] += local.N[k]; }
+                    foreach (var i in local.Seen) recommended[i] = true;
+                    slots += local.Slots;
+                    popularSlots += local.Popular;
+                }
+            });
         int n = Math.Max(1, customers.Count);
-        return new RecommenderMetrics(kind, precision / n, recall / n, ndcg / n, customers.Count, 0);
+        var atK = Ks.Select((k, i) => (k, precision[i] / n, recall[i] / n, ndcg[i] / n)).ToList();
+        var ten = atK.First(x => x.k == 10);
+        return new RecommenderMetrics(candidate, ten.Item2, ten.Item3, ten.Item4, customers.Count, 0, atK,
+            (double)recommended.Count(b => b) / Math.Max(1, catalogue), slots > 0 ? (double)popularSlots / slots : 0);
     }
 }

@@ -37,7 +37,7 @@ public sealed class ChampionScoring(ChampionModels champions) : ICustomerScoring
         LifetimeValueScore? clv = null;
         if (await Champion(ModelKinds.Clv) is LifetimeProfileScorer clvScorer && clvScorer.Predict(profile, asOf) is { } l)
         {
-            clv = new LifetimeValueScore(l.ExpectedPurchases, l.ProbabilityAlive, l.Clv, "");
+            clv = new LifetimeValueScore(l.ExpectedPurchases, l.ProbabilityAlive, l.Clv, "", clvScorer.Model.ScoringDate(profile, asOf));
         }
 
         SegmentScore? segment = null;

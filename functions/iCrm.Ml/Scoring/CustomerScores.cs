@@ -19,7 +19,9 @@ public sealed record ChurnScore(double Probability, string Band, IReadOnlyList<F
 
 /// <summary>BG/NBD + Gamma–Gamma: expected purchases in the next 12 months, probability the customer is still active,
 /// and the discounted 12-month value.</summary>
-public sealed record LifetimeValueScore(double ExpectedPurchases12Months, double ProbabilityAlive, double Value12Months, string Currency);
+/// <param name="AsOf">The date the value is computed as of: the requested date, or the end of the model's data when the
+/// customer has bought nothing since (a historical export is scored at its end, not aged to today).</param>
+public sealed record LifetimeValueScore(double ExpectedPurchases12Months, double ProbabilityAlive, double Value12Months, string Currency, DateTimeOffset? AsOf = null);
 
 /// <summary>RFM segment (fixed names) and behavioural cluster (described in plain words).</summary>
 public sealed record SegmentScore(string RfmSegment, int Recency, int Frequency, int Monetary, string? Cluster, string? ClusterDescription);

@@ -4,7 +4,56 @@ using iCrm.Ml.Registry;
 namespace iCrm.Ml.Training;
 
 /// <summary>The profiles a run trains on, as read at the start of the run, and the date features are cut at.</summary>
-public sealed record TrainingSnapshot(IReadOnlyList<CustomerProfile> Profiles, DateTimeOffset AsOf);
+/// <param name="AsOf">The run's date: the <c>asOf</c> of the request, or the wall clock when none was given.</param>
+public sealed record TrainingSnapshot(IReadOnlyList<CustomerProfile> Profiles, DateTimeOffset AsOf)
+{
+    /// <summary>The latest order, feedback or event in the snapshot (null when there is none).</summary>
+    public DateTimeOffset? LatestActivity()
+    {
+        DateTimeOffset? latest = null;
+        void See(DateTimeOffset t)
+        {
+            if (latest is null || t > latest)
+            {
+                latest = t;
+            }
+        }
+        foreach (var p in Profiles)
+        {
+            if (p.Orders.Count > 0)
+            {
+                See(p.Orders[^1].Date); // the order log is kept oldest first
+            }
+            foreach (var m in p.OrderMonths)
+            {
+                if (DateOnly.TryParseExact(m.Month + "-01", "yyyy-MM-dd", out var start))
+                {
+                    See(new DateTimeOffset(start.AddMonths(1).AddDays(-1).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero));
+                }
+            }
+            foreach (var f in p.Feedback)
+            {
+                See(f.Timestamp);
+            }
+            foreach (var e in p.RecentEvents)
+            {
+                See(e.Timestamp);
+            }
+        }
+        return latest;
+    }
+
+    /// <summary>
+    /// The end of the data as of the run: the start of the UTC day after the latest activity, or <see cref="AsOf"/> when
+    /// that is earlier (an explicit <c>asOf</c> inside the data) or when there is no activity. A run started without
+    /// <c>asOf</c> on an export that ended years ago is thereby measured at the export's end, not today: the silence between
+    /// the two is missing data, not customers who stopped buying.
+    /// </summary>
+    public DateTimeOffset DataEnd() =>
+        LatestActivity() is { } latest && latest.UtcDateTime.Date.AddDays(1) is var dayAfter && new DateTimeOffset(dayAfter, TimeSpan.Zero) < AsOf
+            ? new DateTimeOffset(dayAfter, TimeSpan.Zero)
+            : AsOf;
+}
 
 /// <summary>A trained challenger: its card (with the promotion metric) and its bundle bytes (<c>model.zip</c>).</summary>
 public sealed record TrainedModel(ModelCard Card, byte[] Bundle);
@@ -35,6 +84,41 @@ public sealed record PromotionRule(double Tolerance, bool Relative = false, bool
     }
 
     public override string ToString() => Always ? "always (descriptive model)" : Relative ? $"{Tolerance:P1} relative" : $"{Tolerance} absolute";
+}
+
+/// <summary>
+/// Marks a trainer puts in its card's <see cref="ModelCard.Details"/> when the card's promotion metric cannot be trusted
+/// (the champion's card carries them too, so a later run knows what it is comparing with).
+/// <list type="bullet">
+/// <item><see cref="NotComparableKey"/>: the holdout cannot support a comparison (too few customers, no purchases in it).
+/// Such a challenger never replaces a champion; when there is none yet it is promoted, flagged, with
+/// <see cref="ModelCard.PromotionValue"/> NaN, so the next comparable challenger replaces it.</item>
+/// <item><see cref="UnsoundKey"/>: the model itself is not usable (a fit that did not converge or sits at a parameter
+/// bound). Published for inspection, never promoted, not even as the first model of its kind.</item>
+/// </list>
+/// </summary>
+public static class PromotionGate
+{
+    public const string NotComparableKey = "notComparable";
+    public const string UnsoundKey = "unsound";
+
+    /// <summary>Why the card's metric cannot be compared, or null when it can.</summary>
+    public static string? NotComparable(ModelCard card) => Read(card, NotComparableKey);
+
+    /// <summary>Why the model must never be promoted, or null when it is sound.</summary>
+    public static string? Unsound(ModelCard card) => Read(card, UnsoundKey);
+
+    /// <summary>The stable name of the card's evaluation protocol (the part before the first colon), or "".</summary>
+    public static string ProtocolName(ModelCard card)
+    {
+        var p = card.EvaluationProtocol;
+        var colon = p.IndexOf(':', StringComparison.Ordinal);
+        return (colon < 0 ? p : p[..colon]).Trim();
+    }
+
+    private static string? Read(ModelCard card, string key) =>
+        card.Details is { } d && d.TryGetPropertyValue(key, out var v) && v is System.Text.Json.Nodes.JsonValue value
+            && value.TryGetValue<string>(out var s) && s.Length > 0 ? s : null;
 }
 
 /// <summary>

@@ -13,8 +13,10 @@ namespace iCrm.Ml.Training;
 /// Comparison with the champion: each kind's card carries its promotion metric measured on a time-based holdout of the
 /// snapshot the run read; the challenger's value is compared with the value on the champion's card (measured the same
 /// way on the data of its own run) under the kind's <see cref="PromotionRule"/>. Kinds that implement
-/// <see cref="IChampionEvaluator"/> (churn, sentiment) instead measure the champion on the challenger's own holdout, so
-/// both are compared on the same data; the outcome's reason says which basis was used.
+/// <see cref="IChampionEvaluator"/> (churn, sentiment, CLV) instead measure the champion on the challenger's own holdout, so
+/// both are compared on the same data; the outcome's reason says which basis was used. A champion card measured by
+/// another protocol is not compared with. <see cref="PromotionGate"/> marks on the challenger's card come first: "not
+/// comparable" keeps the champion (a first model of its kind is promoted, flagged), "unsound" is never promoted.
 /// </para>
 /// <para>
 /// Kinds whose scorer is an <see cref="IProfileEnricher"/> (sentiment) write into the snapshot profiles right after
@@ -130,6 +132,17 @@ public sealed class TrainingRunner(
         }
         var champion = await registry.GetChampionAsync(trainer.Kind, cancellationToken);
         var championCard = champion is null ? null : await registry.GetCardAsync(trainer.Kind, champion.Value.Version, cancellationToken);
+        if (PromotionGate.Unsound(card) is { } unsound)
+        {
+            return new ModelOutcome(version, card.PromotionMetric, card.PromotionValue, championCard?.PromotionValue, false,
+                $"not promoted: unsound fit: {unsound}" + (champion is null ? "" : $"; kept champion {champion.Value.Version}"));
+        }
+        var notComparable = PromotionGate.NotComparable(card);
+        if (notComparable is not null && champion is not null)
+        {
+            return new ModelOutcome(version, card.PromotionMetric, card.PromotionValue, championCard?.PromotionValue, false,
+                $"not comparable: {notComparable}; kept champion {champion.Value.Version}");
+        }
         var championValue = championCard?.PromotionValue;
         var sameHoldout = false;
         if (champion is not null && trainer is IChampionEvaluator evaluator)
@@ -150,7 +163,14 @@ public sealed class TrainingRunner(
             }
         }
         var basis = sameHoldout ? "measured on this run's holdout" : "from its card";
-        if (!trainer.Promotion.NotWorse(card.PromotionValue, championValue, card.HigherIsBetter))
+        // Card values measured under different protocols (an old in-sample card, a time split against a per-user split)
+        // are different quantities: the champion's number says nothing about the challenger's, so it is not used.
+        if (!sameHoldout && championCard is not null && PromotionGate.ProtocolName(championCard) != PromotionGate.ProtocolName(card))
+        {
+            championValue = null;
+            basis = $"its card was measured by protocol '{Protocol(championCard)}', not comparable with '{Protocol(card)}'";
+        }
+        if (notComparable is null && !trainer.Promotion.NotWorse(card.PromotionValue, championValue, card.HigherIsBetter))
         {
             return new ModelOutcome(version, card.PromotionMetric, card.PromotionValue, championValue, false, champion is null
                 ? $"not promoted: {card.PromotionMetric} could not be measured ({card.PromotionValue})"
@@ -161,8 +181,12 @@ public sealed class TrainingRunner(
         var promoted = await registry.TryPromoteAsync(pointer, champion?.ETag, cancellationToken);
         return new ModelOutcome(version, card.PromotionMetric, card.PromotionValue, championValue, promoted,
             !promoted ? "not promoted: the champion changed during the run"
+            : notComparable is not null ? $"promoted (first model of its kind) but not comparable: {notComparable}; its quality is unmeasured and the next comparable model replaces it"
             : champion is null ? "promoted (first model of its kind)"
+            : championValue is null ? $"promoted over {champion.Value.Version} ({card.PromotionMetric} {card.PromotionValue:0.####}; champion {basis})"
             : $"promoted over {champion.Value.Version} ({card.PromotionMetric} {card.PromotionValue:0.####} vs {championValue:0.####}, champion {basis})");
+
+        static string Protocol(ModelCard c) => PromotionGate.ProtocolName(c) is { Length: > 0 } name ? name : "unnamed";
     }
 
     /// <summary>Lets an enriching champion (sentiment) write into the snapshot, so later kinds of this run train on it.</summary>

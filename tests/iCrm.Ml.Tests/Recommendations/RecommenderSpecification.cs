@@ -9,7 +9,7 @@ public class RecommenderSpecification
     private static readonly Lazy<(List<Interaction> Data, RecommenderTrainingResult Result)> Trained = new(() =>
     {
         var data = RecommendationSimulation.Generate(customers: 3_000, groups: 20, itemsPerGroup: 15, ordersPerCustomer: 6, seed: 3);
-        return (data, RecommenderTrainer.Train(data, new RecommenderOptions { HoldoutDays = 60 }));
+        return (data, RecommenderTrainer.Train(data, new RecommenderOptions()));
     });
 
     private static RecommendationModel FitKind(string kind) =>
@@ -18,24 +18,64 @@ public class RecommenderSpecification
     [Fact]
     public void Item_similarity_and_ease_beat_popularity_on_a_shop_with_planted_item_groups()
     {
-        var metrics = Trained.Value.Result.Metrics.ToDictionary(m => m.Kind);
+        var metrics = Trained.Value.Result.Metrics.GroupBy(m => m.Kind).ToDictionary(g => g.Key, g => g.MaxBy(m => m.NdcgAt10)!);
         Assert.Equal(3, metrics.Count);
         var popularity = metrics[RecommenderKinds.Popularity];
         Assert.True(metrics[RecommenderKinds.ItemSimilarity].NdcgAt10 > popularity.NdcgAt10 * 1.2, $"sar {metrics[RecommenderKinds.ItemSimilarity]} vs {popularity}");
         Assert.True(metrics[RecommenderKinds.Ease].NdcgAt10 > popularity.NdcgAt10 * 1.2, $"ease {metrics[RecommenderKinds.Ease]} vs {popularity}");
         Assert.True(metrics[RecommenderKinds.Ease].RecallAt10 > popularity.RecallAt10);
         Assert.True(metrics[RecommenderKinds.ItemSimilarity].PrecisionAt10 > popularity.PrecisionAt10);
+        Assert.True(metrics[RecommenderKinds.Ease].Coverage > popularity.Coverage);
+        Assert.True(popularity.PopularShare > metrics[RecommenderKinds.Ease].PopularShare);
     }
 
     [Fact]
-    public void The_trainer_keeps_the_kind_with_the_best_ndcg_and_records_every_kinds_metrics()
+    public void The_trainer_searches_the_grid_keeps_an_accurate_candidate_and_reports_it_on_customers_it_did_not_choose_on()
     {
         var result = Trained.Value.Result;
-        var best = result.Metrics.MaxBy(m => m.NdcgAt10)!;
-        Assert.Equal(best.Kind, result.Chosen);
+        var options = new RecommenderOptions();
+        Assert.Equal(1 + options.EaseLambdas.Count + options.Similarities.Count * options.HalfLives.Count, result.Metrics.Count);
+        Assert.Empty(result.Skipped);
+        var chosen = result.Metrics.Single(m => m.Candidate == result.ChosenCandidate);
+        Assert.True(chosen.NdcgAt10 >= result.Metrics.Max(m => m.NdcgAt10) * (1 - options.CoverageTolerance));
         Assert.Equal(result.Chosen, result.Model.Kind);
-        Assert.All(result.Metrics, m => Assert.True(m.Customers > 100 && m.NdcgAt10 is > 0 and <= 1));
+        Assert.Equal(result.ChosenCandidate, result.Report[0].Candidate);
+        Assert.Equal(3, result.Report.Select(m => m.Kind).Distinct().Count());
+        Assert.All(result.Metrics, m => Assert.True(m.Customers > 500 && m.NdcgAt10 is > 0 and <= 1));
+        // Selection and report customers are the two halves of the eligible customers.
+        Assert.InRange(result.Report[0].Customers, result.Metrics[0].Customers * 0.8, result.Metrics[0].Customers * 1.25);
         Assert.True(result.HoldoutInteractions > 0 && result.TrainInteractions > result.HoldoutInteractions);
+    }
+
+    [Fact]
+    public void The_per_user_holdout_hides_some_but_never_all_of_each_eligible_customers_items_whatever_order_the_lines_came_in()
+    {
+        var data = Trained.Value.Data;
+        var (train, selection, report) = InteractionData.Build(data).PerUserSplit(0.25, 2, seed: 4);
+        var (_, again, _) = InteractionData.Build([.. data.AsEnumerable().Reverse()]).PerUserSplit(0.25, 2, seed: 4);
+        Assert.Equal(selection.Select(c => (c.CustomerId, string.Join(",", c.Relevant.Order(StringComparer.Ordinal)))),
+            again.Select(c => (c.CustomerId, string.Join(",", c.Relevant.Order(StringComparer.Ordinal)))));
+        Assert.Empty(selection.Select(c => c.CustomerId).Intersect(report.Select(c => c.CustomerId)));
+        var eligible = data.GroupBy(i => i.CustomerId).Count(g => g.Select(i => i.ItemId).Distinct().Count() >= 2);
+        Assert.Equal(eligible, selection.Count + report.Count);
+        foreach (var c in selection.Concat(report))
+        {
+            Assert.NotEmpty(c.Relevant);
+            Assert.NotEmpty(c.History);
+            Assert.DoesNotContain(c.History, h => c.Relevant.Contains(h.ItemId));
+        }
+        var customer = Array.IndexOf(train.Customers, selection[0].CustomerId);
+        Assert.DoesNotContain(train.Purchases[customer], p => selection[0].Relevant.Contains(train.Items[p.Item]));
+    }
+
+    [Fact]
+    public void A_spent_time_budget_still_tries_every_kinds_default_and_lists_what_it_skipped()
+    {
+        var data = RecommendationSimulation.Generate(customers: 500, groups: 5, itemsPerGroup: 10, ordersPerCustomer: 5, seed: 9);
+        var result = RecommenderTrainer.Train(data, new RecommenderOptions { TuningSeconds = 0 });
+        Assert.Equal(3, result.Metrics.Count);
+        Assert.Equal(3, result.Metrics.Select(m => m.Kind).Distinct().Count());
+        Assert.NotEmpty(result.Skipped);
     }
 
     [Fact]
@@ -157,11 +197,19 @@ public class ItemSimilarityOptionsSpecification
     }
 
     [Fact]
-    public void Ease_is_not_trained_when_the_catalogue_is_larger_than_the_dense_limit()
+    public void Ease_is_fitted_on_the_most_bought_items_when_the_catalogue_is_larger_than_the_dense_limit()
     {
         var data = RecommendationSimulation.Generate(customers: 500, groups: 10, itemsPerGroup: 10, ordersPerCustomer: 5, seed: 8);
-        var result = RecommenderTrainer.Train(data, new RecommenderOptions { MaxEaseItems = 50, HoldoutDays = 60 });
-        Assert.DoesNotContain(result.Metrics, m => m.Kind == RecommenderKinds.Ease);
-        Assert.Contains(result.Metrics, m => m.Kind == RecommenderKinds.ItemSimilarity);
+        var options = new RecommenderOptions { MaxEaseItems = 50, Kinds = [RecommenderKinds.Ease] };
+        var result = RecommenderTrainer.Train(data, options);
+        Assert.Equal(50, result.EaseItems);
+        var model = result.Model;
+        Assert.Equal(RecommenderKinds.Ease, model.Kind);
+        Assert.Equal(model.Items.Length, model.NeighbourIds.Length);
+        var withNeighbours = Enumerable.Range(0, model.Items.Length).Where(i => model.NeighbourIds[i].Length > 0).ToList();
+        Assert.InRange(withNeighbours.Count, 10, 50);
+        var top50 = data.GroupBy(i => i.ItemId).OrderByDescending(g => g.Select(i => i.CustomerId).Distinct().Count()).ThenBy(g => g.Key, StringComparer.Ordinal)
+            .Take(50).Select(g => g.Key).ToHashSet();
+        Assert.All(withNeighbours, i => Assert.Contains(model.Items[i], top50));
     }
 }

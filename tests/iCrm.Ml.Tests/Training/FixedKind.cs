@@ -22,6 +22,14 @@ public sealed class FixedKind(string kind, PromotionRule rule, bool higherIsBett
 
     public bool ProduceCorruptBundle { get; set; }
 
+    /// <summary>Marks the next card "not comparable" with this reason (<see cref="PromotionGate"/>).</summary>
+    public string? NotComparable { get; set; }
+
+    /// <summary>Marks the next card "unsound" with this reason.</summary>
+    public string? Unsound { get; set; }
+
+    public string Protocol { get; set; } = "";
+
     public Task<TrainedModel> TrainAsync(TrainingSnapshot snapshot, string version, CancellationToken cancellationToken)
     {
         if (NotEnoughData)
@@ -40,6 +48,12 @@ public sealed class FixedKind(string kind, PromotionRule rule, bool higherIsBett
             PromotionMetric = "metric",
             PromotionValue = NextValue,
             HigherIsBetter = higherIsBetter,
+            EvaluationProtocol = Protocol,
+            Details = new System.Text.Json.Nodes.JsonObject
+            {
+                [PromotionGate.NotComparableKey] = NotComparable,
+                [PromotionGate.UnsoundKey] = Unsound,
+            },
         };
         return Task.FromResult(new TrainedModel(card, ProduceCorruptBundle ? [1, 2, 3] : GoodBundle));
     }

@@ -56,6 +56,71 @@ public sealed class PromotionSpecification
     }
 
     [Fact]
+    public async Task A_not_comparable_challenger_never_replaces_a_champion_even_with_a_better_value()
+    {
+        var kind = new FixedKind("clv", new PromotionRule(0.02, Relative: true), higherIsBetter: false) { NextValue = 0.6 };
+        var (runner, registry, _) = await World(kind);
+        var run1 = await runner.RunAsync(NextRun());
+        kind.NextValue = 0.0008;
+        kind.NotComparable = "nobody bought anything in the holdout";
+        var run2 = await runner.RunAsync(NextRun());
+
+        Assert.False(run2.Models["clv"].Promoted);
+        Assert.Equal($"not comparable: nobody bought anything in the holdout; kept champion {run1.Models["clv"].Version}", run2.Models["clv"].Reason);
+        Assert.Equal(TrainingRunStatus.Succeeded, run2.Status);
+        Assert.Equal(run1.Models["clv"].Version, (await registry.GetChampionAsync("clv"))!.Value.Version);
+    }
+
+    [Fact]
+    public async Task A_first_model_that_is_not_comparable_is_promoted_flagged_and_the_next_comparable_one_replaces_it()
+    {
+        var kind = new FixedKind("clv", new PromotionRule(0.02, Relative: true), higherIsBetter: false) { NextValue = double.NaN, NotComparable = "the holdout has 12 customers" };
+        var (runner, _, _) = await World(kind);
+        var run1 = await runner.RunAsync(NextRun());
+        Assert.True(run1.Models["clv"].Promoted);
+        Assert.Contains("not comparable: the holdout has 12 customers", run1.Models["clv"].Reason, StringComparison.Ordinal);
+
+        kind.NotComparable = null;
+        kind.NextValue = 5.0; // any measured value beats an unmeasured champion
+        var run2 = await runner.RunAsync(NextRun());
+        Assert.True(run2.Models["clv"].Promoted, run2.Models["clv"].Reason);
+    }
+
+    [Fact]
+    public async Task An_unsound_fit_is_never_promoted_not_even_as_the_first_model_of_its_kind()
+    {
+        var kind = new FixedKind("clv", new PromotionRule(0.02, Relative: true), higherIsBetter: false) { NextValue = 0.5, Unsound = "BG/NBD parameters at a bound: a=1E-07" };
+        var (runner, registry, _) = await World(kind);
+        var run1 = await runner.RunAsync(NextRun());
+        Assert.False(run1.Models["clv"].Promoted);
+        Assert.StartsWith("not promoted: unsound fit: BG/NBD parameters at a bound", run1.Models["clv"].Reason, StringComparison.Ordinal);
+        Assert.Null(await registry.GetChampionAsync("clv"));
+        Assert.Contains(run1.Models["clv"].Version, await registry.ListVersionsAsync("clv")); // published for inspection
+
+        kind.Unsound = null;
+        await runner.RunAsync(NextRun());
+        kind.Unsound = "BG/NBD did not converge";
+        kind.NextValue = 0.1;
+        Assert.False((await runner.RunAsync(NextRun())).Models["clv"].Promoted);
+    }
+
+    [Fact]
+    public async Task A_champion_card_measured_by_another_protocol_is_not_compared_and_the_challenger_replaces_it()
+    {
+        var kind = new FixedKind("recommendations", Absolute) { NextValue = 0.9, Protocol = "time-holdout: last 30 days" };
+        var (runner, _, _) = await World(kind);
+        await runner.RunAsync(NextRun());
+        kind.NextValue = 0.4;
+        kind.Protocol = "per-user-random-holdout: 20 % of each user's items";
+        var run2 = await runner.RunAsync(NextRun());
+
+        Assert.True(run2.Models["recommendations"].Promoted, run2.Models["recommendations"].Reason);
+        Assert.Contains("protocol 'time-holdout', not comparable with 'per-user-random-holdout'", run2.Models["recommendations"].Reason, StringComparison.Ordinal);
+        kind.NextValue = 0.3; // same protocol now: compared as usual
+        Assert.False((await runner.RunAsync(NextRun())).Models["recommendations"].Promoted);
+    }
+
+    [Fact]
     public async Task Segments_are_promoted_whenever_training_succeeds_even_with_a_lower_value()
     {
         var kind = new FixedKind("segments", new PromotionRule(0, Always: true)) { NextValue = 0.9 };
