@@ -113,6 +113,7 @@ public sealed class SentimentKind(
             {
                 ["l2_per_1000_texts"] = model.L2Regularization.ToString(CultureInfo.InvariantCulture),
                 ["l2_candidates"] = string.Join(", ", _options.L2Candidates.Select(c => c.ToString(CultureInfo.InvariantCulture))),
+                ["naive_bayes_smoothing"] = _options.NaiveBayesSmoothing.ToString(CultureInfo.InvariantCulture),
                 ["l2_chosen_per_fold"] = string.Join(", ", evaluation.ChosenL2.Select(c => c.ToString(CultureInfo.InvariantCulture))),
                 ["neutral_band"] = $"[{SentimentResult.NegativeBelow.ToString(CultureInfo.InvariantCulture)}, {SentimentResult.PositiveFrom.ToString(CultureInfo.InvariantCulture)})",
                 ["max_training_texts"] = _options.MaximumExamples.ToString(CultureInfo.InvariantCulture),

@@ -25,9 +25,15 @@ public sealed record SentimentTrainingOptions
     public double? L2Regularization { get; init; }
 
     /// <summary>Candidate L2 weights per 1,000 training texts; the best by <see cref="TuningFolds"/>-fold accuracy wins.</summary>
-    public IReadOnlyList<double> L2Candidates { get; init; } = [0.3, 1, 3];
+    public IReadOnlyList<double> L2Candidates { get; init; } = [0.1, 0.3, 1];
 
     public int TuningFolds { get; init; } = 3;
+
+    /// <summary>
+    /// Additive smoothing of the naive Bayes n-gram counts. 0.5 was chosen during development (5-fold CV on the Amazon
+    /// sentences with four fold seeds: 0.5 beat 1 and 0.25 on average and was flatter in the L2 weight).
+    /// </summary>
+    public double NaiveBayesSmoothing { get; init; } = 0.5;
 
     /// <summary>Larger training sets are sampled down to this many texts (seeded): accuracy saturates long before, time does not.</summary>
     public int MaximumExamples { get; init; } = 20_000;
@@ -464,9 +470,9 @@ public sealed class SentimentModel
     }
 
     /// <summary>
-    /// NB-LR: n-gram presence scaled by its log-count ratio r = log((p + 1)/|p + 1| ÷ (q + 1)/|q + 1|) over positive (p)
-    /// and negative (q) training texts, then logistic regression; r is folded into the weights, so scoring is one dot
-    /// product over the n-grams present.
+    /// NB-LR: n-gram presence scaled by its log-count ratio r = log((p + s)/|p + s| ÷ (q + s)/|q + s|) over the presence
+    /// counts in positive (p) and negative (q) training texts, s = <see cref="SentimentTrainingOptions.NaiveBayesSmoothing"/>,
+    /// then logistic regression; r is folded into the weights, so scoring is one dot product over the n-grams present.
     /// </summary>
     private static LinearHead FitNaiveBayesLogistic(MLContext ml, int dimension, List<SparseRow> rows, bool[] labels, double l2PerThousand, SentimentTrainingOptions options)
     {
@@ -480,12 +486,13 @@ public sealed class SentimentModel
                 counts[j]++;
             }
         }
-        var positiveTotal = positive.Sum() + dimension;
-        var negativeTotal = negative.Sum() + dimension;
+        var s = options.NaiveBayesSmoothing;
+        var positiveTotal = positive.Sum() + s * dimension;
+        var negativeTotal = negative.Sum() + s * dimension;
         var ratio = new float[dimension];
         for (var j = 0; j < dimension; j++)
         {
-            ratio[j] = (float)Math.Log((positive[j] + 1) / positiveTotal / ((negative[j] + 1) / negativeTotal));
+            ratio[j] = (float)Math.Log((positive[j] + s) / positiveTotal / ((negative[j] + s) / negativeTotal));
         }
         var (weights, bias) = FitLogistic(ml, dimension, rows.Select(r => (r.Indices, r.Indices.Select(j => ratio[j]).ToArray())).ToList(), labels, l2PerThousand * rows.Count / 1000, options);
         for (var j = 0; j < dimension; j++)
