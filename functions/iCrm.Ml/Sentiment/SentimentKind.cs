@@ -77,7 +77,10 @@ public sealed class SentimentKind(
                 $"the L2 weight is chosen by {_options.TuningFolds}-fold CV on the rest; the shipped model is refit on all {n:N0} texts";
         }
         cancellationToken.ThrowIfCancellationRequested();
-        var model = SentimentModel.Train(all, _options);
+        // A holdout chose one L2 weight on the training part: keep it for the refit (the training part is most of the
+        // data). Cross-validation chose one per fold, so the refit chooses again on all texts.
+        var model = SentimentModel.Train(all, evaluation.Folds == 1 && _options.L2Regularization is null
+            ? _options with { L2Regularization = evaluation.ChosenL2[0] } : _options);
         var card = new ModelCard
         {
             Kind = Kind,
