@@ -233,7 +233,7 @@ public sealed class KindFailureSpecification
 public sealed class ChampionOnTheSameHoldoutSpecification
 {
     [Fact]
-    public async Task The_churn_and_sentiment_champions_are_measured_on_the_challengers_holdout_before_a_swap()
+    public async Task The_churn_champion_is_measured_on_the_challengers_holdout_and_the_sentiment_champion_only_on_texts_it_never_saw()
     {
         var store = await TrainingWorld.StoreAsync(TrainingWorld.Profiles(800, seed: 3));
         var registry = new InMemoryModelRegistry();
@@ -242,12 +242,16 @@ public sealed class ChampionOnTheSameHoldoutSpecification
         var first = await runner.RunAsync(TrainingWorld.Run());
         var second = await runner.RunAsync(TrainingWorld.Run());
 
-        foreach (var kind in new[] { ModelKinds.Churn, ModelKinds.Sentiment })
+        foreach (var kind in new[] { ModelKinds.Churn })
         {
             Assert.Contains("measured on this run's holdout", second.Models[kind].Reason, StringComparison.Ordinal);
             // Same data, same holdout: the champion scores what its own card says.
             Assert.Equal(first.Models[kind].Value, second.Models[kind].ChampionValue!.Value, 6);
         }
+        // The shipped sentiment model is refit on all texts, so on the same data it has seen the whole holdout: an
+        // in-sample figure would favour it, so it is compared through its card (also out of sample).
+        Assert.Contains("from its card", second.Models[ModelKinds.Sentiment].Reason, StringComparison.Ordinal);
+        Assert.Equal(first.Models[ModelKinds.Sentiment].Value, second.Models[ModelKinds.Sentiment].ChampionValue!.Value, 6);
     }
 }
 
