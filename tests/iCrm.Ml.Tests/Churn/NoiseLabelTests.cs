@@ -2,10 +2,11 @@ using iCrm.Core.Drops;
 using iCrm.Core.Profiles;
 using iCrm.Ml.Churn;
 using iCrm.Ml.Training;
+using Xunit.Abstractions;
 
 namespace iCrm.Ml.Tests.Churn;
 
-public sealed class NoiseLabelTests
+public sealed class NoiseLabelTests(ITestOutputHelper output)
 {
     [Fact]
     public async Task Labels_that_are_pure_noise_give_a_card_auc_near_one_half_never_a_confident_number()
@@ -36,6 +37,7 @@ public sealed class NoiseLabelTests
 
         var trained = await new ChurnKind().TrainAsync(new TrainingSnapshot(profiles, new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero)), "noise", CancellationToken.None);
 
+        output.WriteLine($"noise-label card AUC {trained.Card.PromotionValue:F4} ({trained.Card.Parameters["algorithm"]}), brier {trained.Card.Metrics["brier"]:F4} vs base rate {trained.Card.Baselines["base_rate"]["brier"]:F4}");
         Assert.InRange(trained.Card.PromotionValue, 0.43, 0.57);
         Assert.InRange(trained.Card.Metrics["brier"], trained.Card.Baselines["base_rate"]["brier"] - 0.005, 1);
     }
