@@ -101,4 +101,16 @@ public sealed class AttributeDiscoveryTests
         Assert.False(FeatureSchema.Default.IsCompatibleWith(schema));
         Assert.Throws<InvalidOperationException>(() => FeatureSchema.Default.EnsureCompatibleWith(schema));
     }
+
+    [Fact]
+    public void A_version_1_schema_with_hashed_categories_is_still_built_so_old_models_score_until_retrained()
+    {
+        var features = FixedFeatures.All.Concat(Enumerable.Range(0, 4).Select(b => new FeatureDefinition($"attr_hash:{b}", FeatureKind.HashedCategory, $"group {b}"))).ToList();
+        var v1 = new FeatureSchema(1, features, [], ["contract"], 4);
+
+        var values = new FeatureBuilder(v1).Build(ProfilesWithExtraColumns()[0], Cutoff).Values;
+
+        Assert.Equal(FixedFeatures.Count + 4, values.Length);
+        Assert.Equal(1f, values[FixedFeatures.Count..].Sum());
+    }
 }
