@@ -17,7 +17,9 @@ public enum ChurnLabelSource
 }
 
 /// <summary>Whether a customer churned in the window after a cutoff, and what the label is based on.</summary>
-public sealed record ChurnOutcome(bool Churned, ChurnLabelSource Source);
+/// <param name="Dated">False for an explicit label without a date (<c>churned</c> without <c>churned_at</c>): it is the
+/// same at every cutoff, so it cannot be split by time (a time split would evaluate on the customers it trained on).</param>
+public sealed record ChurnOutcome(bool Churned, ChurnLabelSource Source, bool Dated = true);
 
 public sealed record ChurnLabelOptions
 {
@@ -47,13 +49,13 @@ public sealed class ChurnLabeler(ChurnLabelOptions? options = null)
             {
                 if (!label.Churned)
                 {
-                    return new ChurnOutcome(false, ChurnLabelSource.Explicit);
+                    return new ChurnOutcome(false, ChurnLabelSource.Explicit, Dated: false);
                 }
 
                 if (label.ChurnedAt is not { } churnedAt)
                 {
                     // Churned at an unknown date: only usable as "churned" (we cannot tell whether it was before the cutoff).
-                    return new ChurnOutcome(true, ChurnLabelSource.Explicit);
+                    return new ChurnOutcome(true, ChurnLabelSource.Explicit, Dated: false);
                 }
 
                 var at = AtStartOfDay(churnedAt);

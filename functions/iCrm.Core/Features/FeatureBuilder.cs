@@ -20,25 +20,51 @@ namespace iCrm.Core.Features;
 public sealed class FeatureBuilder
 {
     private readonly Dictionary<string, int> _numericSlots;
+    private readonly Dictionary<string, Dictionary<string, int>> _oneHotSlots;
+    private readonly Dictionary<string, (int Slot, EncodedAttribute Attribute)> _encoded;
     private readonly HashSet<string> _categorical;
     private readonly int _hashStart;
+    private readonly bool _readsAttributes;
+    private readonly (int Slot, int[] Members)[] _totals;
 
     public FeatureBuilder(FeatureSchema schema)
     {
         Schema = schema;
-        if (schema.Version != FeatureSchema.CurrentVersion)
+        if (schema.Version is < FeatureSchema.OldestReadableVersion or > FeatureSchema.CurrentVersion)
         {
-            throw new InvalidOperationException($"Feature schema v{schema.Version} cannot be built by this version (v{FeatureSchema.CurrentVersion}).");
+            throw new InvalidOperationException($"Feature schema v{schema.Version} cannot be built by this version (v{FeatureSchema.OldestReadableVersion}–v{FeatureSchema.CurrentVersion}).");
         }
 
+        var slot = FixedFeatures.Count;
         _numericSlots = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (var i = 0; i < schema.NumericAttributes.Count; i++)
+        foreach (var name in schema.NumericAttributes)
         {
-            _numericSlots[schema.NumericAttributes[i]] = FixedFeatures.Count + i;
+            _numericSlots[name] = slot++;
         }
 
+        _oneHotSlots = new Dictionary<string, Dictionary<string, int>>(StringComparer.Ordinal);
+        foreach (var a in schema.OneHotAttributes)
+        {
+            var values = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (var value in a.Values)
+            {
+                values[value] = slot++;
+            }
+
+            _oneHotSlots[a.Name] = values;
+        }
+
+        _encoded = new Dictionary<string, (int, EncodedAttribute)>(StringComparer.Ordinal);
+        foreach (var a in schema.EncodedAttributes)
+        {
+            _encoded[a.Name] = (slot, a);
+            slot += 2;
+        }
+
+        _totals = [.. schema.AttributeTotals.Select(t => (slot++, t.Members.Select(m => _numericSlots[m]).ToArray()))];
         _categorical = new HashSet<string>(schema.CategoricalAttributes, StringComparer.Ordinal);
-        _hashStart = FixedFeatures.Count + schema.NumericAttributes.Count;
+        _hashStart = slot;
+        _readsAttributes = _numericSlots.Count + _oneHotSlots.Count + _encoded.Count > 0 || (_categorical.Count > 0 && schema.HashBuckets > 0);
     }
 
     public FeatureSchema Schema { get; }
@@ -342,9 +368,15 @@ public sealed class FeatureBuilder
 
     private void AddAttributes(CustomerProfile profile, Span<float> v)
     {
-        if (_numericSlots.Count == 0 && (_categorical.Count == 0 || Schema.HashBuckets == 0))
+        if (!_readsAttributes)
         {
             return;
+        }
+
+        // Encoded attributes a profile lacks still get their "unknown" target rate (the prior), as an unseen value does.
+        foreach (var (slot, a) in _encoded.Values)
+        {
+            v[slot + 1] = a.Target?.Prior ?? 0f;
         }
 
         foreach (var (rawKey, rawValue) in AttributeDiscovery.Inputs(profile))
@@ -362,11 +394,38 @@ public sealed class FeatureBuilder
                     v[slot] = (float)number;
                 }
             }
+            else if (_oneHotSlots.TryGetValue(key, out var values))
+            {
+                if (values.TryGetValue(AttributeDiscovery.NormaliseValue(rawValue), out var valueSlot))
+                {
+                    v[valueSlot] = 1f;
+                }
+            }
+            else if (_encoded.TryGetValue(key, out var encoded))
+            {
+                var value = AttributeDiscovery.NormaliseValue(rawValue);
+                v[encoded.Slot] = encoded.Attribute.Frequency.GetValueOrDefault(value);
+                if (encoded.Attribute.Target is { } target)
+                {
+                    v[encoded.Slot + 1] = target.Of(value);
+                }
+            }
             else if (Schema.HashBuckets > 0 && _categorical.Contains(key))
             {
                 var bucket = AttributeDiscovery.HashBucket($"{key}={AttributeDiscovery.NormaliseValue(rawValue)}", Schema.HashBuckets);
                 v[_hashStart + bucket] += 1f;
             }
+        }
+
+        foreach (var (slot, members) in _totals)
+        {
+            var total = 0f;
+            foreach (var m in members)
+            {
+                total += v[m];
+            }
+
+            v[slot] = total;
         }
     }
 

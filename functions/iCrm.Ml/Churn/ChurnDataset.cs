@@ -3,10 +3,14 @@ using iCrm.Core.Profiles;
 
 namespace iCrm.Ml.Churn;
 
-/// <summary>Labelled feature vectors for churn: one row per customer who could be labelled at <see cref="AsOf"/>.</summary>
+/// <summary>
+/// Labelled feature vectors for churn: one row per labelled customer, plus each row's values of the schema's encoded
+/// (high-cardinality) attributes, which the trainer target-encodes out of fold.
+/// </summary>
 public sealed class ChurnDataset
 {
-    public ChurnDataset(FeatureSchema schema, IReadOnlyList<float[]> features, IReadOnlyList<bool> labels, DateTimeOffset asOf)
+    public ChurnDataset(FeatureSchema schema, IReadOnlyList<float[]> features, IReadOnlyList<bool> labels, DateTimeOffset asOf,
+        IReadOnlyList<string?[]>? categories = null)
     {
         if (features.Count != labels.Count)
         {
@@ -25,6 +29,11 @@ public sealed class ChurnDataset
         Features = features;
         Labels = labels;
         AsOf = asOf;
+        Categories = categories ?? [.. features.Select(_ => new string?[schema.EncodedAttributes.Count])];
+        if (Categories.Count != features.Count || Categories.Any(c => c.Length != schema.EncodedAttributes.Count))
+        {
+            throw new ArgumentException("One value per encoded attribute is needed for every row.");
+        }
     }
 
     public FeatureSchema Schema { get; }
@@ -33,82 +42,110 @@ public sealed class ChurnDataset
 
     public IReadOnlyList<bool> Labels { get; }
 
-    /// <summary>The cutoff: features are from before it, labels from the window after it.</summary>
+    /// <summary>Per row, the normalised value of each of <see cref="FeatureSchema.EncodedAttributes"/> (null when absent).</summary>
+    public IReadOnlyList<string?[]> Categories { get; }
+
+    /// <summary>The cutoff: features are from before it, labels from the window after it (for explicit labels: the data end).</summary>
     public DateTimeOffset AsOf { get; }
 
     public int Count => Features.Count;
 
-    public double ChurnRate => Count == 0 ? 0 : Labels.Count(l => l) / (double)Count;
+    public int Positives => Labels.Count(l => l);
 
-    /// <summary>Features as of <paramref name="asOf"/> and labels from the window after it, for every labellable profile.</summary>
+    public double ChurnRate => Count == 0 ? 0 : Positives / (double)Count;
+
+    /// <summary>Holds both classes with at least <paramref name="perClass"/> customers each.</summary>
+    public bool HasBothClasses(int perClass = 1) => Positives >= perClass && Count - Positives >= perClass;
+
+    /// <summary>
+    /// Features as of <paramref name="asOf"/> and labels from the window after it, for every profile with a dated
+    /// label (derived from activity, a subscription or an explicit label with its date). Undated explicit labels are
+    /// left out: they are the same at every cutoff, so they would put one customer on both sides of a time split.
+    /// </summary>
     public static ChurnDataset FromProfiles(IEnumerable<CustomerProfile> profiles, FeatureBuilder builder, ChurnLabeler labeler, DateTimeOffset asOf)
     {
-        var features = new List<float[]>();
-        var labels = new List<bool>();
+        var rows = new Rows(builder);
         foreach (var profile in profiles)
         {
-            if (profile.MergedInto is not null || labeler.Label(profile, asOf) is not { } outcome)
+            if (profile.MergedInto is null && labeler.Label(profile, asOf) is { Dated: true } outcome)
             {
-                continue;
+                rows.Add(profile, asOf, outcome.Churned);
+            }
+        }
+
+        return rows.ToDataset(asOf);
+    }
+
+    /// <summary>
+    /// Every profile with an explicit label from a drop: churned or not, whatever its date. Features are as of the
+    /// label's date for a dated churner (what was known before it left) and as of <paramref name="dataEnd"/> otherwise.
+    /// </summary>
+    public static ChurnDataset FromExplicitLabels(IEnumerable<CustomerProfile> profiles, FeatureBuilder builder, DateTimeOffset dataEnd)
+    {
+        var rows = new Rows(builder);
+        foreach (var profile in profiles)
+        {
+            if (profile.MergedInto is null && profile.ChurnLabel is { } label)
+            {
+                var asOf = label is { Churned: true, ChurnedAt: { } at } && new DateTimeOffset(at.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero) is var day && day < dataEnd
+                    ? day
+                    : dataEnd;
+                rows.Add(profile, asOf, label.Churned);
+            }
+        }
+
+        return rows.ToDataset(dataEnd);
+    }
+
+    /// <summary>The rows at <paramref name="indices"/>.</summary>
+    public ChurnDataset Subset(IReadOnlyList<int> indices) =>
+        new(Schema, [.. indices.Select(i => Features[i])], [.. indices.Select(i => Labels[i])], AsOf, [.. indices.Select(i => Categories[i])]);
+
+    /// <summary>Both data sets' rows, in order (for the refit on every labelled row after a time split).</summary>
+    public ChurnDataset Concat(ChurnDataset other) =>
+        new(Schema, [.. Features, .. other.Features], [.. Labels, .. other.Labels], other.AsOf, [.. Categories, .. other.Categories]);
+
+    /// <summary>
+    /// Seeded stratified folds: churners and the others are each shuffled and dealt round-robin, so every fold has the
+    /// data set's churn rate (± one customer). Returns the fold of every row.
+    /// </summary>
+    public int[] StratifiedFolds(int folds, int seed)
+    {
+        var fold = new int[Count];
+        var rng = new Random(seed);
+        foreach (var cls in new[] { true, false })
+        {
+            var members = Enumerable.Range(0, Count).Where(i => Labels[i] == cls).ToArray();
+            rng.Shuffle(members);
+            for (var j = 0; j < members.Length; j++)
+            {
+                fold[members[j]] = j % folds;
+            }
+        }
+
+        return fold;
+    }
+
+    private sealed class Rows(FeatureBuilder builder)
+    {
+        private readonly List<float[]> _features = [];
+        private readonly List<bool> _labels = [];
+        private readonly List<string?[]> _categories = [];
+
+        public void Add(CustomerProfile profile, DateTimeOffset asOf, bool churned)
+        {
+            _features.Add(builder.Build(profile, asOf).Values);
+            _labels.Add(churned);
+            var encoded = builder.Schema.EncodedAttributes;
+            var values = new string?[encoded.Count];
+            for (var i = 0; i < values.Length; i++)
+            {
+                values[i] = AttributeDiscovery.ValueOf(profile, encoded[i].Name);
             }
 
-            features.Add(builder.Build(profile, asOf).Values);
-            labels.Add(outcome.Churned);
+            _categories.Add(values);
         }
 
-        return new ChurnDataset(builder.Schema, features, labels, asOf);
-    }
-
-    /// <summary>
-    /// The time-based split used for evaluation: with the latest data at <paramref name="dataEnd"/> and a label window
-    /// of w days, the holdout has features as of dataEnd − w and labels in [dataEnd − w, dataEnd); training has features
-    /// as of dataEnd − 2w and labels in [dataEnd − 2w, dataEnd − w). Training never sees a label from the holdout's
-    /// window, so the holdout measures what a model trained then would have achieved now.
-    /// </summary>
-    public static (ChurnDataset Train, ChurnDataset Holdout) TimeSplit(
-        IReadOnlyCollection<CustomerProfile> profiles, FeatureBuilder builder, ChurnLabeler labeler, DateTimeOffset dataEnd)
-    {
-        var window = TimeSpan.FromDays(labeler.Options.WindowDays);
-        var holdout = FromProfiles(profiles, builder, labeler, dataEnd - window);
-        var train = FromProfiles(profiles, builder, labeler, dataEnd - window - window);
-        return (train, holdout);
-    }
-
-    /// <summary>
-    /// The time split when both snapshots are big enough and hold both classes; otherwise (short history) a seeded
-    /// 80/20 random split of the latest labelled snapshot. <see cref="ChurnSplit.Method"/> says which, for the model card.
-    /// </summary>
-    public static ChurnSplit Split(
-        IReadOnlyCollection<CustomerProfile> profiles, FeatureBuilder builder, ChurnLabeler labeler, DateTimeOffset dataEnd,
-        int minimumRows = 200, int seed = 42)
-    {
-        var (train, holdout) = TimeSplit(profiles, builder, labeler, dataEnd);
-        if (train.IsUsable(minimumRows) && holdout.IsUsable(minimumRows / 4))
-        {
-            return new ChurnSplit(train, holdout, "time");
-        }
-
-        var (randomTrain, randomHoldout) = holdout.RandomSplit(0.2, seed);
-        return new ChurnSplit(randomTrain, randomHoldout, "random 80/20 (history too short for a time split)");
-    }
-
-    private bool IsUsable(int minimumRows) => Count >= minimumRows && Labels.Any(l => l) && Labels.Any(l => !l);
-
-    /// <summary>A seeded random split, for when history is too short for a time split (documented in the model card).</summary>
-    public (ChurnDataset Train, ChurnDataset Holdout) RandomSplit(double holdoutShare, int seed)
-    {
-        var rng = new Random(seed);
-        var order = Enumerable.Range(0, Count).OrderBy(_ => rng.Next()).ToArray();
-        var cut = (int)Math.Round(Count * (1 - holdoutShare));
-        ChurnDataset Take(IEnumerable<int> idx)
-        {
-            var list = idx.Order().ToList();
-            return new ChurnDataset(Schema, list.Select(i => Features[i]).ToList(), list.Select(i => Labels[i]).ToList(), AsOf);
-        }
-
-        return (Take(order[..cut]), Take(order[cut..]));
+        public ChurnDataset ToDataset(DateTimeOffset asOf) => new(builder.Schema, _features, _labels, asOf, _categories);
     }
 }
-
-/// <param name="Method">"time" for the time-based split, otherwise a description of the fallback.</param>
-public sealed record ChurnSplit(ChurnDataset Train, ChurnDataset Holdout, string Method);

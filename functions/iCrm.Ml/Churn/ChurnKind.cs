@@ -9,14 +9,16 @@ namespace iCrm.Ml.Churn;
 
 /// <summary>
 /// The churn model kind: discovers the feature schema from the snapshot (so extra attribute columns train without code
-/// changes), labels with <see cref="ChurnLabeler"/> (explicit labels first, then no purchase in the window), trains
-/// boosted trees on a time split and compares them with logistic regression and the base rate on the holdout.
-/// Promotion: holdout ROC-AUC (metric "auc"), higher is better, 0.005 absolute tolerance.
+/// changes), decides the label definition and evaluation protocol (<see cref="ChurnPlan"/>), and lets
+/// <see cref="ChurnTrainer"/> choose, calibrate, evaluate out of sample and refit on every labelled customer.
+/// Promotion: out-of-sample ROC-AUC (metric "auc"), higher is better, 0.005 absolute tolerance.
 /// </summary>
-public sealed class ChurnKind(ChurnTrainingOptions? options = null, ChurnLabelOptions? labels = null) : IModelTrainer, IModelLoader, IChampionEvaluator
+public sealed class ChurnKind(ChurnTrainingOptions? options = null, ChurnLabelOptions? labels = null, AttributeDiscoveryOptions? attributes = null)
+    : IModelTrainer, IModelLoader, IChampionEvaluator
 {
     private readonly ChurnTrainingOptions _options = options ?? new ChurnTrainingOptions();
     private readonly ChurnLabelOptions _labels = labels ?? new ChurnLabelOptions();
+    private readonly AttributeDiscoveryOptions _attributes = attributes ?? new AttributeDiscoveryOptions();
 
     public string Kind => ModelKinds.Churn;
 
@@ -25,64 +27,78 @@ public sealed class ChurnKind(ChurnTrainingOptions? options = null, ChurnLabelOp
     public Task<TrainedModel> TrainAsync(TrainingSnapshot snapshot, string version, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
-        var profiles = snapshot.Profiles.Where(p => p.MergedInto is null).ToList();
-        var schema = AttributeDiscovery.Discover(profiles);
-        var builder = new FeatureBuilder(schema);
-        var labeler = new ChurnLabeler(_labels);
-        var split = ChurnDataset.Split(profiles, builder, labeler, snapshot.AsOf);
+        var (profiles, schema, plan) = Prepare(snapshot);
         cancellationToken.ThrowIfCancellationRequested();
-        var churners = split.Train.Labels.Count(l => l);
-        if (split.Train.Count < 10 || churners == 0 || churners == split.Train.Count)
-        {
-            throw new NotEnoughDataException($"Churn needs labelled customers of both kinds; the training snapshot has {churners} churners of {split.Train.Count}.");
-        }
-        // A small tenant gets smaller leaves, so the trees can split at all (a tree without splits explains nothing).
-        var options = _options with { MinimumExamplesPerLeaf = Math.Clamp(split.Train.Count / 20, 2, _options.MinimumExamplesPerLeaf) };
-        var result = ChurnTrainer.Train(split.Train, split.Holdout, options);
+        var result = ChurnTrainer.Train(plan, _options);
         var e = result.Evaluation;
-        var bundle = ModelCards.Save(result.Model.Save);
+        var m = result.Model;
+        var bundle = ModelCards.Save(m.Save);
+        var labelText = plan.Labels == ChurnLabelDefinition.Explicit
+            ? "explicit labels: the churned column of customers drops (churned = yes)"
+            : $"derived from activity: churned = no purchase in the {_labels.WindowDays} days after the cutoff " +
+              "(an ended subscription or a dated explicit label when the customer has one)";
+        var description = (plan.Labels == ChurnLabelDefinition.Explicit
+                ? "Probability that a customer churns, learnt from the explicit churn labels of customers drops. "
+                : $"Probability that a customer buys nothing in the {_labels.WindowDays} days after the scoring date " +
+                  "(or that their subscriptions end in that window). ") +
+            $"Bands: low < {_options.Bands.Medium:0.##} ≤ medium < {_options.Bands.High:0.##} ≤ high.";
+        var protocol = plan.IsCrossValidation
+            ? $"{plan.Protocol}: {plan.Folds} folds stratified by label over {plan.Selection.Count:N0} labelled customers ({plan.Reason}); " +
+              $"every metric and chart is out of fold, probabilities calibrated on the other folds; {result.Search.Count} configurations searched on the same folds; " +
+              $"the shipped model is refit on all {plan.All.Count:N0} rows"
+            : plan.Protocol == EvaluationProtocols.TimeHoldout
+                ? $"{plan.Protocol}: trained on features as of {plan.Selection.AsOf:yyyy-MM-dd} with labels from the {_labels.WindowDays} days after " +
+                  $"({plan.Selection.Count:N0} customers), evaluated on features as of {plan.Holdout!.AsOf:yyyy-MM-dd} with labels after that " +
+                  $"({plan.Holdout.Count:N0} customers); configuration chosen by {plan.Folds}-fold cross-validation inside the training rows; " +
+                  $"the shipped model is refit on all {plan.All.Count:N0} rows"
+                : $"{plan.Protocol}: {plan.Holdout!.Count:N0} of {plan.All.Count:N0} labelled customers held out, stratified by label ({plan.Reason}); " +
+                  $"configuration chosen by {plan.Folds}-fold cross-validation on the rest; the shipped model is refit on all rows";
         var card = new ModelCard
         {
             Kind = Kind,
             Version = version,
             CreatedAt = DateTimeOffset.UtcNow,
-            Description = $"Probability that a customer buys nothing in the {_labels.WindowDays} days after the scoring date " +
-                "(or churns by an explicit label or an ended subscription). Bands: " +
-                $"low < {_options.Bands.Medium:0.##} ≤ medium < {_options.Bands.High:0.##} ≤ high.",
-            Algorithm = "FastTree gradient-boosted trees with Platt calibration",
+            Description = description,
+            Algorithm = $"{m.Candidate.Describe()}, Platt-calibrated on out-of-sample scores; chosen among " +
+                $"{string.Join(", ", result.Search.Select(r => r.Candidate.Key))} by cross-validated ROC-AUC",
             PromotionMetric = "auc",
-            PromotionValue = e.Boosted.RocAuc,
+            PromotionValue = e.Model.RocAuc,
             HigherIsBetter = true,
-            Metrics = Metrics(e.Boosted),
-            Baselines =
-            {
-                ["logistic_regression"] = Metrics(e.Logistic),
-                ["base_rate"] = Metrics(e.BaseRate),
-            },
+            Metrics = Metrics(e.Model),
+            Baselines = e.Baselines.ToDictionary(b => b.Key, b => Metrics(b.Value)),
             FeatureSchema = ModelCards.Describe(schema),
             GlobalImportance = result.Importance.Where(i => i.AucDrop != 0).ToDictionary(i => i.Label, i => ModelCards.Round(i.AucDrop, 5)),
-            TrainingWindowStart = e.TrainAsOf,
-            Cutoff = e.HoldoutAsOf,
+            TrainingWindowStart = plan.Selection.AsOf,
+            Cutoff = plan.Holdout?.AsOf ?? plan.Selection.AsOf,
             RowCounts =
             {
                 ["profiles"] = profiles.Count,
+                ["labelled_rows"] = plan.All.Count,
                 ["train_rows"] = e.TrainRows,
-                ["holdout_rows"] = e.HoldoutRows,
+                ["evaluation_rows"] = e.Rows,
+                ["refit_rows"] = plan.All.Count,
                 ["features"] = schema.Count,
             },
             Parameters = result.Parameters.ToDictionary(p => p.Key, p => Convert.ToString(p.Value, System.Globalization.CultureInfo.InvariantCulture) ?? ""),
             DurationSeconds = Math.Round(clock.Elapsed.TotalSeconds, 3),
             DataFingerprint = ModelCards.Fingerprint(snapshot.Profiles),
+            EvaluationProtocol = protocol,
+            Charts = ChurnCharts.Build(result.OutOfSample, plan.Protocol),
             Details = new JsonObject
             {
-                ["split"] = split.Method,
-                ["label"] = $"churned = no purchase in the {_labels.WindowDays} days after the cutoff; explicit labels {(_labels.UseExplicitLabels ? "used when present" : "ignored")}",
+                ["split"] = plan.Protocol,
+                ["labelDefinition"] = plan.Labels == ChurnLabelDefinition.Explicit ? "explicit" : "derived",
+                ["label"] = labelText,
                 ["trainChurnRate"] = ModelCards.Round(e.TrainChurnRate),
-                ["holdoutChurnRate"] = ModelCards.Round(e.Boosted.PositiveRate),
-                ["trainFeaturesAsOf"] = e.TrainAsOf,
-                ["holdoutFeaturesAsOf"] = e.HoldoutAsOf,
-                ["importanceMeasure"] = "drop in holdout ROC-AUC when the feature is shuffled (permutation importance)",
+                ["evaluationChurnRate"] = ModelCards.Round(e.Model.PositiveRate),
+                ["search"] = new JsonObject(result.Search.Select(r => KeyValuePair.Create(r.Candidate.Key, (JsonNode?)ModelCards.Round(r.RocAuc, 6)))),
+                ["chosen"] = m.Candidate.Key,
+                ["calibration"] = "Platt scaling fitted on out-of-sample scores",
+                ["importanceMeasure"] = "drop in out-of-sample ROC-AUC when the feature is shuffled (permutation importance)",
                 ["featureSchemaFingerprint"] = schema.Fingerprint,
+                ["oneHotAttributes"] = new JsonArray([.. schema.OneHotAttributes.Select(a => (JsonNode?)a.Name)]),
+                ["encodedAttributes"] = new JsonArray([.. schema.EncodedAttributes.Select(a => (JsonNode?)a.Name)]),
+                ["numericAttributes"] = new JsonArray([.. schema.NumericAttributes.Select(a => (JsonNode?)a)]),
             },
         };
         return Task.FromResult(new TrainedModel(card, bundle));
@@ -91,28 +107,43 @@ public sealed class ChurnKind(ChurnTrainingOptions? options = null, ChurnLabelOp
     public IProfileScorer Load(Stream bundle, ModelCard card) => new ChurnProfileScorer(card.Version, ChurnModel.Load(bundle));
 
     /// <summary>
-    /// The champion's ROC-AUC on the challenger's time holdout: features as of the holdout cutoff, labels from the window
-    /// after it. Only for a time split (a random split's holdout cannot be rebuilt); the champion was trained on labels
-    /// before that window, so it has not seen them.
+    /// The champion's configuration refit and measured exactly as the challenger was: on the same folds (or the same
+    /// training rows and holdout) of this snapshot, with this run's features. Scoring the champion's own model instead
+    /// would measure it on customers it was trained on (its shipped model was refit on every labelled customer), which
+    /// flatters it; a refit on the same rows compares like with like.
     /// </summary>
     public double? EvaluateChampion(IProfileScorer champion, TrainingSnapshot snapshot, ModelCard challenger)
     {
-        if (challenger.Details?["split"]?.GetValue<string>() != "time" || challenger.Cutoff is not { } holdoutAsOf)
+        if (champion is not ChurnProfileScorer scorer)
         {
             return null;
         }
-        var labeler = new ChurnLabeler(_labels);
-        var scores = new List<double>();
-        var outcomes = new List<bool>();
-        foreach (var p in snapshot.Profiles)
+
+        if (challenger.EvaluationProtocol.StartsWith(EvaluationProtocols.StratifiedCrossValidation, StringComparison.Ordinal)
+            && challenger.Details?["search"]?[scorer.Model.Candidate.Key]?.GetValue<double>() is { } measured)
         {
-            if (p.MergedInto is null && labeler.Label(p, holdoutAsOf) is { } outcome)
-            {
-                scores.Add(champion.Score(p, holdoutAsOf).Value);
-                outcomes.Add(outcome.Churned);
-            }
+            return measured; // the same configuration was cross-validated in this very run, on the same folds
         }
-        return BinaryMetrics.Compute(scores, outcomes).RocAuc;
+
+        var (_, _, plan) = Prepare(snapshot);
+        return ChurnTrainer.Evaluate(plan, scorer.Model.Candidate with
+        {
+            MinimumExamplesPerLeaf = Math.Min(scorer.Model.Candidate.MinimumExamplesPerLeaf, Math.Clamp(plan.Selection.Count / 20, 2, _options.MinimumExamplesPerLeaf)),
+        }, _options);
+    }
+
+    private (List<CustomerProfile> Profiles, FeatureSchema Schema, ChurnPlan Plan) Prepare(TrainingSnapshot snapshot)
+    {
+        var profiles = snapshot.Profiles.Where(p => p.MergedInto is null).ToList();
+        var schema = AttributeDiscovery.Discover(profiles, _attributes);
+        var plan = ChurnPlan.Create(profiles, new FeatureBuilder(schema), new ChurnLabeler(_labels), snapshot.AsOf, _options);
+        var data = plan.All;
+        if (data.Count < _options.MinimumRows || !plan.Selection.HasBothClasses(2) || plan.Holdout is { } h && !h.HasBothClasses())
+        {
+            throw new NotEnoughDataException($"Churn needs labelled customers of both kinds; the training snapshot has {data.Positives} churners of {data.Count}.");
+        }
+
+        return (profiles, schema, plan);
     }
 
     private static Dictionary<string, double> Metrics(BinaryMetrics m)
@@ -135,7 +166,7 @@ public sealed class ChurnKind(ChurnTrainingOptions? options = null, ChurnLabelOp
     }
 }
 
-/// <summary>Live churn scoring: features built into a stack buffer, scored on the flattened trees with top factors.</summary>
+/// <summary>Live churn scoring: features built into a stack buffer, scored on the flattened model with top factors.</summary>
 public sealed class ChurnProfileScorer : IProfileScorer
 {
     private readonly FeatureBuilder _builder;
@@ -145,6 +176,7 @@ public sealed class ChurnProfileScorer : IProfileScorer
     public ChurnProfileScorer(string version, ChurnModel model)
     {
         Version = version;
+        Model = model;
         _builder = new FeatureBuilder(model.Schema);
         _scorer = model.CreateScorer();
         _count = model.Schema.Count;
@@ -153,6 +185,8 @@ public sealed class ChurnProfileScorer : IProfileScorer
     public string Kind => ModelKinds.Churn;
 
     public string Version { get; }
+
+    public ChurnModel Model { get; }
 
     public ChurnPrediction Predict(CustomerProfile profile, DateTimeOffset asOf, int topFactors = 3)
     {

@@ -6,19 +6,21 @@ using Microsoft.ML;
 namespace iCrm.Ml.Churn;
 
 /// <summary>
-/// Scores one customer's churn risk with its top factors straight from the flattened trees. Thread-safe and
+/// Scores one customer's churn risk with its top factors straight from the flattened model. Thread-safe and
 /// allocation-light (the only allocations are the result and its factors).
 /// </summary>
 public sealed class ChurnScorer
 {
     private readonly ChurnModel _model;
-    private readonly ChurnTrees _trees;
+    private readonly IChurnFunction _function;
+    private readonly PlattCalibration _calibration;
     private readonly IReadOnlyList<FeatureDefinition> _features;
 
     internal ChurnScorer(ChurnModel model)
     {
         _model = model;
-        _trees = model.Trees;
+        _function = model.Function;
+        _calibration = model.Calibration;
         _features = model.Schema.Features;
     }
 
@@ -43,12 +45,19 @@ public sealed class ChurnScorer
         }
 
         Span<double> contributions = _features.Count <= 512 ? stackalloc double[_features.Count] : new double[_features.Count];
-        var probability = _trees.Probability(_trees.ScoreWithContributions(features, contributions));
+        var probability = _calibration.Probability(_function.ScoreWithContributions(features, contributions));
+        // Raw-score units → log-odds of churn (the Platt slope is negative for a score that grows with churn).
+        var scale = -_calibration.Slope;
+        for (var i = 0; i < contributions.Length; i++)
+        {
+            contributions[i] *= scale;
+        }
+
         return new ChurnPrediction(probability, _model.Bands.Of(probability), TopFactors(contributions, topFactors));
     }
 
     /// <summary>The probability alone (no explanation), for bulk scoring.</summary>
-    public double Probability(ReadOnlySpan<float> features) => _trees.Probability(_trees.RawScore(features));
+    public double Probability(ReadOnlySpan<float> features) => _calibration.Probability(_function.RawScore(features));
 
     private Factor[] TopFactors(ReadOnlySpan<double> contributions, int k)
     {
@@ -111,7 +120,10 @@ public sealed class ChurnEngineScorer
         var engine = _engines.Get();
         try
         {
-            return engine.Predict(new ChurnRow { Features = features }).Probability;
+            // The engine gives the raw score (of standardised features for logistic regression); the model's
+            // out-of-sample calibration turns it into a probability, as in the fast path.
+            var input = _model.Function is ChurnLinear linear ? linear.Standardise(features) : features;
+            return _model.Calibration.Probability(engine.Predict(new ChurnRow { Features = input }).Score);
         }
         finally
         {

@@ -4,18 +4,19 @@ using Microsoft.ML.Trainers.FastTree;
 namespace iCrm.Ml.Churn;
 
 /// <summary>
-/// The boosted trees and Platt calibrator of a trained churn model, flattened into arrays so one customer is scored
-/// (with feature contributions) without ML.NET's row machinery: a few hundred array reads per customer.
+/// The boosted trees of a trained churn model, flattened into arrays so one customer is scored (with feature
+/// contributions) without ML.NET's row machinery: a few hundred array reads per customer. Probabilities come from the
+/// model's out-of-sample <see cref="PlattCalibration"/>, not from the calibrator FastTree fits on its own training rows.
 /// </summary>
 /// <remarks>
 /// Contributions follow Saabas' path attribution: every node has an expected output (the training-weighted mean of
 /// the leaves below it); walking a customer's path, each split moves the expected output from the node to the child
 /// taken, and that change is credited to the split's feature. Per tree the credits sum to (leaf value − root
-/// expectation), so over the ensemble: raw score = bias + Σ root expectations + Σ contributions. Contributions are
-/// reported in log-odds of churn (raw score × −Platt slope), positive = raises the churn risk. Compared with TreeSHAP
+/// expectation), so over the ensemble: raw score = bias + Σ root expectations + Σ contributions. Contributions are in
+/// raw-score units (the scorer turns them into log-odds of churn with the Platt slope). Compared with TreeSHAP
 /// this favours features split near the leaves, but it is exact about the path and costs nothing extra at scoring time.
 /// </remarks>
-public sealed class ChurnTrees
+public sealed class ChurnTrees : IChurnFunction
 {
     // Per tree, node arrays; a child index < 0 is a leaf (~child = leaf index), as in ML.NET's RegressionTree.
     private readonly int[][] _feature;
@@ -28,7 +29,7 @@ public sealed class ChurnTrees
 
     private ChurnTrees(
         int[][] feature, float[][] threshold, int[][] left, int[][] right, double[][] leafValue, double[] weight,
-        double bias, double plattSlope, double plattOffset, int featureCount)
+        double bias, int featureCount)
     {
         _feature = feature;
         _threshold = threshold;
@@ -37,8 +38,6 @@ public sealed class ChurnTrees
         _leafValue = leafValue;
         _weight = weight;
         Bias = bias;
-        PlattSlope = plattSlope;
-        PlattOffset = plattOffset;
         FeatureCount = featureCount;
         _nodeExpectation = new double[feature.Length][];
         LeafCounts = new long[feature.Length][];
@@ -55,11 +54,6 @@ public sealed class ChurnTrees
 
     public double Bias { get; }
 
-    /// <summary>P(churn) = 1 / (1 + exp(slope · score + offset)), as ML.NET's PlattCalibrator.</summary>
-    public double PlattSlope { get; }
-
-    public double PlattOffset { get; }
-
     /// <summary>How many training rows reached each leaf: the weights behind the node expectations.</summary>
     public long[][] LeafCounts { get; }
 
@@ -68,7 +62,7 @@ public sealed class ChurnTrees
 
     public static ChurnTrees FromModel(object calibratedModel, int featureCount)
     {
-        var (trees, calibrator) = Unwrap(calibratedModel);
+        var trees = Unwrap(calibratedModel);
         var ensemble = trees.TrainedTreeEnsemble;
         var n = ensemble.Trees.Count;
         var feature = new int[n][];
@@ -93,7 +87,7 @@ public sealed class ChurnTrees
             weight[t] = ensemble.TreeWeights[t];
         }
 
-        return new ChurnTrees(feature, threshold, left, right, leaf, weight, ensemble.Bias, calibrator.Slope, calibrator.Offset, featureCount);
+        return new ChurnTrees(feature, threshold, left, right, leaf, weight, ensemble.Bias, featureCount);
     }
 
     /// <summary>Counts training rows per leaf and derives every node's expected output from them.</summary>
@@ -138,9 +132,7 @@ public sealed class ChurnTrees
         return score;
     }
 
-    public double Probability(double rawScore) => 1.0 / (1.0 + Math.Exp(PlattSlope * rawScore + PlattOffset));
-
-    /// <summary>Raw score plus per-feature contributions in log-odds of churn, written into <paramref name="contributions"/>.</summary>
+    /// <summary>Raw score plus per-feature contributions (raw-score units), written into <paramref name="contributions"/>.</summary>
     public double ScoreWithContributions(ReadOnlySpan<float> x, Span<double> contributions)
     {
         contributions.Clear();
@@ -170,13 +162,6 @@ public sealed class ChurnTrees
                 node = next;
                 before = after;
             }
-        }
-
-        // Raw-score units → log-odds of churn (the Platt slope is negative for a score that grows with churn).
-        var scale = -PlattSlope;
-        for (var i = 0; i < contributions.Length; i++)
-        {
-            contributions[i] *= scale;
         }
 
         return score;
@@ -261,20 +246,26 @@ public sealed class ChurnTrees
         return total / leaves;
     }
 
-    private static (TreeEnsembleModelParametersBasedOnRegressionTree Trees, PlattCalibrator Calibrator) Unwrap(object model)
+    private static TreeEnsembleModelParametersBasedOnRegressionTree Unwrap(object model)
     {
-        // After Model.Load the generic arguments of the calibrated wrapper can differ from those at training time,
-        // so read its SubModel/Calibrator by name rather than by a cast to one closed generic type.
-        var type = model.GetType();
-        object? Read(string name) => type.GetProperties().Where(p => p.Name == name && p.GetIndexParameters().Length == 0)
-            .Select(p => p.GetValue(model)).FirstOrDefault(v => v is TreeEnsembleModelParametersBasedOnRegressionTree or PlattCalibrator);
-        var sub = Read("SubModel") as TreeEnsembleModelParametersBasedOnRegressionTree;
-        var calibrator = Read("Calibrator") as PlattCalibrator;
-        if (sub is null || calibrator is null)
+        if (model is TreeEnsembleModelParametersBasedOnRegressionTree plain)
         {
-            throw new InvalidDataException($"Expected boosted trees with a Platt calibrator, found {type.Name}.");
+            return plain;
         }
 
-        return (sub, calibrator);
+        // After Model.Load the generic arguments of the calibrated wrapper can differ from those at training time,
+        // so read its SubModel by name rather than by a cast to one closed generic type.
+        var type = model.GetType();
+        return type.GetProperties().Where(p => p.Name == "SubModel" && p.GetIndexParameters().Length == 0)
+            .Select(p => p.GetValue(model)).OfType<TreeEnsembleModelParametersBasedOnRegressionTree>().FirstOrDefault()
+            ?? throw new InvalidDataException($"Expected boosted trees, found {type.Name}.");
+    }
+
+    /// <summary>The Platt calibrator FastTree fitted itself (schema-v1 models, which had no out-of-sample calibration).</summary>
+    internal static PlattCalibration? BuiltInCalibration(object model)
+    {
+        var calibrator = model.GetType().GetProperties().Where(p => p.Name == "Calibrator" && p.GetIndexParameters().Length == 0)
+            .Select(p => p.GetValue(model)).OfType<PlattCalibrator>().FirstOrDefault();
+        return calibrator is null ? null : new PlattCalibration(calibrator.Slope, calibrator.Offset);
     }
 }
