@@ -4,7 +4,6 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 
@@ -35,7 +34,7 @@ public sealed class DropReader : IDisposable
     private static readonly char[] CandidateSeparators = [',', ';', '\t', '|'];
 
     private readonly PrefetchingStream _prefetch;
-    private readonly Stream? _decompressor;
+    private readonly CheckedGzipStream? _decompressor;
     private readonly TextReader _text;
     private readonly DropPath _path;
     private readonly DropReadOptions _options;
@@ -47,6 +46,8 @@ public sealed class DropReader : IDisposable
     private long _line = 1;
     private long _bufferOffset; // position in the text of _buf[0]
     private long _lineModeUntil; // see Unterminated
+    private bool _recordRanToEnd; // the record being read ended at the end of the text, not at a line break
+    private bool _stoppedAtBreak;
 
     private readonly BlockArena<char> _chars;
     private readonly BlockArena<int> _ints;
@@ -72,8 +73,8 @@ public sealed class DropReader : IDisposable
         _prefetch = new PrefetchingStream(stream);
         _chars = new BlockArena<char>(CharBlockSize, _options.ReuseBuffersBetweenBatches);
         _ints = new BlockArena<int>(IntBlockSize, _options.ReuseBuffersBetweenBatches);
-        _decompressor = path.Compression == DropCompression.Gzip ? new GZipStream(_prefetch, CompressionMode.Decompress, leaveOpen: true) : null;
-        _text = new StreamReader(_decompressor ?? _prefetch, _options.Encoding, detectEncodingFromByteOrderMarks: true, bufferSize: 64 * 1024, leaveOpen: true);
+        _decompressor = path.Compression == DropCompression.Gzip ? new CheckedGzipStream(_prefetch) : null;
+        _text = new StreamReader((Stream?)_decompressor ?? _prefetch, _options.Encoding, detectEncodingFromByteOrderMarks: true, bufferSize: 64 * 1024, leaveOpen: true);
         _buf = ArrayPool<char>.Shared.Rent(ReadBufferChars);
     }
 
@@ -168,6 +169,14 @@ public sealed class DropReader : IDisposable
         }
     }
 
+    /// <summary>
+    /// Why a compressed drop could not be read whole (cut off, or corrupt), once that is known. Every row delimited by a
+    /// line break before the break is still handed out; the record the break cut (it runs to the end of the text) is not,
+    /// and reading ends there. Check it when reading ends: a drop with a problem was not read whole and must not be
+    /// reported complete.
+    /// </summary>
+    public ArchiveProblem? ArchiveProblem => _decompressor?.Problem;
+
     /// <summary>Rows handed out so far (blank lines and the header are not rows).</summary>
     public long RowsRead { get; private set; }
 
@@ -189,7 +198,21 @@ public sealed class DropReader : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         EnsureStarted();
+        if (_stoppedAtBreak)
+        {
+            row = null;
+            return false;
+        }
+
+        _recordRanToEnd = false;
         row = _path.Format == DropFormat.Csv ? ReadCsvRow() : ReadJsonRow();
+        if (row is not null && _recordRanToEnd && ArchiveProblem is not null)
+        {
+            // The archive broke and this record ends where the text ends, not at a line break: its end is the break.
+            _stoppedAtBreak = true;
+            row = null;
+        }
+
         if (row is not null)
         {
             RowsRead++;
@@ -608,6 +631,7 @@ public sealed class DropReader : IDisposable
             if (idx < 0)
             {
                 _pos = _end;
+                _recordRanToEnd = true;
             }
             else
             {
@@ -751,6 +775,7 @@ public sealed class DropReader : IDisposable
                     return null;
                 }
 
+                _recordRanToEnd = true;
                 if (inQuotes)
                 {
                     _lineModeUntil = _bufferOffset + i;
@@ -988,6 +1013,7 @@ public sealed class DropReader : IDisposable
             }
 
             var text = idx < 0 ? span : span[..idx];
+            _recordRanToEnd = idx < 0;
             if (!text.IsEmpty && text[^1] == '\r')
             {
                 text = text[..^1];

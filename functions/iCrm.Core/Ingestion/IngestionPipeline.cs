@@ -8,6 +8,12 @@ namespace iCrm.Core.Ingestion;
 /// <summary>Thrown when a drop named by an event is not (or no longer) in the drops container.</summary>
 public sealed class DropNotFoundException(string path) : Exception($"Drop '{path}' was not found in the drops container.");
 
+/// <summary>Thrown when a drop's archive proves cut or corrupt: the file was not read whole.</summary>
+public sealed class DropArchiveException(ArchiveProblem problem) : Exception($"{problem.Reason}: {problem.Message}")
+{
+    public ArchiveProblem Problem => problem;
+}
+
 /// <summary>
 /// Turns one drop into profile updates: stream, validate, resolve identities, merge into profiles chunk by chunk,
 /// quarantine bad rows, and keep an exact report. Re-delivery of a completed drop changes nothing; a re-run after a
@@ -78,6 +84,17 @@ public sealed class IngestionPipeline(
                     $"Accounting does not balance: read {report.RowsRead} != accepted {report.RowsAccepted} + rejected {report.RowsRejected} + duplicates {report.DuplicatesSkipped}.");
             }
             report.Status = IngestionStatus.Completed;
+        }
+        catch (DropArchiveException e)
+        {
+            // The bytes themselves are broken: the same bytes fail the same way, so this is reported, not retried.
+            report.Status = IngestionStatus.Failed;
+            report.FailureReason = e.Problem.Reason;
+            report.RowsNotApplied = report.RowsRead - report.RowsAccepted - report.RowsRejected - report.DuplicatesSkipped;
+            report.Error = $"{e.Problem.Reason}: {e.Problem.Message} Read {report.RowsRead:N0} rows before the break; "
+                + $"{report.RowsAccepted:N0} were applied to profiles ({report.DuplicatesSkipped:N0} duplicates skipped, "
+                + $"{report.RowsRejected:N0} rejected, {report.RowsNotApplied:N0} not applied). Upload the complete file again: "
+                + "rows already applied are recognised by their natural keys and skipped.";
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -187,6 +204,12 @@ public sealed class IngestionPipeline(
                 }
                 window.Clear();
                 rowsInWindow = 0;
+            }
+            if (reader.ArchiveProblem is { } broken)
+            {
+                // A file not read whole is never applied to the end: what earlier chunks applied stays (a re-upload skips it
+                // as duplicates), the rows still held for their chunk are not applied.
+                throw new DropArchiveException(broken);
             }
             report.Grouping = grouping switch
             {
