@@ -49,6 +49,7 @@ public sealed class DropReader : IDisposable
     private bool _recordRanToEnd; // the record being read ended at the end of the text, not at a line break
     private bool _stoppedAtBreak;
 
+    private readonly CountingReplacementFallback _invalid = new();
     private readonly BlockArena<char> _chars;
     private readonly BlockArena<int> _ints;
 
@@ -74,7 +75,10 @@ public sealed class DropReader : IDisposable
         _chars = new BlockArena<char>(CharBlockSize, _options.ReuseBuffersBetweenBatches);
         _ints = new BlockArena<int>(IntBlockSize, _options.ReuseBuffersBetweenBatches);
         _decompressor = path.Compression == DropCompression.Gzip ? new CheckedGzipStream(_prefetch) : null;
-        _text = new StreamReader((Stream?)_decompressor ?? _prefetch, _options.Encoding, detectEncodingFromByteOrderMarks: true, bufferSize: 64 * 1024, leaveOpen: true);
+        // The same encoding, but invalid sequences are counted as they are replaced: a repair the report must show.
+        var encoding = (Encoding)_options.Encoding.Clone();
+        encoding.DecoderFallback = _invalid;
+        _text = new StreamReader((Stream?)_decompressor ?? _prefetch, encoding, detectEncodingFromByteOrderMarks: true, bufferSize: 64 * 1024, leaveOpen: true);
         _buf = ArrayPool<char>.Shared.Rent(ReadBufferChars);
     }
 
@@ -177,6 +181,19 @@ public sealed class DropReader : IDisposable
     /// </summary>
     public ArchiveProblem? ArchiveProblem => _decompressor?.Problem;
 
+    /// <summary>Invalid byte sequences the decoder replaced with U+FFFD so far (rows holding one are marked).</summary>
+    public long InvalidSequences => _invalid.Count;
+
+    /// <summary>Header names of columns the CSV header names twice (empty for JSON Lines: see rows' duplicate keys).</summary>
+    public IReadOnlyList<string> DuplicateHeaders
+    {
+        get
+        {
+            EnsureStarted();
+            return _header?.DuplicateNames ?? [];
+        }
+    }
+
     /// <summary>Rows handed out so far (blank lines and the header are not rows).</summary>
     public long RowsRead { get; private set; }
 
@@ -216,6 +233,10 @@ public sealed class DropReader : IDisposable
         if (row is not null)
         {
             RowsRead++;
+            if (_invalid.Count > 0 && row.TextContains('\uFFFD'))
+            {
+                row.HasInvalidText = true; // a legitimately encoded U+FFFD in a file that also has invalid bytes is marked too
+            }
         }
 
         return row is not null;
@@ -459,7 +480,7 @@ public sealed class DropReader : IDisposable
             break;
         }
 
-        _header = new RowLayout(_path.Entity, [.. names], checkRequired: true);
+        _header = new RowLayout(_path.Entity, [.. names], checkRequired: true, _options.DuplicateColumns);
     }
 
     /// <summary>Excel writes <c>sep=;</c> as the first line of some exports; it declares the separator and is not the header.</summary>
@@ -1117,7 +1138,8 @@ public sealed class DropReader : IDisposable
 
         if (!sameKeys || fields != _lastJsonLayout!.Names.Length)
         {
-            _lastJsonLayout = new RowLayout(_path.Entity, [.. names], checkRequired: false);
+            _lastJsonLayout = new RowLayout(_path.Entity, [.. names], checkRequired: false,
+                _options.DuplicateColumns == DuplicateColumns.Last ? DuplicateColumns.Last : DuplicateColumns.First);
         }
 
         var dest = AllocChars(text.Length + valueLength, out var block, out var offset);
@@ -1160,6 +1182,46 @@ public sealed class DropReader : IDisposable
         if (_scratch.Length < capacity)
         {
             Array.Resize(ref _scratch, Math.Max(capacity, _scratch.Length * 2));
+        }
+    }
+
+    /// <summary>Replaces each invalid byte sequence with U+FFFD, as the default does, and counts them.</summary>
+    private sealed class CountingReplacementFallback : DecoderFallback
+    {
+        private long _count;
+
+        public long Count => Interlocked.Read(ref _count);
+
+        public override int MaxCharCount => 1;
+
+        public override DecoderFallbackBuffer CreateFallbackBuffer() => new Buffer(this);
+
+        private sealed class Buffer(CountingReplacementFallback owner) : DecoderFallbackBuffer
+        {
+            private bool _pending;
+
+            public override int Remaining => _pending ? 1 : 0;
+
+            public override bool Fallback(byte[] bytesUnknown, int index)
+            {
+                Interlocked.Increment(ref owner._count);
+                _pending = true;
+                return true;
+            }
+
+            public override char GetNextChar()
+            {
+                if (!_pending)
+                {
+                    return '\0';
+                }
+                _pending = false;
+                return '\uFFFD';
+            }
+
+            public override bool MovePrevious() => false;
+
+            public override void Reset() => _pending = false;
         }
     }
 }

@@ -103,5 +103,22 @@ public sealed class IngestionReport
     /// </summary>
     public long RowsNotApplied { get; set; }
 
+    /// <summary>Header names of columns the CSV header names twice. Rejected as <c>ambiguous_header</c> unless the source's
+    /// <c>DuplicateColumns</c> setting says which one wins.</summary>
+    public List<string>? DuplicateHeaders { get; set; }
+
+    /// <summary>Byte sequences that were not valid text in the file's encoding, replaced with U+FFFD (the rows holding
+    /// them are flagged <c>invalid_utf8</c>).</summary>
+    public long InvalidTextSequences { get; set; }
+
+    /// <summary>The first <see cref="MaxListedWarnings"/> warnings of flagged rows: line, field and reason (no values:
+    /// the report carries no personal data). All of them are counted in <see cref="FlaggedByReason"/>.</summary>
+    public List<ReportedWarning> Warnings { get; set; } = [];
+
+    public const int MaxListedWarnings = 100;
+
     public bool IsBalanced => RowsRead == RowsAccepted + RowsRejected + DuplicatesSkipped;
 }
+
+/// <summary>A warning on an accepted row, as listed in the report.</summary>
+public sealed record ReportedWarning(long Line, string Field, string Reason);
