@@ -56,6 +56,15 @@ internal sealed class RowLayout
             unknown.Add(i);
         }
 
+        var present = new List<int>();
+        for (var c = 0; c < FieldOfColumn.Length; c++)
+        {
+            if (FieldOfColumn[c] >= 0)
+            {
+                present.Add(c);
+            }
+        }
+        PresentColumns = [.. present];
         unknown.Sort(); // values are read in column order
         UnknownFields = [.. unknown];
         DuplicatePairs = duplicatePairs is null ? [] : [.. duplicatePairs];
@@ -93,6 +102,9 @@ internal sealed class RowLayout
     public bool FromHeader { get; }
 
     public int[] FieldOfColumn { get; }
+
+    /// <summary>The canonical columns this layout has (so per-row checks skip the others).</summary>
+    public int[] PresentColumns { get; }
 
     public int[] UnknownFields { get; }
 
@@ -269,6 +281,16 @@ public sealed class RawRow
 
     /// <summary>Length of the record's text in the file: no value of the row is longer.</summary>
     internal int TextLength => _textLength;
+
+    /// <summary>The canonical columns the row's layout has.</summary>
+    internal int[] PresentColumns => _layout.PresentColumns;
+
+    /// <summary>Untrimmed length of a canonical column's value (0 when absent or the row is malformed).</summary>
+    internal int LengthOf(DropColumn column)
+    {
+        var index = _layout.FieldOfColumn[(int)column];
+        return index < 0 || index >= _fieldCount ? 0 : _bounds[_boundsStart + (index * 2) + 1];
+    }
 
     /// <summary>Trimmed length of the longest value among the unknown columns (attributes), and the header it is under.</summary>
     internal (int Length, string? Header) LongestUnknownValue()

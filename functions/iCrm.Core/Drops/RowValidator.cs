@@ -190,9 +190,13 @@ public sealed class RowValidator
     /// <summary>The rejection of a row with a value longer than its column allows (<c>field_too_long</c>), or null.</summary>
     private RowOutcome? TooLong(RawRow row)
     {
-        for (var c = 0; c < Limits.Length; c++)
+        foreach (var c in row.PresentColumns)
         {
             var column = (DropColumn)c;
+            if (row.LengthOf(column) <= Limits[c])
+            {
+                continue; // the untrimmed length is within the limit: so is the value (the usual case, no trimming)
+            }
             var length = row[column].Trim().Length;
             if (length > Limits[c])
             {

@@ -202,9 +202,12 @@ public static class ProfileSize
         foreach (var chunk in profile.AppliedChunks)
         {
             size += 130 + Text(chunk.Marker) + Text(chunk.From);
-            foreach (var id in chunk.Absorbed ?? [])
+            if (chunk.Absorbed is { Count: > 0 } absorbed)
             {
-                size += 1 + Text(id);
+                for (var i = 0; i < absorbed.Count; i++) // indexed: an interface's enumerator would be allocated per profile
+                {
+                    size += 1 + Text(absorbed[i]);
+                }
             }
         }
         foreach (var key in profile.MatchKeys)
@@ -218,9 +221,9 @@ public static class ProfileSize
         foreach (var (kind, p) in profile.Predictions)
         {
             size += 200 + Text(kind) + Text(p.ModelVersion) + Text(p.Label);
-            foreach (var factor in p.TopFactors)
+            for (var i = 0; i < p.TopFactors.Count; i++)
             {
-                size += 80 + Text(factor.Feature) + Text(factor.Label);
+                size += 80 + Text(p.TopFactors[i].Feature) + Text(p.TopFactors[i].Label);
             }
         }
         foreach (var id in profile.MergedFrom)
@@ -230,9 +233,9 @@ public static class ProfileSize
         foreach (var e in profile.MergeExplanations)
         {
             size += 150 + Text(e.OtherId) + Text(e.Rule);
-            foreach (var item in e.Evidence)
+            for (var i = 0; i < e.Evidence.Count; i++)
             {
-                size += 1 + Text(item);
+                size += 1 + Text(e.Evidence[i]);
             }
         }
         return size;
