@@ -3,12 +3,13 @@ using iCrm.Core.Drops;
 using iCrm.Core.Ingestion;
 using iCrm.Core.Tests.Drops;
 using iCrm.Testing;
+using Xunit.Abstractions;
 
 using static iCrm.Core.Tests.Ingestion.IngestionTestData;
 
 namespace iCrm.Core.Tests.Ingestion;
 
-public sealed class TruncatedDropTests
+public sealed class TruncatedDropTests(ITestOutputHelper output)
 {
     private const string Path = "pos/orders/export.csv.gz";
 
@@ -24,6 +25,7 @@ public sealed class TruncatedDropTests
         var harness = new IngestionHarness(new IngestionOptions { ChunkSize = 200 }, Now);
 
         var report = await harness.IngestAsync(Path, full[..(full.Length / 2)]);
+        output.WriteLine($"status {report.Status}, reason {report.FailureReason}, read {report.RowsRead}, applied {report.RowsAccepted}, not applied {report.RowsNotApplied}: {report.Error}");
 
         Assert.Equal(IngestionStatus.Failed, report.Status);
         Assert.Equal(ArchiveReasons.Truncated, report.FailureReason);
