@@ -10,7 +10,12 @@ public sealed record DropReadOptions
     /// <summary>The CSV separator; null detects it from the header line among <c>,</c> <c>;</c> tab and <c>|</c>.</summary>
     public char? Separator { get; init; }
 
-    /// <summary>Text encoding when the file has no byte-order mark (a BOM always wins).</summary>
+    /// <summary>A CSV header that names one column twice: reject the drop (default), or let the first or last one win.
+    /// JSON Lines: the first key wins unless this says <see cref="Drops.DuplicateColumns.Last"/>; the row is flagged.</summary>
+    public DuplicateColumns DuplicateColumns { get; init; } = DuplicateColumns.Reject;
+
+    /// <summary>Text encoding when the file has no byte-order mark (a BOM always wins). Invalid byte sequences become
+    /// U+FFFD and are counted (<see cref="DropReader.InvalidSequences"/>); rows holding one are flagged <c>invalid_utf8</c>.</summary>
     public Encoding Encoding { get; init; } = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
 
     /// <summary>

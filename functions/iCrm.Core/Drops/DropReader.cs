@@ -4,7 +4,6 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 
@@ -35,7 +34,7 @@ public sealed class DropReader : IDisposable
     private static readonly char[] CandidateSeparators = [',', ';', '\t', '|'];
 
     private readonly PrefetchingStream _prefetch;
-    private readonly Stream? _decompressor;
+    private readonly CheckedGzipStream? _decompressor;
     private readonly TextReader _text;
     private readonly DropPath _path;
     private readonly DropReadOptions _options;
@@ -47,7 +46,10 @@ public sealed class DropReader : IDisposable
     private long _line = 1;
     private long _bufferOffset; // position in the text of _buf[0]
     private long _lineModeUntil; // see Unterminated
+    private bool _recordRanToEnd; // the record being read ended at the end of the text, not at a line break
+    private bool _stoppedAtBreak;
 
+    private readonly CountingReplacementFallback _invalid = new();
     private readonly BlockArena<char> _chars;
     private readonly BlockArena<int> _ints;
 
@@ -72,8 +74,11 @@ public sealed class DropReader : IDisposable
         _prefetch = new PrefetchingStream(stream);
         _chars = new BlockArena<char>(CharBlockSize, _options.ReuseBuffersBetweenBatches);
         _ints = new BlockArena<int>(IntBlockSize, _options.ReuseBuffersBetweenBatches);
-        _decompressor = path.Compression == DropCompression.Gzip ? new GZipStream(_prefetch, CompressionMode.Decompress, leaveOpen: true) : null;
-        _text = new StreamReader(_decompressor ?? _prefetch, _options.Encoding, detectEncodingFromByteOrderMarks: true, bufferSize: 64 * 1024, leaveOpen: true);
+        _decompressor = path.Compression == DropCompression.Gzip ? new CheckedGzipStream(_prefetch) : null;
+        // The same encoding, but invalid sequences are counted as they are replaced: a repair the report must show.
+        var encoding = (Encoding)_options.Encoding.Clone();
+        encoding.DecoderFallback = _invalid;
+        _text = new StreamReader((Stream?)_decompressor ?? _prefetch, encoding, detectEncodingFromByteOrderMarks: true, bufferSize: 64 * 1024, leaveOpen: true);
         _buf = ArrayPool<char>.Shared.Rent(ReadBufferChars);
     }
 
@@ -168,6 +173,27 @@ public sealed class DropReader : IDisposable
         }
     }
 
+    /// <summary>
+    /// Why a compressed drop could not be read whole (cut off, or corrupt), once that is known. Every row delimited by a
+    /// line break before the break is still handed out; the record the break cut (it runs to the end of the text) is not,
+    /// and reading ends there. Check it when reading ends: a drop with a problem was not read whole and must not be
+    /// reported complete.
+    /// </summary>
+    public ArchiveProblem? ArchiveProblem => _decompressor?.Problem;
+
+    /// <summary>Invalid byte sequences the decoder replaced with U+FFFD so far (rows holding one are marked).</summary>
+    public long InvalidSequences => _invalid.Count;
+
+    /// <summary>Header names of columns the CSV header names twice (empty for JSON Lines: see rows' duplicate keys).</summary>
+    public IReadOnlyList<string> DuplicateHeaders
+    {
+        get
+        {
+            EnsureStarted();
+            return _header?.DuplicateNames ?? [];
+        }
+    }
+
     /// <summary>Rows handed out so far (blank lines and the header are not rows).</summary>
     public long RowsRead { get; private set; }
 
@@ -189,10 +215,28 @@ public sealed class DropReader : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         EnsureStarted();
+        if (_stoppedAtBreak)
+        {
+            row = null;
+            return false;
+        }
+
+        _recordRanToEnd = false;
         row = _path.Format == DropFormat.Csv ? ReadCsvRow() : ReadJsonRow();
+        if (row is not null && _recordRanToEnd && ArchiveProblem is not null)
+        {
+            // The archive broke and this record ends where the text ends, not at a line break: its end is the break.
+            _stoppedAtBreak = true;
+            row = null;
+        }
+
         if (row is not null)
         {
             RowsRead++;
+            if (_invalid.Count > 0 && row.TextContains('\uFFFD'))
+            {
+                row.HasInvalidText = true; // a legitimately encoded U+FFFD in a file that also has invalid bytes is marked too
+            }
         }
 
         return row is not null;
@@ -436,7 +480,7 @@ public sealed class DropReader : IDisposable
             break;
         }
 
-        _header = new RowLayout(_path.Entity, [.. names], checkRequired: true);
+        _header = new RowLayout(_path.Entity, [.. names], checkRequired: true, _options.DuplicateColumns);
     }
 
     /// <summary>Excel writes <c>sep=;</c> as the first line of some exports; it declares the separator and is not the header.</summary>
@@ -608,6 +652,7 @@ public sealed class DropReader : IDisposable
             if (idx < 0)
             {
                 _pos = _end;
+                _recordRanToEnd = true;
             }
             else
             {
@@ -751,6 +796,7 @@ public sealed class DropReader : IDisposable
                     return null;
                 }
 
+                _recordRanToEnd = true;
                 if (inQuotes)
                 {
                     _lineModeUntil = _bufferOffset + i;
@@ -988,6 +1034,7 @@ public sealed class DropReader : IDisposable
             }
 
             var text = idx < 0 ? span : span[..idx];
+            _recordRanToEnd = idx < 0;
             if (!text.IsEmpty && text[^1] == '\r')
             {
                 text = text[..^1];
@@ -1091,7 +1138,8 @@ public sealed class DropReader : IDisposable
 
         if (!sameKeys || fields != _lastJsonLayout!.Names.Length)
         {
-            _lastJsonLayout = new RowLayout(_path.Entity, [.. names], checkRequired: false);
+            _lastJsonLayout = new RowLayout(_path.Entity, [.. names], checkRequired: false,
+                _options.DuplicateColumns == DuplicateColumns.Last ? DuplicateColumns.Last : DuplicateColumns.First);
         }
 
         var dest = AllocChars(text.Length + valueLength, out var block, out var offset);
@@ -1134,6 +1182,46 @@ public sealed class DropReader : IDisposable
         if (_scratch.Length < capacity)
         {
             Array.Resize(ref _scratch, Math.Max(capacity, _scratch.Length * 2));
+        }
+    }
+
+    /// <summary>Replaces each invalid byte sequence with U+FFFD, as the default does, and counts them.</summary>
+    private sealed class CountingReplacementFallback : DecoderFallback
+    {
+        private long _count;
+
+        public long Count => Interlocked.Read(ref _count);
+
+        public override int MaxCharCount => 1;
+
+        public override DecoderFallbackBuffer CreateFallbackBuffer() => new Buffer(this);
+
+        private sealed class Buffer(CountingReplacementFallback owner) : DecoderFallbackBuffer
+        {
+            private bool _pending;
+
+            public override int Remaining => _pending ? 1 : 0;
+
+            public override bool Fallback(byte[] bytesUnknown, int index)
+            {
+                Interlocked.Increment(ref owner._count);
+                _pending = true;
+                return true;
+            }
+
+            public override char GetNextChar()
+            {
+                if (!_pending)
+                {
+                    return '\0';
+                }
+                _pending = false;
+                return '\uFFFD';
+            }
+
+            public override bool MovePrevious() => false;
+
+            public override void Reset() => _pending = false;
         }
     }
 }

@@ -17,6 +17,15 @@ public static class RejectionReasons
     public const string NegativeAmount = "negative_amount";
     public const string AbsurdAmount = "absurd_amount";
     public const string RatingOutOfRange = "rating_out_of_range";
+
+    /// <summary>A value longer than its column may be (<see cref="iCrm.Core.Profiles.ProfileLimits"/>).</summary>
+    public const string FieldTooLong = "field_too_long";
+
+    /// <summary>Applying the row would have grown its profile past the size budget even after folding old history.</summary>
+    public const string ProfileTooLarge = "profile_too_large";
+
+    /// <summary>The header names one column twice and no setting says which one wins (<c>DuplicateColumns</c>).</summary>
+    public const string AmbiguousHeader = "ambiguous_header";
 }
 
 /// <summary>Reason codes of warnings on accepted (flagged) rows.</summary>
@@ -26,6 +35,18 @@ public static class WarningReasons
     public const string LargeAmount = "large_amount";
     public const string TextTruncated = "text_truncated";
     public const string InvalidBirthDate = "invalid_birth_date";
+
+    /// <summary>The row had more unknown columns than a profile keeps attributes from one row; the rest were not kept.</summary>
+    public const string AttributesCapped = "attributes_capped";
+
+    /// <summary>The row's bytes were not valid UTF-8 (or the declared encoding): the bad sequences became U+FFFD.</summary>
+    public const string InvalidUtf8 = "invalid_utf8";
+
+    /// <summary>The header names a column twice and the setting picked one; this row's two values differed.</summary>
+    public const string DuplicateHeader = "duplicate_header";
+
+    /// <summary>The JSON object has the same key twice; the setting (default: the first) picked one.</summary>
+    public const string DuplicateKey = "duplicate_key";
 }
 
 /// <summary>What became of one row: an accepted record (flagged when it carries warnings) or a rejection.</summary>

@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using iCrm.Core.Profiles;
 
 namespace iCrm.Core.Drops;
 
@@ -79,7 +80,34 @@ public sealed class RowValidator
             return RowOutcome.Rejected(_rejection ?? Rejection(null, RejectionReasons.Malformed, "Unknown entity."));
         }
 
+        if (_row.HasInvalidText || _row.HasDuplicateColumns)
+        {
+            WarnRepairs();
+        }
         return RowOutcome.Accepted(record, _warnings);
+    }
+
+    /// <summary>What reading repaired in an accepted row: invalid bytes replaced, a column named twice with differing values
+    /// (CSV, when a setting picked the winner), a JSON key given twice.</summary>
+    private void WarnRepairs()
+    {
+        if (_row.HasInvalidText)
+        {
+            (_warnings ??= []).Add(new RowWarning(_row.FirstFieldWithReplacement() ?? "row", WarningReasons.InvalidUtf8,
+                "The row held byte sequences that are not valid text in the file's encoding; they were replaced with U+FFFD."));
+        }
+        if (!_row.HasDuplicateColumns)
+        {
+            return;
+        }
+        if (!_row.FromHeader)
+        {
+            (_warnings ??= []).Add(new RowWarning(_row.FirstDuplicate, WarningReasons.DuplicateKey, "The JSON object has a key more than once; one value was used."));
+        }
+        else if (_row.FirstConflictingDuplicate() is { } column)
+        {
+            (_warnings ??= []).Add(new RowWarning(column, WarningReasons.DuplicateHeader, "The header names this column twice and the row's two values differ; the setting's choice was used."));
+        }
     }
 
     /// <summary>
@@ -98,7 +126,15 @@ public sealed class RowValidator
         {
             return unreadable;
         }
-        return TryOrder(out order) ? RowOutcome.Accepted(_warnings) : RowOutcome.Rejected(_rejection!);
+        if (!TryOrder(out order))
+        {
+            return RowOutcome.Rejected(_rejection!);
+        }
+        if (_row.HasInvalidText || _row.HasDuplicateColumns)
+        {
+            WarnRepairs();
+        }
+        return RowOutcome.Accepted(_warnings);
     }
 
     /// <summary>Starts a row: the rejection of a row that could not be read structurally, or null.</summary>
@@ -118,6 +154,61 @@ public sealed class RowValidator
         {
             var names = string.Join(", ", row.MissingColumns.Select(DropSchema.NameOf));
             return Reject(row.MissingColumns[0], RejectionReasons.MissingColumn, $"The file has no column for: {names}.");
+        }
+
+        // No value is longer than the record: a short row (most are) cannot break a length limit.
+        if (row.TextLength > ShortestLimit && TooLong(row) is { } tooLong)
+        {
+            return tooLong;
+        }
+        return null;
+    }
+
+    private const int ShortestLimit = ProfileLimits.MaxCodeLength;
+
+    /// <summary>The longest value each column may hold: what fits a profile (and a what-if document).</summary>
+    private static readonly int[] Limits = BuildLimits();
+
+    private static int[] BuildLimits()
+    {
+        var limits = new int[DropSchema.ColumnCount];
+        Array.Fill(limits, ProfileLimits.MaxCodeLength); // dates, numbers, booleans, codes
+        foreach (var id in (ReadOnlySpan<DropColumn>)[DropColumn.CustomerId, DropColumn.OrderId, DropColumn.ProductId, DropColumn.EventId,
+                     DropColumn.FeedbackId, DropColumn.LoyaltyId])
+        {
+            limits[(int)id] = ProfileLimits.MaxIdLength;
+        }
+        foreach (var contact in (ReadOnlySpan<DropColumn>)[DropColumn.Email, DropColumn.Phone, DropColumn.FirstName, DropColumn.LastName,
+                     DropColumn.Street, DropColumn.City, DropColumn.Postcode, DropColumn.State, DropColumn.Country])
+        {
+            limits[(int)contact] = ProfileLimits.MaxContactLength;
+        }
+        limits[(int)DropColumn.Text] = int.MaxValue; // feedback text is cut to MaxTextLength and the row flagged instead
+        return limits;
+    }
+
+    /// <summary>The rejection of a row with a value longer than its column allows (<c>field_too_long</c>), or null.</summary>
+    private RowOutcome? TooLong(RawRow row)
+    {
+        foreach (var c in row.PresentColumns)
+        {
+            var column = (DropColumn)c;
+            if (row.LengthOf(column) <= Limits[c])
+            {
+                continue; // the untrimmed length is within the limit: so is the value (the usual case, no trimming)
+            }
+            var length = row[column].Trim().Length;
+            if (length > Limits[c])
+            {
+                return Reject(column, RejectionReasons.FieldTooLong, $"{DropSchema.NameOf(column)} has {length:N0} characters; at most {Limits[c]:N0} fit a profile.");
+            }
+        }
+        if (_entity == DropEntity.Customers && row.HasUnknownColumns
+            && row.LongestUnknownValue() is { Length: > ProfileLimits.MaxAttributeValueLength } attribute)
+        {
+            var rejection = new RowRejection(row.Line, attribute.Header, RejectionReasons.FieldTooLong,
+                $"Attribute '{Cut(attribute.Header)}' has {attribute.Length:N0} characters; at most {ProfileLimits.MaxAttributeValueLength} fit a profile.", row.RawText);
+            return RowOutcome.Rejected(rejection);
         }
         return null;
     }
@@ -642,10 +733,24 @@ public sealed class RowValidator
         }
 
         Dictionary<string, string>? attributes = null;
+        var dropped = 0;
         foreach (var (_, name, value) in _row.UnknownColumns)
         {
             attributes ??= new Dictionary<string, string>(StringComparer.Ordinal);
-            attributes.TryAdd(name, value);
+            if (attributes.Count < ProfileLimits.MaxAttributes)
+            {
+                attributes.TryAdd(name, value);
+            }
+            else if (!attributes.ContainsKey(name))
+            {
+                dropped++;
+            }
+        }
+
+        if (dropped > 0)
+        {
+            (_warnings ??= []).Add(new RowWarning("attributes", WarningReasons.AttributesCapped,
+                $"The row has {attributes!.Count + dropped:N0} attribute columns with values; the first {ProfileLimits.MaxAttributes} were kept."));
         }
 
         return attributes ?? NoAttributes;

@@ -56,6 +56,10 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
 
         public bool Dirty { get; set; }
         public bool Written { get; set; }
+
+        /// <summary>This chunk's rows for the profile when they would have grown it past its size budget: rejected
+        /// (<c>profile_too_large</c>), and the profile written as it was stored.</summary>
+        public List<DropRecord>? TooLarge { get; set; }
     }
 
     private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);

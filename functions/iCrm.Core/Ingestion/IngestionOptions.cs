@@ -53,7 +53,8 @@ public sealed class IngestionOptions
             own?.DefaultPhoneRegion ?? defaults.DefaultPhoneRegion ?? baseline.DefaultPhoneRegion,
             own?.MaxAmount ?? defaults.MaxAmount ?? baseline.MaxAmount,
             own?.FlagAmount ?? defaults.FlagAmount ?? baseline.FlagAmount,
-            own?.Separator is { Length: 1 } separator ? separator : null);
+            own?.Separator is { Length: 1 } separator ? separator : null,
+            own?.DuplicateColumns ?? defaults.DuplicateColumns);
     }
 
     /// <summary>What is wrong with these settings (empty when nothing): checked when the app starts.</summary>
@@ -81,13 +82,22 @@ public sealed class IngestionOptions
             {
                 yield return $"Ingestion:Sources:{source}:Separator must be one character (is '{separator}').";
             }
+            if (own.DuplicateColumns is { } duplicates && !Enum.TryParse<DuplicateColumns>(duplicates, ignoreCase: true, out _))
+            {
+                yield return $"Ingestion:Sources:{source}:DuplicateColumns must be reject, first or last (is '{duplicates}').";
+            }
         }
     }
 }
 
 /// <summary>The settings one source's rows are read with, resolved (no fallbacks left).</summary>
-public sealed record SourceReading(string Culture, string TimeZone, string DefaultPhoneRegion, decimal MaxAmount, decimal FlagAmount, string? Separator)
+public sealed record SourceReading(string Culture, string TimeZone, string DefaultPhoneRegion, decimal MaxAmount, decimal FlagAmount, string? Separator,
+    string? DuplicateColumns = null)
 {
+    /// <summary>What a CSV header naming a column twice means for this source (default: the drop is rejected).</summary>
+    public DuplicateColumns DuplicateRule =>
+        Enum.TryParse<DuplicateColumns>(DuplicateColumns, ignoreCase: true, out var rule) ? rule : Drops.DuplicateColumns.Reject;
+
     public ValidationOptions ToValidation(TimeProvider time) => ValidationOptions.Default with
     {
         Culture = Culture,
@@ -98,8 +108,11 @@ public sealed record SourceReading(string Culture, string TimeZone, string Defau
         TimeProvider = time,
     };
 
-    public DropReadOptions ToReadOptions() =>
-        Separator is { Length: 1 } separator ? DropReadOptions.Default with { Separator = separator[0] } : DropReadOptions.Default;
+    public DropReadOptions ToReadOptions() => DropReadOptions.Default with
+    {
+        Separator = Separator is { Length: 1 } separator ? separator[0] : null,
+        DuplicateColumns = DuplicateRule,
+    };
 }
 
 /// <summary>Settings for reading one source's values; unset ones fall back to the defaults.</summary>
@@ -113,4 +126,9 @@ public sealed class ValidationSettings
 
     /// <summary>The CSV separator, when it should not be detected from the header.</summary>
     public string? Separator { get; set; }
+
+    /// <summary>A CSV header that names one column twice (<c>email</c> and <c>E-Mail</c>): <c>reject</c> the drop as
+    /// <c>ambiguous_header</c> (default), or let the <c>first</c> or <c>last</c> column win (rows whose two values differ
+    /// are flagged <c>duplicate_header</c>). For JSON Lines, <c>last</c> makes the last of a repeated key win.</summary>
+    public string? DuplicateColumns { get; set; }
 }

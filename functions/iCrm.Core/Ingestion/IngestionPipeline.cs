@@ -8,6 +8,18 @@ namespace iCrm.Core.Ingestion;
 /// <summary>Thrown when a drop named by an event is not (or no longer) in the drops container.</summary>
 public sealed class DropNotFoundException(string path) : Exception($"Drop '{path}' was not found in the drops container.");
 
+/// <summary>Thrown when a drop's archive proves cut or corrupt: the file was not read whole.</summary>
+public sealed class DropArchiveException(ArchiveProblem problem) : Exception($"{problem.Reason}: {problem.Message}")
+{
+    public ArchiveProblem Problem => problem;
+}
+
+/// <summary>Thrown when a drop can never be ingested as it is (e.g. a header naming a column twice): not retried.</summary>
+public sealed class DropRejectedException(string reason, string message) : Exception($"{reason}: {message}")
+{
+    public string Reason => reason;
+}
+
 /// <summary>
 /// Turns one drop into profile updates: stream, validate, resolve identities, merge into profiles chunk by chunk,
 /// quarantine bad rows, and keep an exact report. Re-delivery of a completed drop changes nothing; a re-run after a
@@ -79,6 +91,23 @@ public sealed class IngestionPipeline(
             }
             report.Status = IngestionStatus.Completed;
         }
+        catch (DropRejectedException e)
+        {
+            report.Status = IngestionStatus.Rejected;
+            report.FailureReason = e.Reason;
+            report.Error = e.Message;
+        }
+        catch (DropArchiveException e)
+        {
+            // The bytes themselves are broken: the same bytes fail the same way, so this is reported, not retried.
+            report.Status = IngestionStatus.Failed;
+            report.FailureReason = e.Problem.Reason;
+            report.RowsNotApplied = report.RowsRead - report.RowsAccepted - report.RowsRejected - report.DuplicatesSkipped;
+            report.Error = $"{e.Problem.Reason}: {e.Problem.Message} Read {report.RowsRead:N0} rows before the break; "
+                + $"{report.RowsAccepted:N0} were applied to profiles ({report.DuplicatesSkipped:N0} duplicates skipped, "
+                + $"{report.RowsRejected:N0} rejected, {report.RowsNotApplied:N0} not applied). Upload the complete file again: "
+                + "rows already applied are recognised by their natural keys and skipped.";
+        }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             report.Status = IngestionStatus.Failed;
@@ -135,10 +164,16 @@ public sealed class IngestionPipeline(
         var window = new List<DropRecord>(chunkSize);
         var rowsInWindow = 0; // rows read, accepted or not: windows end at fixed row counts
         CustomerSpill? spill = null;
+        var first = true;
         try
         {
             while (await reader.ReadBatchAsync(batch, chunkSize, cancellationToken) > 0)
             {
+                if (first)
+                {
+                    first = false;
+                    CheckHeader(report, reader, plan.Reading.DuplicateRule);
+                }
                 await AccountAsync(report, validator, batch, window, grouping == Grouping.Spill ? spill : null, cancellationToken);
                 rowsInWindow += batch.Count;
                 batch.Clear();
@@ -188,6 +223,13 @@ public sealed class IngestionPipeline(
                 window.Clear();
                 rowsInWindow = 0;
             }
+            report.InvalidTextSequences = reader.InvalidSequences;
+            if (reader.ArchiveProblem is { } broken)
+            {
+                // A file not read whole is never applied to the end: what earlier chunks applied stays (a re-upload skips it
+                // as duplicates), the rows still held for their chunk are not applied.
+                throw new DropArchiveException(broken);
+            }
             report.Grouping = grouping switch
             {
                 Grouping.None => "file-order",
@@ -216,6 +258,22 @@ public sealed class IngestionPipeline(
         finally
         {
             spill?.Dispose();
+        }
+    }
+
+    /// <summary>A header that names a column twice: listed in the report, and the drop rejected unless a setting picks the winner.</summary>
+    private static void CheckHeader(IngestionReport report, DropReader reader, DuplicateColumns rule)
+    {
+        if (reader.DuplicateHeaders.Count == 0)
+        {
+            return;
+        }
+        report.DuplicateHeaders = [.. reader.DuplicateHeaders];
+        if (rule == DuplicateColumns.Reject)
+        {
+            throw new DropRejectedException(RejectionReasons.AmbiguousHeader,
+                $"The header names a column twice ({string.Join(", ", report.DuplicateHeaders.Select(h => $"'{h}'"))}), so which value is meant "
+                + $"cannot be known. Send the file with one column each, or set Ingestion__Sources__{report.Source}__DuplicateColumns to first or last.");
         }
     }
 
@@ -256,6 +314,10 @@ public sealed class IngestionPipeline(
                 foreach (var warning in warnings)
                 {
                     Increment(report.FlaggedByReason, warning.Reason);
+                    if (report.Warnings.Count < IngestionReport.MaxListedWarnings)
+                    {
+                        report.Warnings.Add(new ReportedWarning(raw.Line, warning.Field, warning.Reason));
+                    }
                 }
             }
             if (ordersToSpill)
@@ -440,6 +502,22 @@ public sealed class IngestionPipeline(
         }
 
         report.StoreWrites += entries.Count(e => e.Written);
+        List<RowRejection>? tooLarge = null;
+        foreach (var entry in entries)
+        {
+            foreach (var record in entry.TooLarge ?? [])
+            {
+                (tooLarge ??= []).Add(new RowRejection(record.Line, null, RejectionReasons.ProfileTooLarge,
+                    $"Applying the row would grow its profile past the size budget of {history.Options.MaxProfileBytes:N0} bytes, even with its oldest history folded.", ""));
+            }
+        }
+        if (tooLarge is not null)
+        {
+            tooLarge.Sort((a, b) => a.Line.CompareTo(b.Line));
+            report.RowsRejected += tooLarge.Count;
+            report.RejectedByReason[RejectionReasons.ProfileTooLarge] = report.RejectedByReason.GetValueOrDefault(RejectionReasons.ProfileTooLarge) + tooLarge.Count;
+            await quarantine.AppendRejectedAsync(report.Id, tooLarge, cancellationToken);
+        }
         foreach (var entry in entries)
         {
             if (!entry.Written && !entry.AlreadyApplied)
@@ -525,6 +603,10 @@ public sealed class IngestionPipeline(
         }
         for (var attempt = 1; ; attempt++)
         {
+            if (!await FitBudgetAsync(entry, marker, cancellationToken))
+            {
+                return; // a new profile whose only rows were too large: nothing to write
+            }
             // A profile without this chunk's marker gets it now, with what the chunk did. (A survivor merged away later in
             // the chunk is written twice, the second time from the stored copy, which has the marker already.)
             if (!entry.AlreadyApplied && !ChunkWorkingSet.HasChunk(entry.Profile, marker))
@@ -561,6 +643,32 @@ public sealed class IngestionPipeline(
     }
 
     /// <summary>
+    /// Keeps the profile under its size budget (folding old history). If even that is not enough, this chunk's rows for it
+    /// are rejected as <c>profile_too_large</c> and the profile goes back to its stored version: a too-large profile never
+    /// reaches the store (Cosmos DB would answer 413, and the drop would fail again on every retry). Profiles that take part
+    /// in a merge in this chunk are only folded. False when there is nothing left to write.
+    /// </summary>
+    private async Task<bool> FitBudgetAsync(ChunkWorkingSet.Entry entry, string marker, CancellationToken cancellationToken)
+    {
+        if (history.FitBudget(entry.Profile) != BudgetOutcome.TooLarge || entry.AlreadyApplied || entry.TooLarge is not null
+            || entry.Absorbed.Count > 0 || entry.Profile.MergedInto is not null || entry.Records.Count == 0)
+        {
+            return true;
+        }
+        entry.TooLarge = [.. entry.Records];
+        (entry.Accepted, entry.Duplicates) = (0, 0);
+        var stored = entry.Existed ? await customers.GetAsync(entry.Profile.Id, cancellationToken) : null;
+        if (stored is null)
+        {
+            entry.Dirty = false;
+            return false;
+        }
+        (entry.Profile, entry.ETag) = (stored.Value, stored.ETag);
+        ChunkWorkingSet.TakeAppliedChunk(entry, marker);
+        return true;
+    }
+
+    /// <summary>
     /// A merged-away profile is written as it was stored, plus <c>mergedInto</c>: this chunk's rows for it live in the
     /// survivor. So the document is the same whether the merge ran in one go or was finished by a re-run after a crash.
     /// </summary>
@@ -582,7 +690,7 @@ public sealed class IngestionPipeline(
         entry.Profile = fresh?.Value ?? new CustomerProfile { Id = entry.Profile.Id, CreatedAt = now, UpdatedAt = now };
         entry.ETag = fresh?.ETag;
         ChunkWorkingSet.TakeAppliedChunk(entry, marker);
-        if (!entry.AlreadyApplied)
+        if (!entry.AlreadyApplied && entry.TooLarge is null)
         {
             var outcome = history.Apply(entry.Profile, entry.Records, now);
             entry.Accepted = outcome.Accepted + entry.AbsorbedAccepted;

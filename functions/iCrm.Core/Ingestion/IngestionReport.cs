@@ -5,7 +5,9 @@ public enum IngestionStatus
     Running,
     Completed,
 
-    /// <summary>The attempt failed; the host retries (and after the last attempt the event goes to the poison queue).</summary>
+    /// <summary>The attempt failed; the host retries (and after the last attempt the event goes to the poison queue). With a
+    /// <see cref="IngestionReport.FailureReason"/> (<c>truncated_archive</c>, <c>corrupt_archive</c>) the file itself is
+    /// broken: retrying the same bytes cannot help, so the host is not asked to; upload the complete file again.</summary>
     Failed,
 
     /// <summary>The drop can never be ingested as it is (e.g. a path that names no known entity): not retried.</summary>
@@ -91,5 +93,32 @@ public sealed class IngestionReport
     /// <summary>Required columns a CSV header lacked (every row is then rejected as <c>missing_column</c>).</summary>
     public List<string>? MissingColumns { get; set; }
 
+    /// <summary>Why a failed drop cannot succeed as it is: <c>truncated_archive</c> or <c>corrupt_archive</c> (the file was
+    /// not read whole; <see cref="Error"/> says where it broke). Null for a completed drop or a transient failure.</summary>
+    public string? FailureReason { get; set; }
+
+    /// <summary>
+    /// Rows read and accepted before the drop failed but not applied to profiles (they were waiting for their chunk).
+    /// A failed drop's accounting: read = accepted (applied) + rejected + duplicates + not applied.
+    /// </summary>
+    public long RowsNotApplied { get; set; }
+
+    /// <summary>Header names of columns the CSV header names twice. Rejected as <c>ambiguous_header</c> unless the source's
+    /// <c>DuplicateColumns</c> setting says which one wins.</summary>
+    public List<string>? DuplicateHeaders { get; set; }
+
+    /// <summary>Byte sequences that were not valid text in the file's encoding, replaced with U+FFFD (the rows holding
+    /// them are flagged <c>invalid_utf8</c>).</summary>
+    public long InvalidTextSequences { get; set; }
+
+    /// <summary>The first <see cref="MaxListedWarnings"/> warnings of flagged rows: line, field and reason (no values:
+    /// the report carries no personal data). All of them are counted in <see cref="FlaggedByReason"/>.</summary>
+    public List<ReportedWarning> Warnings { get; set; } = [];
+
+    public const int MaxListedWarnings = 100;
+
     public bool IsBalanced => RowsRead == RowsAccepted + RowsRejected + DuplicatesSkipped;
 }
+
+/// <summary>A warning on an accepted row, as listed in the report.</summary>
+public sealed record ReportedWarning(long Line, string Field, string Reason);

@@ -13,7 +13,7 @@ public readonly record struct ApplyOutcome(int Accepted, int Duplicates);
 /// event buckets, recent feedback, subscriptions, contact fields with conflict resolution, and duplicate detection by
 /// each entity's natural key against what the profile already holds.
 /// </summary>
-public sealed class ProfileHistory(ProfileHistoryOptions options)
+public sealed partial class ProfileHistory(ProfileHistoryOptions options)
 {
     public ProfileHistoryOptions Options => options;
 
@@ -419,10 +419,13 @@ public sealed class ProfileHistory(ProfileHistoryOptions options)
     }
 
     /// <summary>Keeps the newest <see cref="ProfileHistoryOptions.MaxOrders"/> orders with their lines; older ones go to monthly buckets.</summary>
-    private void FoldOldOrders(CustomerProfile profile, int appendedFrom)
+    private void FoldOldOrders(CustomerProfile profile, int appendedFrom) => FoldOldOrders(profile, appendedFrom, options.MaxOrders);
+
+    /// <summary>Keeps the newest <paramref name="maxOrders"/> orders with their lines; older ones go to monthly buckets.</summary>
+    private static void FoldOldOrders(CustomerProfile profile, int appendedFrom, int maxOrders)
     {
         SortAppended(profile.Orders, appendedFrom, CompareOrderLines);
-        if (profile.Orders.Count <= options.MaxOrders)
+        if (profile.Orders.Count <= maxOrders)
         {
             return; // fewer lines than the cap: certainly no more orders than the cap
         }
@@ -435,11 +438,11 @@ public sealed class ProfileHistory(ProfileHistoryOptions options)
                 orderIds.Add(profile.Orders[i].OrderId);
             }
         }
-        if (orderIds.Count <= options.MaxOrders)
+        if (orderIds.Count <= maxOrders)
         {
             return;
         }
-        var keep = new HashSet<string>(orderIds.Take(options.MaxOrders));
+        var keep = new HashSet<string>(orderIds.Take(maxOrders));
         var folded = new HashSet<string>();
         foreach (var line in profile.Orders)
         {

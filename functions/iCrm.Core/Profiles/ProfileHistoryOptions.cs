@@ -15,6 +15,10 @@ public sealed class ProfileHistoryOptions
 
     public int MaxAppliedChunks { get; set; } = 200;
 
+    /// <summary>Serialized JSON a profile is kept under before every write (Cosmos DB's item limit is 2 MB): over it, the
+    /// oldest history is folded, and rows that would still grow it past the budget are rejected (<c>profile_too_large</c>).</summary>
+    public long MaxProfileBytes { get; set; } = ProfileLimits.DefaultBudgetBytes;
+
     /// <summary>Sources in order of trust for contact fields (first wins); sources not listed rank below all listed ones,
     /// and between equals the most recent non-empty value wins.</summary>
     public List<string> SourcePriority { get; set; } = [];

@@ -9,17 +9,18 @@ namespace iCrm.Functions.Api;
 /// </summary>
 public sealed class WhatIfProfile
 {
-    public const int MaxOrders = 1_000;
-    public const int MaxMonths = 600;
-    public const int MaxEventMonths = 2_000;
-    public const int MaxEvents = 1_000;
-    public const int MaxFeedback = 100;
-    public const int MaxSubscriptions = 50;
-    public const int MaxAttributes = 100;
-    public const int MaxAttributeValueLength = 256;
-    public const int MaxFeedbackTextLength = 5_000;
-    public const decimal MaxAmount = 1_000_000m;
-    public const decimal MaxQuantity = 10_000m;
+    // The limits live in iCrm.Core (ProfileLimits), shared with ingestion, so a stored profile always fits a what-if document.
+    public const int MaxOrders = ProfileLimits.MaxOrders;
+    public const int MaxMonths = ProfileLimits.MaxMonths;
+    public const int MaxEventMonths = ProfileLimits.MaxEventMonths;
+    public const int MaxEvents = ProfileLimits.MaxEvents;
+    public const int MaxFeedback = ProfileLimits.MaxFeedback;
+    public const int MaxSubscriptions = ProfileLimits.MaxSubscriptions;
+    public const int MaxAttributes = ProfileLimits.MaxAttributes;
+    public const int MaxAttributeValueLength = ProfileLimits.MaxAttributeValueLength;
+    public const int MaxFeedbackTextLength = ProfileLimits.MaxFeedbackTextLength;
+    public const decimal MaxAmount = ProfileLimits.MaxAmount;
+    public const decimal MaxQuantity = ProfileLimits.MaxQuantity;
     private static readonly DateTimeOffset Earliest = new(1970, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
     /// <summary>The date to score as of (default: now); history after it is rejected.</summary>
