@@ -15,7 +15,7 @@ public sealed class PoisonQueueTests : IDisposable
     public async Task A_drop_that_fails_every_time_is_retried_then_poisoned_and_the_ledger_says_why()
     {
         // The blob extension's poison queue, which the local drop watcher writes to as the extension does in Azure.
-        var poison = LocalStack.Queues().GetQueueClient(Ingest.PoisonQueue);
+        var poison = LocalStack.Queues().GetQueueClient(iCrm.Functions.Ingest.PoisonQueue);
         await poison.CreateIfNotExistsAsync();
         await poison.ClearMessagesAsync();
         var client = _app.CreateClient();
