@@ -37,14 +37,18 @@ dotnet build tools/iCrm.DataGen -c Release -nologo -clp:ErrorsOnly
 
 step "3/6 start the app with local triggers on $API"
 scripts/stop.sh --app-only >/dev/null 2>&1 || true
-ICRM_LOCAL_TRIGGERS=true FUNCTIONS_CUSTOMHANDLER_PORT="$PORT" IcrmStorage="$ICRM_LOCAL_STORAGE" IcrmCosmos="$ICRM_LOCAL_COSMOS" \
+# The built dll, not `dotnet run`: a Worker-SDK project's `dotnet run` tries to launch Core Tools (func), which cannot be
+# installed here. Started without the Functions host, the app serves the same functions on its own ASP.NET Core host,
+# and ICRM_LOCAL_TRIGGERS turns on the drop watcher (Event Grid's part) and the scheduler (the timer's).
+ICRM_LOCAL_TRIGGERS=true ICRM_PORT="$PORT" IcrmStorage="$ICRM_LOCAL_STORAGE" IcrmCosmos="$ICRM_LOCAL_COSMOS" \
   setsid nohup dotnet functions/iCrm.Functions/bin/Release/net10.0/iCrm.Functions.dll >"$STATE/app.log" 2>&1 &
 echo $! >"$STATE/app.pid"
+# Any HTTP answer from the health function means the app is up (it may say 503 until the store is ready).
 for _ in $(seq 1 120); do
-  curl -sf "http://127.0.0.1:$PORT/" >/dev/null && break
+  curl -s -o /dev/null "$API/health" && break
   sleep 0.5
 done
-curl -sf "http://127.0.0.1:$PORT/" >/dev/null || { echo "the app did not start; see $STATE/app.log" >&2; tail -20 "$STATE/app.log" >&2; exit 1; }
+curl -s -o /dev/null "$API/health" || { echo "the app did not start; see $STATE/app.log" >&2; tail -20 "$STATE/app.log" >&2; exit 1; }
 echo "app running (pid $(cat "$STATE/app.pid")), log: $STATE/app.log"
 
 if [ "$EMPTY" = 1 ]; then

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of iCrm: the .NET unit, contract and integration tests (the integration tests run against the local
-# stack), the local stack's own smoke test, and the Bicep lint/build. Starts the local stack when it is not running
+# stack), the local stack's own smoke test, the Bicep lint/build, and the OpenAPI lint (Redocly CLI). Starts the local stack when it is not running
 # and stops it again afterwards (a stack that was already running is left running).
 # Last line: "N passed, N failed". Exit code non-zero on any failure.
 set -uo pipefail
@@ -41,6 +41,18 @@ note "build (Release, warnings are errors)"
 if ! dotnet build iCrm.Functions.sln -c Release -nologo -clp:ErrorsOnly; then
   echo "$passed passed, $((failed + 1)) failed"
   exit 1
+fi
+
+note "OpenAPI document: Redocly CLI recommended rules"
+# The document comes from the built app (--openapi writes it from the functions' attributes, no host or settings needed).
+if [ ! -x tools/openapi-lint/node_modules/.bin/redocly ]; then
+  (cd tools/openapi-lint && npm ci --no-audit --no-fund --loglevel=error) || true
+fi
+if dotnet functions/iCrm.Functions/bin/Release/net10.0/iCrm.Functions.dll --openapi "$RESULTS/openapi.json" \
+  && tools/openapi-lint/node_modules/.bin/redocly lint --extends=recommended "$RESULTS/openapi.json"; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1)); step_failed=1
 fi
 
 note ".NET tests"

@@ -1,11 +1,30 @@
 using iCrm.Functions.Hosting;
+using Microsoft.Azure.Functions.Worker.Builder;
 
-var builder = WebApplication.CreateBuilder(args);
-builder.AddIcrmFunctions();
+if (args is ["--openapi", var documentPath])
+{
+    // The OpenAPI document from the code, without settings or a host (CI lints it).
+    await using var documentation = new iCrm.Functions.Api.ApiDocumentation();
+    await using var file = File.Create(documentPath);
+    await documentation.WriteDocumentAsync(file);
+}
+else if (LocalHostSettings.StartedByFunctionsHost(args, Environment.GetEnvironmentVariable))
+{
+    // Under the Functions host (Azure, or Core Tools): the isolated worker with ASP.NET Core integration.
+    var functions = FunctionsApplication.CreateBuilder(args);
+    functions.ConfigureFunctionsWebApplication();
+    functions.AddIcrmFunctions();
+    await functions.Build().RunAsync();
+}
+else
+{
+    // No host (local runs, tests): a plain ASP.NET Core app serving the same function classes.
+    var builder = WebApplication.CreateBuilder(args);
+    builder.AddIcrmLocalHost();
+    var app = builder.Build();
+    app.MapIcrmLocalHost();
+    await app.RunAsync();
+}
 
-var app = builder.Build();
-app.MapIcrmFunctions();
-app.Run();
-
-/// <summary>The custom handler's entry point (public for WebApplicationFactory tests).</summary>
+/// <summary>The app's entry point (public for WebApplicationFactory tests).</summary>
 public partial class Program;

@@ -1,7 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using iCrm.Azure;
-using iCrm.Azure.Storage;
 using iCrm.Core.Drops;
 
 namespace iCrm.IntegrationTests;
@@ -15,9 +14,10 @@ public sealed class PoisonQueueTests : IDisposable
     [Fact]
     public async Task A_drop_that_fails_every_time_is_retried_then_poisoned_and_the_ledger_says_why()
     {
-        var queue = new IngestQueue(LocalStack.Queues());
-        await queue.EnsureCreatedAsync();
-        await queue.Poison.ClearMessagesAsync();
+        // The blob extension's poison queue, which the local drop watcher writes to as the extension does in Azure.
+        var poison = LocalStack.Queues().GetQueueClient(iCrm.Functions.Ingest.PoisonQueue);
+        await poison.CreateIfNotExistsAsync();
+        await poison.ClearMessagesAsync();
         var client = _app.CreateClient();
         var name = $"web/orders/{LocalStack.Unique()}.csv.gz";
         var drops = LocalStack.Blobs().GetBlobContainerClient(ResourceNames.DropsContainer);
@@ -47,10 +47,11 @@ public sealed class PoisonQueueTests : IDisposable
         Assert.Contains("InvalidDataException", report["error"]!.GetValue<string>());
         var poisoned = await Eventually(async () =>
         {
-            var messages = (await queue.Poison.PeekMessagesAsync(32)).Value;
-            return messages.Any(m => m.Body.ToString().Contains(name, StringComparison.Ordinal));
+            var messages = (await poison.PeekMessagesAsync(32)).Value;
+            return messages.Any(m => m.Body.ToString().Contains(name, StringComparison.Ordinal)
+                && m.Body.ToString().Contains("Host.Functions.Ingest", StringComparison.Ordinal));
         });
-        Assert.True(poisoned, "the event should be in ingest-events-poison");
+        Assert.True(poisoned, "the blob should be in webjobs-blobtrigger-poison");
     }
 
     private static async Task<bool> Eventually(Func<Task<bool>> probe)

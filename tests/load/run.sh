@@ -57,12 +57,12 @@ dotnet build tools/iCrm.DataGen -c Release -nologo -clp:ErrorsOnly >&2
 log "start the app on $API"
 # Request logging off (Warning): the measurement is of the API, not of the console.
 ICRM_LOCAL_TRIGGERS=true ICRM_LOCAL_DROP_POLL_SECONDS=1 ICRM_CREATE_STORE=true ICRM_PII_KEY="load-test-only-pii-key-0123456789" \
-  ICRM_API_KEY="" ICRM_ADMIN_KEY="" FUNCTIONS_CUSTOMHANDLER_PORT="$PORT" IcrmStorage="$ICRM_LOCAL_STORAGE" IcrmCosmos="$ICRM_LOCAL_COSMOS" \
+  ICRM_API_KEY="" ICRM_ADMIN_KEY="" ICRM_PORT="$PORT" IcrmStorage="$ICRM_LOCAL_STORAGE" IcrmCosmos="$ICRM_LOCAL_COSMOS" \
   Logging__LogLevel__Default=Warning ASPNETCORE_ENVIRONMENT=Production \
   dotnet functions/iCrm.Functions/bin/Release/net10.0/iCrm.Functions.dll >"$STATE/app.log" 2>&1 &
 APP_PID=$!
-for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$PORT/" >/dev/null && break; sleep 0.5; done
-curl -sf "http://127.0.0.1:$PORT/" >/dev/null || { log "the app did not start; see $STATE/app.log"; exit 1; }
+for _ in $(seq 1 120); do curl -s -o /dev/null "$API/health" && break; sleep 0.5; done
+curl -s -o /dev/null "$API/health" || { log "the app did not start; see $STATE/app.log"; exit 1; }
 
 log "seed $CUSTOMERS generated customers through the drops container"
 seeded_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)

@@ -1,38 +1,44 @@
 using System.Security.Cryptography;
 using System.Text;
 using iCrm.Azure;
+using iCrm.Functions.Hosting;
+using Microsoft.Azure.Functions.Worker;
 
 namespace iCrm.Functions.Api;
 
 /// <summary>
-/// Local API keys. In Azure, function keys (authLevel function/admin) guard the routes before requests reach the app;
-/// locally, <c>ICRM_API_KEY</c> (header <c>x-api-key</c>) and <c>ICRM_ADMIN_KEY</c> (header <c>x-admin-key</c>) do,
-/// each only when set.
+/// Local API keys. In Azure, function keys (each function's auth level) guard the routes before requests reach the
+/// worker; locally, <c>ICRM_API_KEY</c> (header <c>x-api-key</c>) guards every function above anonymous and
+/// <c>ICRM_ADMIN_KEY</c> (header <c>x-admin-key</c>) the admin ones, each only when set. The level comes from the
+/// function's trigger attribute, so both hosts guard the same functions.
 /// </summary>
 public static class ApiKeys
 {
     public const string ApiKeyHeader = "x-api-key";
     public const string AdminKeyHeader = "x-admin-key";
 
-    public static RouteGroupBuilder RequireApiKey(this RouteGroupBuilder group) =>
-        group.AddEndpointFilter(async (context, next) =>
+    /// <summary>Checks the keys of the matched function (after routing).</summary>
+    public static IApplicationBuilder UseLocalKeys(this IApplicationBuilder app)
+    {
+        var config = app.ApplicationServices.GetRequiredService<IConfiguration>();
+        return app.Use(async (context, next) =>
         {
-            var config = context.HttpContext.RequestServices.GetRequiredService<IConfiguration>();
-            return Matches(config[SettingNames.ApiKey], context.HttpContext.Request.Headers[ApiKeyHeader])
-                ? await next(context)
-                : Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Missing or wrong API key",
-                    detail: $"Send the key in the '{ApiKeyHeader}' header.");
+            var level = context.GetEndpoint()?.Metadata.GetMetadata<HttpFunction>()?.AuthLevel ?? AuthorizationLevel.Anonymous;
+            if (level != AuthorizationLevel.Anonymous && !Matches(config[SettingNames.ApiKey], context.Request.Headers[ApiKeyHeader]))
+            {
+                await Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Missing or wrong API key",
+                    detail: $"Send the key in the '{ApiKeyHeader}' header.").ExecuteAsync(context);
+                return;
+            }
+            if (level == AuthorizationLevel.Admin && !Matches(config[SettingNames.AdminKey], context.Request.Headers[AdminKeyHeader]))
+            {
+                await Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Admin key required",
+                    detail: $"This operation needs the admin key in the '{AdminKeyHeader}' header.").ExecuteAsync(context);
+                return;
+            }
+            await next(context);
         });
-
-    public static TBuilder RequireAdminKey<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
-        builder.AddEndpointFilter(async (context, next) =>
-        {
-            var config = context.HttpContext.RequestServices.GetRequiredService<IConfiguration>();
-            return Matches(config[SettingNames.AdminKey], context.HttpContext.Request.Headers[AdminKeyHeader])
-                ? await next(context)
-                : Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Admin key required",
-                    detail: $"This operation needs the admin key in the '{AdminKeyHeader}' header.");
-        });
+    }
 
     private static bool Matches(string? expected, string? supplied) =>
         string.IsNullOrEmpty(expected) || (supplied is not null &&

@@ -20,7 +20,7 @@ public static class RequestLimits
     public const int MaxSentimentTextLength = 5_000;
 
     /// <summary>Answers 413 before reading an API body whose declared length is over the limit, and caps what Kestrel will
-    /// read of a body without a declared length. The host's trigger invocations (outside /api) keep Kestrel's limits.</summary>
+    /// read of a body without a declared length (local host; under the Functions host, JsonBody enforces the same limit).</summary>
     public static IApplicationBuilder UseRequestBodyLimit(this IApplicationBuilder app) =>
         app.Use(async (context, next) =>
         {

@@ -1,48 +1,40 @@
-using System.Text.Json.Serialization;
 using iCrm.Azure;
+using Microsoft.AspNetCore.Hosting;
 using iCrm.Functions.Api;
-using iCrm.Functions.Invocation;
 using iCrm.Functions.LocalTriggers;
 
 namespace iCrm.Functions.Hosting;
 
 public static class FunctionsRegistration
 {
-    /// <summary>Settings, the custom-handler port, iCrm's services, the HTTP API and (locally) the trigger runner.</summary>
-    public static WebApplicationBuilder AddIcrmFunctions(this WebApplicationBuilder builder)
+    /// <summary>What the functions need under either host: iCrm's services and the API's helpers.</summary>
+    public static IHostApplicationBuilder AddIcrmFunctions(this IHostApplicationBuilder builder)
     {
-        builder.Configuration.AddLocalSettings(builder.Environment.ContentRootPath);
-        // The Functions host tells a custom handler which port to listen on.
-        if (builder.Configuration["FUNCTIONS_CUSTOMHANDLER_PORT"] is { Length: > 0 } port)
-        {
-            builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
-        }
-
         builder.AddIcrmServices();
         var services = builder.Services;
-        services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
-        {
-            // Parameter binding failures reach the client as a bare 400 (the framework logs them at Debug, without values).
-            if (context.ProblemDetails.Status == StatusCodes.Status400BadRequest && context.ProblemDetails.Detail is null)
-            {
-                context.ProblemDetails.Detail = "A route or query parameter has the wrong type, or a required one is missing: see /api/openapi.json.";
-            }
-        });
-        // Same answer in every environment: a bad parameter is the caller's 400, not an exception (and not a 500 in Development).
-        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = false);
-        services.ConfigureHttpJsonOptions(o =>
-        {
-            o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase));
-            o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
-        });
-        services.AddApiDocumentation();
-        services.AddSingleton<FunctionInvoker>();
+        services.AddProblemDetails();
+        services.AddApiJson();
+        services.AddSingleton<ApiDocumentation>();
         services.AddSingleton<CustomerLookup>();
         services.AddSingleton<CustomerQuery>();
         services.AddSingleton<TrainingJobs>();
+        return builder;
+    }
+
+    /// <summary>
+    /// The plain ASP.NET Core host for runs without the Functions host: local.settings.json, the port (<c>ICRM_PORT</c>,
+    /// default 7071, on 127.0.0.1), the functions, and (with <c>ICRM_LOCAL_TRIGGERS</c>) the drop watcher and the
+    /// scheduler in place of Event Grid and the timer.
+    /// </summary>
+    public static WebApplicationBuilder AddIcrmLocalHost(this WebApplicationBuilder builder)
+    {
+        builder.Configuration.AddLocalSettings(builder.Environment.ContentRootPath);
+        var port = builder.Configuration[LocalHostSettings.Port] is { Length: > 0 } configured ? configured : LocalHostSettings.DefaultPort;
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        builder.AddIcrmFunctions();
 
         var config = builder.Configuration;
-        services.AddOptions<LocalTriggerOptions>().Configure(o =>
+        builder.Services.AddOptions<LocalTriggerOptions>().Configure(o =>
         {
             o.Enabled = config.GetValue(SettingNames.LocalTriggers, false);
             o.TrainSchedule = config[SettingNames.TrainSchedule] is { Length: > 0 } schedule ? schedule : o.TrainSchedule;
@@ -57,39 +49,38 @@ public static class FunctionsRegistration
         });
         if (config.GetValue(SettingNames.LocalTriggers, false))
         {
-            services.AddHostedService<DropWatcher>();
-            services.AddHostedService<IngestQueueRunner>();
-            services.AddHostedService<TrainScheduler>();
+            builder.Services.AddHostedService<DropWatcher>();
+            builder.Services.AddHostedService<TrainScheduler>();
         }
         return builder;
     }
 
-    public static WebApplication MapIcrmFunctions(this WebApplication app)
+    /// <summary>The HTTP functions at the routes their trigger attributes declare, behind the same limits and keys.</summary>
+    public static WebApplication MapIcrmLocalHost(this WebApplication app)
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseRequestBodyLimit();
-
-        // The host's readiness probe: any answer to GET / will do.
-        app.MapGet("/", () => Results.Ok(new { service = "iCrm", status = "ready" })).ExcludeFromDescription();
-
-        // Non-HTTP triggers, posted by the Functions host per the custom-handler contract.
-        foreach (var name in new[] { FunctionNames.Ingest, FunctionNames.Train })
-        {
-            app.MapPost($"/{name}", async (InvocationRequest request, FunctionInvoker invoker, CancellationToken ct) =>
-            {
-                var result = await invoker.InvokeAsync(name, request, ct);
-                return Results.Json(result.Response, statusCode: result.Succeeded ? StatusCodes.Status200OK : StatusCodes.Status500InternalServerError);
-            }).ExcludeFromDescription();
-        }
-
-        app.MapApiDocumentation();
-        var api = app.MapGroup("/api");
-        api.MapHealthEndpoint();
-        var secured = api.MapGroup("").RequireApiKey();
-        secured.MapCustomerEndpoints();
-        secured.MapScoringEndpoints();
-        secured.MapOperationsEndpoints();
+        app.UseRouting();
+        app.UseLocalKeys();
+        app.MapHttpFunctions(HttpFunctions.All);
         return app;
     }
+}
+
+public static class LocalHostSettings
+{
+    public const string Port = "ICRM_PORT";
+    public const string DefaultPort = "7071";
+
+    /// <summary>
+    /// True when the Functions host started this process: it passes the worker its gRPC endpoint (command-line
+    /// <c>--functions-uri</c> / <c>--host</c>, or <c>Functions__Worker__HostEndpoint</c>) and sets
+    /// <c>FUNCTIONS_WORKER_RUNTIME</c>. Without them the isolated worker cannot start, so the app runs its own host.
+    /// </summary>
+    public static bool StartedByFunctionsHost(string[] args, Func<string, string?> environment) =>
+        !string.IsNullOrEmpty(environment("FUNCTIONS_WORKER_RUNTIME"))
+        && (args.Any(a => a.StartsWith("--functions-uri", StringComparison.Ordinal) || a.StartsWith("--host", StringComparison.Ordinal))
+            || !string.IsNullOrEmpty(environment("Functions__Worker__HostEndpoint"))
+            || !string.IsNullOrEmpty(environment("FUNCTIONS_URI")));
 }

@@ -1,12 +1,12 @@
-using System.Text.Json;
 using Cronos;
-using iCrm.Functions.Invocation;
+using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Options;
 
 namespace iCrm.Functions.LocalTriggers;
 
-/// <summary>Locally stands in for the timer trigger of Train: runs it on <c>TRAIN_SCHEDULE</c> (NCRONTAB with seconds, UTC).</summary>
-public sealed class TrainScheduler(FunctionInvoker invoker, IOptions<LocalTriggerOptions> options, TimeProvider time, ILogger<TrainScheduler> log)
+/// <summary>Locally stands in for the timer trigger of Train: calls <see cref="Training.Train"/> on
+/// <c>TRAIN_SCHEDULE</c> (NCRONTAB with seconds, UTC).</summary>
+public sealed class TrainScheduler(IServiceProvider services, IOptions<LocalTriggerOptions> options, TimeProvider time, ILogger<TrainScheduler> log)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -27,11 +27,9 @@ public sealed class TrainScheduler(FunctionInvoker invoker, IOptions<LocalTrigge
             }
             try
             {
-                var request = new InvocationRequest
-                {
-                    Data = { ["timer"] = JsonSerializer.SerializeToElement(new { Schedule = new { AdjustForDST = false }, IsPastDue = false }) },
-                };
-                await invoker.InvokeAsync(FunctionNames.Train, request, stoppingToken);
+                await using var scope = services.CreateAsyncScope();
+                var training = ActivatorUtilities.CreateInstance<Training>(scope.ServiceProvider);
+                await training.Train(new TimerInfo { IsPastDue = false }, stoppingToken);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

@@ -1,4 +1,6 @@
 using System.Net;
+using Azure.Storage.Blobs;
+using iCrm.Core.Ingestion;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
@@ -72,28 +74,21 @@ internal static class ApiTestKit
         return csv.ToString();
     }
 
-    /// <summary>Ingests a drop through the Ingest function, as the Functions host delivers a BlobCreated event.</summary>
+    /// <summary>Ingests a drop through the Ingest function, as the blob trigger delivers a created blob.</summary>
     public static async Task IngestAsync(this IcrmAppFactory app, string path, string csv)
     {
         app.Drops.Put(path, csv);
-        var blobEvent = new JsonObject
-        {
-            ["topic"] = "/subscriptions/0000/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/acct",
-            ["subject"] = $"/blobServices/default/containers/drops/blobs/{path}",
-            ["eventType"] = "Microsoft.Storage.BlobCreated",
-            ["id"] = Guid.NewGuid().ToString(),
-            ["data"] = new JsonObject { ["api"] = "PutBlob", ["blobType"] = "BlockBlob", ["url"] = $"https://acct.blob.core.windows.net/drops/{path}" },
-            ["dataVersion"] = "",
-            ["metadataVersion"] = "1",
-            ["eventTime"] = DateTimeOffset.UtcNow.ToString("O"),
-        };
-        var payload = new JsonObject
-        {
-            ["Data"] = new JsonObject { ["message"] = blobEvent },
-            ["Metadata"] = new JsonObject { ["DequeueCount"] = 1, ["Id"] = Guid.NewGuid().ToString() },
-        };
-        var response = await app.CreateClient().PostAsync("/Ingest", new StringContent(payload.ToJsonString(), Encoding.UTF8, "application/json"));
-        Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        var report = await app.InvokeIngestAsync(new BlobClient(new Uri($"https://acct.blob.core.windows.net/drops/{path}")));
+        Assert.Equal(IngestionStatus.Completed, report?.Status);
+    }
+
+    /// <summary>Calls the Ingest function class as the host does: created per invocation from the app's services.</summary>
+    public static async Task<IngestionReport?> InvokeIngestAsync(this IcrmAppFactory app, BlobClient blob)
+    {
+        _ = app.Server;
+        await using var scope = app.Services.CreateAsyncScope();
+        var parts = blob.Name.Split('/', 3);
+        return await ActivatorUtilities.CreateInstance<Ingest>(scope.ServiceProvider).Run(blob, parts[0], parts[1], parts[2], CancellationToken.None);
     }
 
     /// <summary>POST /api/train and poll GET /api/train/{runId} until the run ends; returns the final run document.</summary>
