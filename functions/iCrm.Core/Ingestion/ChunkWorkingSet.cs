@@ -28,6 +28,9 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
 
         public int Duplicates { get; set; }
 
+        /// <summary>New source records this chunk merged into the profile (and into profiles merged into it).</summary>
+        public int Linked { get; set; }
+
         /// <summary>The part of <see cref="Accepted"/> and <see cref="Duplicates"/> that came with profiles merged into this one.</summary>
         public int AbsorbedAccepted { get; set; }
 
@@ -63,6 +66,8 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
     public IReadOnlyDictionary<string, Entry> Entries => _entries;
 
     public DropResolutionCache Cache => cache;
+
+    public string Marker => marker;
 
     public Dictionary<(string Source, string SourceId), Resolution> ResolvedSources { get; } = [];
 
@@ -166,6 +171,10 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
         if (entry.Filed.Count == 0 || !ReferenceEquals(entry.Filed[^1], resolution))
         {
             File(entry, resolution);
+            if (resolution.Linked && !entry.AlreadyApplied)
+            {
+                entry.Linked++;
+            }
         }
         if (entry.AlreadyApplied)
         {
@@ -221,6 +230,18 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
         entry.AppliedRecords = entry.Records.Count;
     }
 
+    /// <summary>Flags a live profile whose cluster grew past <paramref name="maxSources"/> source records (the matcher may have
+    /// chained people together: worth a look); the flag stays once set.</summary>
+    public static void FlagLargeCluster(Entry entry, int maxSources)
+    {
+        var profile = entry.Profile;
+        if (maxSources > 0 && !profile.LargeCluster && profile.MergedInto is null && profile.Identities.Count > maxSources)
+        {
+            profile.LargeCluster = true;
+            entry.Dirty = true;
+        }
+    }
+
     /// <summary>
     /// Finishes merges an earlier attempt of this chunk began but did not complete (it crashed after writing the survivor):
     /// each profile the survivor's marker says it absorbed is marked merged and its keys repointed, as in a clean run.
@@ -253,7 +274,7 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
         }
         ApplyPending(survivor);
         ApplyPending(other);
-        ProfileMerge.Union(survivor.Profile, other.Profile, explanation);
+        ProfileMerge.Union(survivor.Profile, other.Profile, explanation, history.Options.MaxContactValuesPerField);
         // The rows the other profile took in this chunk now live in the survivor, and so do their counts (unless an
         // earlier attempt of this chunk made this merge: then the survivor's marker counts them already).
         if (!(survivor.AlreadyApplied && survivor.AbsorbedBefore.Contains(otherId)))
@@ -262,7 +283,9 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
             survivor.Duplicates += other.Duplicates;
             survivor.AbsorbedAccepted += other.Accepted;
             survivor.AbsorbedDuplicates += other.Duplicates;
+            survivor.Linked += other.Linked;
         }
+        other.Linked = 0;
         // The other's records stay out of the survivor's own: a replay after a lost race unions the other profile,
         // which holds them already.
         other.Accepted = 0;

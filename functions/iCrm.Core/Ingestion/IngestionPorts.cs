@@ -3,13 +3,15 @@ using iCrm.Core.Profiles;
 
 namespace iCrm.Core.Ingestion;
 
-/// <summary>Who a record belongs to, and which profiles it proved to be one person.</summary>
+/// <summary>Who a record belongs to, and which profiles it proved to be one person. <see cref="Linked"/>: the record is a
+/// new source identity that joined an existing profile (a merge of that record, counted in <c>CustomersMerged</c>).</summary>
 public sealed record Resolution(
     string CustomerId,
     IReadOnlyList<string> MergeFrom,
     IReadOnlyList<MergeExplanation> Explanations,
     IReadOnlyList<string> MatchKeys,
-    iCrm.Core.Identity.MatchCandidate? Variant);
+    iCrm.Core.Identity.MatchCandidate? Variant,
+    bool Linked = false);
 
 /// <summary>Resolves the customer a record belongs to, claiming match keys as it goes.</summary>
 public interface IIdentityResolver
@@ -28,6 +30,9 @@ public interface IProfileLookup
     /// <summary>Resolutions of activity rows (orders, events, …) in this chunk by source and source id: a customer's
     /// many rows are resolved once per chunk.</summary>
     Dictionary<(string Source, string SourceId), Resolution> ResolvedSources { get; }
+
+    /// <summary>The chunk's marker <c>{dropId}#{chunk}</c> (names the drop in review candidates), when there is one.</summary>
+    string? Marker => null;
 }
 
 /// <summary>
