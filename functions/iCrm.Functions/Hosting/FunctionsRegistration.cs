@@ -90,6 +90,7 @@ public static class FunctionsRegistration
         secured.MapCustomerEndpoints();
         secured.MapScoringEndpoints();
         secured.MapOperationsEndpoints();
+        secured.MapMergeEndpoints();
         return app;
     }
 }
