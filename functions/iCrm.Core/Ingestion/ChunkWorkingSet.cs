@@ -167,14 +167,14 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
     /// <summary>Adds a record to the entry its resolution loaded (the caller's shortcut for a customer's next row).</summary>
     public static void Add(Entry entry, Resolution resolution, DropRecord record)
     {
+        if (record is CustomerRecord && !entry.AlreadyApplied && JoinsOthers(entry, record))
+        {
+            entry.Linked++;
+        }
         entry.Records.Add(record);
         if (entry.Filed.Count == 0 || !ReferenceEquals(entry.Filed[^1], resolution))
         {
             File(entry, resolution);
-            if (resolution.Linked && !entry.AlreadyApplied)
-            {
-                entry.Linked++;
-            }
         }
         if (entry.AlreadyApplied)
         {
@@ -182,6 +182,36 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
             return;
         }
         entry.Dirty = true;
+    }
+
+    /// <summary>
+    /// Whether a customer row brings a source identity the profile does not have yet into a profile that has (or, earlier in
+    /// this chunk, was given) another one: a record merged into someone's profile. Judged from the profile and the chunk's
+    /// rows, not from key claims, so a re-run after a crash (keys claimed, profile not written) counts the same.
+    /// </summary>
+    private static bool JoinsOthers(Entry entry, DropRecord record)
+    {
+        var others = false;
+        foreach (var identity in entry.Profile.Identities)
+        {
+            if (identity.Source == record.Source && identity.SourceId == record.SourceCustomerId)
+            {
+                return false;
+            }
+            others = true;
+        }
+        for (var i = 0; i < entry.Records.Count; i++)
+        {
+            if (entry.Records[i] is CustomerRecord earlier)
+            {
+                if (earlier.Source == record.Source && earlier.SourceCustomerId == record.SourceCustomerId)
+                {
+                    return false;
+                }
+                others = true;
+            }
+        }
+        return others;
     }
 
     /// <summary>Files a resolution's keys, spelling variant and explanations on the profile.</summary>

@@ -130,11 +130,7 @@ public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher h
         {
             filedKeys[i] = i < keys.Count ? keys[i].Value : blockingKeys[i - keys.Count].Value;
         }
-        // A new source record that joined a profile someone else's record made is a merge, and the report counts it as one.
-        var sourceKey = keys.FirstOrDefault(k => k.Kind == MatchKeyKind.SourceId).Value;
-        var linked = record is CustomerRecord && sourceKey is not null && !owners.ContainsKey(sourceKey)
-            && decision.Outcome != ResolutionOutcome.New;
-        return new Resolution(customerId, mergeFrom, explanations, filedKeys, variant, linked);
+        return new Resolution(customerId, mergeFrom, explanations, filedKeys, variant);
     }
 
     private async Task WriteReviewsAsync(IdentityDecision decision, IReadOnlyList<MatchKey> keys, string customerId, IProfileLookup profiles,

@@ -3,15 +3,13 @@ using iCrm.Core.Profiles;
 
 namespace iCrm.Core.Ingestion;
 
-/// <summary>Who a record belongs to, and which profiles it proved to be one person. <see cref="Linked"/>: the record is a
-/// new source identity that joined an existing profile (a merge of that record, counted in <c>CustomersMerged</c>).</summary>
+/// <summary>Who a record belongs to, and which profiles it proved to be one person.</summary>
 public sealed record Resolution(
     string CustomerId,
     IReadOnlyList<string> MergeFrom,
     IReadOnlyList<MergeExplanation> Explanations,
     IReadOnlyList<string> MatchKeys,
-    iCrm.Core.Identity.MatchCandidate? Variant,
-    bool Linked = false);
+    iCrm.Core.Identity.MatchCandidate? Variant);
 
 /// <summary>Resolves the customer a record belongs to, claiming match keys as it goes.</summary>
 public interface IIdentityResolver

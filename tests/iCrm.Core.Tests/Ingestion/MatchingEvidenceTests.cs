@@ -86,6 +86,23 @@ public sealed class MatchingEvidenceTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_re_run_after_a_crash_counts_the_same_merges_as_a_clean_run()
+    {
+        const string drop = Header + "w-1,jane@example.com,,Jane,Doe,,,,,\nw-2,jane@example.com,,Jane,Doe,,,,,\n";
+        var clean = await new IngestionHarness(new IngestionOptions { ChunkSize = 1 }).IngestAsync("web/customers/merge.csv", drop);
+
+        // The second chunk claims w-2's keys, then the store fails on its write: the re-run finds the keys claimed.
+        var crashing = new IngestionHarness(new IngestionOptions { ChunkSize = 1 });
+        IngestionTestData.CrashAtWrite(crashing, 2);
+        await Assert.ThrowsAsync<IOException>(() => crashing.IngestAsync("web/customers/merge.csv", drop));
+        crashing.Customers.BeforeWrite = null;
+        var rerun = await crashing.Pipeline.IngestAsync("web/customers/merge.csv");
+
+        Assert.Equal((1, 1), (clean.CustomersCreated, clean.CustomersMerged));
+        Assert.Equal((clean.CustomersCreated, clean.CustomersMerged), (rerun.CustomersCreated, rerun.CustomersMerged));
+    }
+
+    [Fact]
     public async Task Contact_values_of_every_source_survive_with_source_and_time()
     {
         var harness = new IngestionHarness();
