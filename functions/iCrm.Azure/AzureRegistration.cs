@@ -47,6 +47,7 @@ public static class AzureRegistration
         services.AddSingleton<IIdentityStore, CosmosIdentityStore>();
         services.AddSingleton<IIngestionLedger, CosmosIngestionLedger>();
         services.AddSingleton<IAuditLog, CosmosAuditLog>();
+        services.AddSingleton<IMergeReviewStore, CosmosMergeReviewStore>();
         services.AddSingleton<IDropSource, BlobDropSource>();
         services.AddSingleton<IQuarantine, BlobQuarantine>();
         services.AddSingleton<IngestQueue>();

@@ -18,6 +18,9 @@ public static class ResourceNames
     public const string IngestionsContainer = "ingestions";
     public const string AuditContainer = "audit";
 
+    /// <summary>Pairs the matcher held back for a person to review (<c>GET /api/merges?status=review</c>).</summary>
+    public const string ReviewsContainer = "reviews";
+
     /// <summary>Cosmos containers and their partition key paths.</summary>
     public static readonly IReadOnlyDictionary<string, string> CosmosContainers = new Dictionary<string, string>
     {
@@ -25,6 +28,7 @@ public static class ResourceNames
         [IdentitiesContainer] = "/id",
         [IngestionsContainer] = "/id",
         [AuditContainer] = "/customerId",
+        [ReviewsContainer] = "/id",
     };
 
     public static readonly IReadOnlyList<string> BlobContainers = [DropsContainer, QuarantineContainer, ModelsContainer, EventGridDeadLetterContainer];

@@ -16,6 +16,7 @@ public sealed class IcrmAppFactory : WebApplicationFactory<Program>
     public InMemoryIngestionLedger Ledger { get; } = new();
     public InMemoryQuarantine Quarantine { get; } = new();
     public InMemoryAuditLog Audit { get; } = new();
+    public InMemoryMergeReviewStore Reviews { get; } = new();
     public InMemoryDropSource Drops { get; } = new();
     public InMemoryModelRegistry Registry { get; } = new();
 
@@ -40,6 +41,7 @@ public sealed class IcrmAppFactory : WebApplicationFactory<Program>
             services.RemoveAll<IIngestionLedger>().AddSingleton<IIngestionLedger>(Ledger);
             services.RemoveAll<IQuarantine>().AddSingleton<IQuarantine>(Quarantine);
             services.RemoveAll<IAuditLog>().AddSingleton<IAuditLog>(Audit);
+            services.RemoveAll<IMergeReviewStore>().AddSingleton<IMergeReviewStore>(Reviews);
             services.RemoveAll<IDropSource>().AddSingleton<IDropSource>(Drops);
             services.RemoveAll<IModelRegistry>().AddSingleton<IModelRegistry>(Registry);
             services.RemoveAll<ITrainingLease>().AddSingleton<ITrainingLease>(Registry);

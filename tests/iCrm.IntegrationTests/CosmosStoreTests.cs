@@ -124,6 +124,47 @@ public sealed class CosmosStoreTests
     }
 
     [Fact]
+    public async Task Review_candidates_are_upserted_by_pair_and_listed_by_status_newest_first_in_pages()
+    {
+        var reviews = new CosmosMergeReviewStore(LocalStack.CosmosContainers());
+        var candidate = "c" + LocalStack.Unique();
+        var start = DateTimeOffset.UtcNow.AddYears(50); // newer than anything other tests wrote
+        for (var i = 0; i < 3; i++)
+        {
+            await reviews.UpsertAsync(new iCrm.Core.Storage.MergeReview
+            {
+                Id = iCrm.Core.Storage.MergeReview.IdFor($"src:{i}", candidate),
+                RecordKey = $"src:{i}",
+                CustomerId = $"c-{i}",
+                CandidateId = candidate,
+                Reason = "ConflictingIdentifiers",
+                Score = 20 + i,
+                Evidence = [new iCrm.Core.Storage.MergeReviewEvidence("Email", "Disagree", -3.64)],
+                At = start.AddMinutes(i),
+            });
+        }
+        // The same pair again replaces its review.
+        await reviews.UpsertAsync(new iCrm.Core.Storage.MergeReview
+        {
+            Id = iCrm.Core.Storage.MergeReview.IdFor("src:0", candidate),
+            RecordKey = "src:0",
+            CustomerId = "c-0",
+            CandidateId = candidate,
+            Reason = "NamesOnly",
+            At = start.AddMinutes(-1),
+        });
+
+        var first = await reviews.ListAsync("review", 2, null);
+        var second = await reviews.ListAsync("review", 2, first.ContinuationToken);
+
+        Assert.Equal(["c-2", "c-1"], first.Items.Select(r => r.CustomerId));
+        Assert.Equal("Disagree", first.Items[0].Evidence.Single().Level);
+        Assert.NotNull(first.ContinuationToken);
+        var again = second.Items.Where(r => r.CandidateId == candidate).ToList();
+        Assert.Equal("NamesOnly", Assert.Single(again).Reason);
+    }
+
+    [Fact]
     public async Task Blocking_keys_keep_a_bounded_list_of_candidates()
     {
         var key = "bk:" + LocalStack.Unique();

@@ -277,3 +277,28 @@ public sealed class InMemoryModelRegistry : IModelRegistry, ITrainingLease, ITra
         }
     }
 }
+
+/// <summary>Review candidates in memory, serialised like a store would (callers get copies); pages by a numeric offset token.</summary>
+public sealed class InMemoryMergeReviewStore : IMergeReviewStore
+{
+    private readonly ConcurrentDictionary<string, string> _reviews = new();
+
+    public int Count => _reviews.Count;
+
+    public IReadOnlyList<MergeReview> All() => [.. _reviews.Values.Select(j => JsonSerializer.Deserialize<MergeReview>(j, Json.Options)!)];
+
+    public Task UpsertAsync(MergeReview review, CancellationToken cancellationToken = default)
+    {
+        _reviews[review.Id] = JsonSerializer.Serialize(review, Json.Options);
+        return Task.CompletedTask;
+    }
+
+    public Task<Page<MergeReview>> ListAsync(string status, int pageSize, string? continuationToken, CancellationToken cancellationToken = default)
+    {
+        var offset = continuationToken is null ? 0 : int.Parse(continuationToken, System.Globalization.CultureInfo.InvariantCulture);
+        var matching = All().Where(r => r.Status == status).OrderByDescending(r => r.At).ThenBy(r => r.Id, StringComparer.Ordinal).ToList();
+        var items = matching.Skip(offset).Take(pageSize).ToList();
+        var next = offset + items.Count < matching.Count ? (offset + items.Count).ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
+        return Task.FromResult(new Page<MergeReview>(items, next));
+    }
+}

@@ -10,12 +10,13 @@ public sealed class IngestionHarness
 {
     public const string Secret = "harness-pii-key-0123456789abcdef";
 
-    public IngestionHarness(IngestionOptions? options = null, DateTimeOffset? now = null, ProfileHistoryOptions? history = null)
+    public IngestionHarness(IngestionOptions? options = null, DateTimeOffset? now = null, ProfileHistoryOptions? history = null,
+        MatchOptions? matching = null)
     {
         Time = new FakeTimeProvider(now ?? new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         Options = options ?? new IngestionOptions();
         Hasher = new MatchKeyHasher(Secret);
-        Resolver = new CustomerResolver(Identities, Hasher, new IdentityResolver(), Time);
+        Resolver = new CustomerResolver(Identities, Hasher, new IdentityResolver(new ProbabilisticMatcher(matching ?? new MatchOptions())), Time, Reviews);
         Pipeline = new IngestionPipeline(Drops, Resolver, Customers, Identities, Ledger, Quarantine, Audit,
             new ProfileHistory(history ?? new ProfileHistoryOptions()), Options, Time);
     }
@@ -30,6 +31,7 @@ public sealed class IngestionHarness
     public InMemoryIngestionLedger Ledger { get; } = new();
     public InMemoryQuarantine Quarantine { get; } = new();
     public InMemoryAuditLog Audit { get; } = new();
+    public InMemoryMergeReviewStore Reviews { get; } = new();
     public InMemoryDropSource Drops { get; } = new();
 
     public Task<IngestionReport> IngestAsync(string path, string content)

@@ -23,14 +23,31 @@ public enum ResolutionOutcome
     Merge,
 }
 
-/// <summary>A profile nominated by blocking, with the spellings it keeps for matching (see <see cref="ProfileVariants"/>).</summary>
-public sealed record ProfileCandidate(string CustomerId, IReadOnlyList<MatchCandidate> Variants);
+/// <summary>A profile nominated by blocking, with the spellings it keeps for matching (see <see cref="ProfileVariants"/>) and
+/// the hashed match keys it owns (<c>CustomerProfile.MatchKeys</c>), whose email, phone and loyalty keys the matcher compares.</summary>
+public sealed record ProfileCandidate(string CustomerId, IReadOnlyList<MatchCandidate> Variants, IReadOnlyList<string>? Keys = null);
+
+/// <summary>Why a scored candidate was held back rather than merged.</summary>
+public enum ReviewReason
+{
+    /// <summary>Scored in the review band, below <see cref="MatchOptions.MatchThreshold"/>.</summary>
+    BelowThreshold,
+
+    /// <summary>Scored at or above the threshold, but an email, phone or loyalty id disagrees.</summary>
+    ConflictingIdentifiers,
+
+    /// <summary>Scored at or above the threshold on the names, but nothing else agrees enough (<see cref="MatchOptions.MinCorroboratingWeight"/>).</summary>
+    NamesOnly,
+
+    /// <summary>Scored at or above the threshold but lost to a better-scoring profile (merging them is switched off).</summary>
+    NotBest,
+}
 
 /// <summary>A deterministic key of the record that is already owned by a profile; the kind, never the value, is kept.</summary>
 public sealed record KeyLink(MatchKeyKind Kind, string CustomerId);
 
 /// <summary>A profile that scored in the review band (or above, but lost to a better one): worth a human look.</summary>
-public sealed record PossibleMatch(string CustomerId, MatchExplanation Explanation);
+public sealed record PossibleMatch(string CustomerId, MatchExplanation Explanation, ReviewReason Reason = ReviewReason.BelowThreshold);
 
 /// <summary>A profile the record matched by score, with the evidence (what the pipeline stores as the merge explanation).</summary>
 public sealed record ScoredLink(string CustomerId, MatchExplanation Explanation);
@@ -74,7 +91,10 @@ public sealed record IdentityDecision(
 /// that differ are one person seen through different keys: merge them.</item>
 /// <item>Otherwise the blocked candidates are scored (best over each profile's variants): at or above
 /// <see cref="MatchOptions.MatchThreshold"/> the record joins the best; if several profiles clear it they are merged (when
-/// <see cref="MatchOptions.MergeProfilesLinkedByScore"/>); the review band is reported as possible matches.</item>
+/// <see cref="MatchOptions.MergeProfilesLinkedByScore"/>). Email, phone and loyalty id count as evidence too (a disagreement
+/// weighs against). A candidate is held back as a possible match for review, never merged, when it scores in the review band,
+/// when only its names agree (<see cref="MatchOptions.MinCorroboratingWeight"/>), or when an email, phone or loyalty id
+/// conflicts (<see cref="MatchOptions.ReviewConflictingIdentifiers"/>).</item>
 /// <item>Otherwise a new profile with the id derived from the record's source-id key.</item>
 /// </list>
 /// Survivor of a merge: the ordinally smallest customer id. Ids are deterministic, so the rule is too: a re-run, or two
@@ -157,7 +177,8 @@ public sealed class IdentityResolver(ProbabilisticMatcher matcher)
             return new IdentityDecision(ResolutionOutcome.New, newId, ResolutionRule.NewCustomer, [], [], [], []);
         }
 
-        var scored = new List<(string Id, double Score, MatchCandidate Best)>(candidates.Count);
+        var scored = new List<(string Id, MatchAssessment Assessment, MatchCandidate Best, IReadOnlyList<string>? Keys)>(candidates.Count);
+        var options = Matcher.Options;
         foreach (var candidate in candidates)
         {
             if (candidate.Variants.Count == 0)
@@ -165,32 +186,52 @@ public sealed class IdentityResolver(ProbabilisticMatcher matcher)
                 continue;
             }
 
-            var score = Matcher.BestScore(record, candidate.Variants, out var best);
-            if (score >= Matcher.Options.ReviewThreshold)
+            var assessment = Matcher.Assess(record, keys, candidate.Variants, candidate.Keys);
+            if (assessment.Score >= options.ReviewThreshold)
             {
-                scored.Add((candidate.CustomerId, score, candidate.Variants[best]));
+                scored.Add((candidate.CustomerId, assessment, candidate.Variants[assessment.BestIndex], candidate.Keys));
             }
         }
 
         // Highest score first; ties by id so the decision does not depend on the order candidates were read.
-        scored.Sort((x, y) => y.Score != x.Score ? y.Score.CompareTo(x.Score) : string.CompareOrdinal(x.Id, y.Id));
-        var matches = scored.Where(s => s.Score >= Matcher.Options.MatchThreshold).ToList();
-        var possible = scored.Where(s => s.Score < Matcher.Options.MatchThreshold)
-            .Select(s => new PossibleMatch(s.Id, Matcher.Explain(record, s.Best)))
-            .ToList();
+        scored.Sort((x, y) => y.Assessment.Score != x.Assessment.Score
+            ? y.Assessment.Score.CompareTo(x.Assessment.Score)
+            : string.CompareOrdinal(x.Id, y.Id));
+        var matches = new List<(string Id, MatchAssessment Assessment, MatchCandidate Best, IReadOnlyList<string>? Keys)>();
+        var held = new List<(string Id, MatchCandidate Best, IReadOnlyList<string>? Keys, ReviewReason Reason)>();
+        foreach (var s in scored)
+        {
+            // Names alone never merge, and a conflicting email, phone or loyalty id holds the pair for a person to review.
+            var reason = s.Assessment.Score < options.MatchThreshold ? ReviewReason.BelowThreshold
+                : !s.Assessment.Corroborated ? ReviewReason.NamesOnly
+                : s.Assessment.Conflicting && options.ReviewConflictingIdentifiers ? ReviewReason.ConflictingIdentifiers
+                : (ReviewReason?)null;
+            if (reason is { } r)
+            {
+                held.Add((s.Id, s.Best, s.Keys, r));
+            }
+            else
+            {
+                matches.Add(s);
+            }
+        }
 
+        PossibleMatch Possible(string id, MatchCandidate best, IReadOnlyList<string>? profileKeys, ReviewReason reason) =>
+            new(id, Matcher.Explain(record, best, keys, profileKeys), reason);
+
+        var possible = held.Take(Math.Max(0, options.MaxReviewsPerRecord)).Select(h => Possible(h.Id, h.Best, h.Keys, h.Reason)).ToList();
         if (matches.Count == 0)
         {
             return new IdentityDecision(ResolutionOutcome.New, newId, ResolutionRule.NewCustomer, [], [], [], possible);
         }
 
-        if (matches.Count == 1 || !Matcher.Options.MergeProfilesLinkedByScore)
+        if (matches.Count == 1 || !options.MergeProfilesLinkedByScore)
         {
             var best = matches[0];
-            possible.InsertRange(0, matches.Skip(1).Select(m => new PossibleMatch(m.Id, Matcher.Explain(record, m.Best))));
+            possible.InsertRange(0, matches.Skip(1).Select(m => Possible(m.Id, m.Best, m.Keys, ReviewReason.NotBest)));
             return new IdentityDecision(
                 ResolutionOutcome.Existing, best.Id, ResolutionRule.Probabilistic, [], [],
-                [new ScoredLink(best.Id, Matcher.Explain(record, best.Best))], possible);
+                [new ScoredLink(best.Id, Matcher.Explain(record, best.Best, keys, best.Keys))], possible);
         }
 
         var ids = matches.Select(m => m.Id).ToList();
@@ -198,7 +239,7 @@ public sealed class IdentityResolver(ProbabilisticMatcher matcher)
         return new IdentityDecision(
             ResolutionOutcome.Merge, survivorId, ResolutionRule.Probabilistic,
             ids.Where(id => id != survivorId).Order(StringComparer.Ordinal).ToList(), [],
-            matches.Select(m => new ScoredLink(m.Id, Matcher.Explain(record, m.Best))).ToList(), possible);
+            matches.Select(m => new ScoredLink(m.Id, Matcher.Explain(record, m.Best, keys, m.Keys))).ToList(), possible);
     }
 
     /// <summary>Convenience overload: hashes the record's keys and builds its match fields.</summary>

@@ -28,6 +28,9 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
 
         public int Duplicates { get; set; }
 
+        /// <summary>New source records this chunk merged into the profile (and into profiles merged into it).</summary>
+        public int Linked { get; set; }
+
         /// <summary>The part of <see cref="Accepted"/> and <see cref="Duplicates"/> that came with profiles merged into this one.</summary>
         public int AbsorbedAccepted { get; set; }
 
@@ -67,6 +70,8 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
     public IReadOnlyDictionary<string, Entry> Entries => _entries;
 
     public DropResolutionCache Cache => cache;
+
+    public string Marker => marker;
 
     public Dictionary<(string Source, string SourceId), Resolution> ResolvedSources { get; } = [];
 
@@ -166,6 +171,10 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
     /// <summary>Adds a record to the entry its resolution loaded (the caller's shortcut for a customer's next row).</summary>
     public static void Add(Entry entry, Resolution resolution, DropRecord record)
     {
+        if (record is CustomerRecord && !entry.AlreadyApplied && JoinsOthers(entry, record))
+        {
+            entry.Linked++;
+        }
         entry.Records.Add(record);
         if (entry.Filed.Count == 0 || !ReferenceEquals(entry.Filed[^1], resolution))
         {
@@ -177,6 +186,36 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
             return;
         }
         entry.Dirty = true;
+    }
+
+    /// <summary>
+    /// Whether a customer row brings a source identity the profile does not have yet into a profile that has (or, earlier in
+    /// this chunk, was given) another one: a record merged into someone's profile. Judged from the profile and the chunk's
+    /// rows, not from key claims, so a re-run after a crash (keys claimed, profile not written) counts the same.
+    /// </summary>
+    private static bool JoinsOthers(Entry entry, DropRecord record)
+    {
+        var others = false;
+        foreach (var identity in entry.Profile.Identities)
+        {
+            if (identity.Source == record.Source && identity.SourceId == record.SourceCustomerId)
+            {
+                return false;
+            }
+            others = true;
+        }
+        for (var i = 0; i < entry.Records.Count; i++)
+        {
+            if (entry.Records[i] is CustomerRecord earlier)
+            {
+                if (earlier.Source == record.Source && earlier.SourceCustomerId == record.SourceCustomerId)
+                {
+                    return false;
+                }
+                others = true;
+            }
+        }
+        return others;
     }
 
     /// <summary>Files a resolution's keys, spelling variant and explanations on the profile.</summary>
@@ -225,6 +264,18 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
         entry.AppliedRecords = entry.Records.Count;
     }
 
+    /// <summary>Flags a live profile whose cluster grew past <paramref name="maxSources"/> source records (the matcher may have
+    /// chained people together: worth a look); the flag stays once set.</summary>
+    public static void FlagLargeCluster(Entry entry, int maxSources)
+    {
+        var profile = entry.Profile;
+        if (maxSources > 0 && !profile.LargeCluster && profile.MergedInto is null && profile.Identities.Count > maxSources)
+        {
+            profile.LargeCluster = true;
+            entry.Dirty = true;
+        }
+    }
+
     /// <summary>
     /// Finishes merges an earlier attempt of this chunk began but did not complete (it crashed after writing the survivor):
     /// each profile the survivor's marker says it absorbed is marked merged and its keys repointed, as in a clean run.
@@ -257,7 +308,7 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
         }
         ApplyPending(survivor);
         ApplyPending(other);
-        ProfileMerge.Union(survivor.Profile, other.Profile, explanation);
+        ProfileMerge.Union(survivor.Profile, other.Profile, explanation, history.Options.MaxContactValuesPerField);
         // The rows the other profile took in this chunk now live in the survivor, and so do their counts (unless an
         // earlier attempt of this chunk made this merge: then the survivor's marker counts them already).
         if (!(survivor.AlreadyApplied && survivor.AbsorbedBefore.Contains(otherId)))
@@ -266,7 +317,9 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
             survivor.Duplicates += other.Duplicates;
             survivor.AbsorbedAccepted += other.Accepted;
             survivor.AbsorbedDuplicates += other.Duplicates;
+            survivor.Linked += other.Linked;
         }
+        other.Linked = 0;
         // The other's records stay out of the survivor's own: a replay after a lost race unions the other profile,
         // which holds them already.
         other.Accepted = 0;

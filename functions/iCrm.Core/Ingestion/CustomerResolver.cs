@@ -10,7 +10,10 @@ namespace iCrm.Core.Ingestion;
 /// email, phone) as HMAC hashes claimed create-if-absent, and for customer rows that share no key, blocking keys that
 /// nominate candidate profiles for the probabilistic matcher. The decision itself is <see cref="IdentityResolver"/>'s.
 /// </summary>
-public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher hasher, IdentityResolver resolver, TimeProvider time)
+/// <remarks>Pairs the matcher held back (review band, names only, conflicting identifiers) are written to
+/// <paramref name="reviews"/> with their evidence, keyed by the record's hashed source key: no readable personal data.</remarks>
+public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher hasher, IdentityResolver resolver, TimeProvider time,
+    IMergeReviewStore? reviews = null)
     : IIdentityResolver
 {
     private const int MaxMergeHops = 8;
@@ -108,6 +111,10 @@ public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher h
         }
 
         var now = time.GetUtcNow();
+        if (reviews is not null && decision.PossibleMatches.Count > 0)
+        {
+            await WriteReviewsAsync(decision, keys, customerId, profiles, now, cancellationToken);
+        }
         var explanations = new List<MergeExplanation>();
         foreach (var otherId in mergeFrom)
         {
@@ -124,6 +131,36 @@ public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher h
             filedKeys[i] = i < keys.Count ? keys[i].Value : blockingKeys[i - keys.Count].Value;
         }
         return new Resolution(customerId, mergeFrom, explanations, filedKeys, variant);
+    }
+
+    private async Task WriteReviewsAsync(IdentityDecision decision, IReadOnlyList<MatchKey> keys, string customerId, IProfileLookup profiles,
+        DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var recordKey = keys.First(k => k.Kind == MatchKeyKind.SourceId).Value;
+        var marker = profiles.Marker;
+        var dropId = marker is null ? null : marker.IndexOf('#') is var hash and > 0 ? marker[..hash] : marker;
+        foreach (var possible in decision.PossibleMatches)
+        {
+            if (possible.CustomerId == customerId)
+            {
+                continue; // joined it after all (a shared key claimed meanwhile)
+            }
+            var explanation = possible.Explanation;
+            await reviews!.UpsertAsync(new MergeReview
+            {
+                Id = MergeReview.IdFor(recordKey, possible.CustomerId),
+                RecordKey = recordKey,
+                CustomerId = customerId,
+                CandidateId = possible.CustomerId,
+                Reason = possible.Reason.ToString(),
+                Score = explanation.Score,
+                NamesSwapped = explanation.NamesSwapped,
+                Evidence = [.. explanation.Evidence.Where(e => e.Level != Agreement.Missing)
+                    .Select(e => new MergeReviewEvidence(e.Field.ToString(), e.Level.ToString(), e.Weight))],
+                DropId = dropId,
+                At = now,
+            }, cancellationToken);
+        }
     }
 
     private async ValueTask<string?> OwnerAsync(string key, IProfileLookup profiles, CancellationToken cancellationToken)
@@ -159,7 +196,7 @@ public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher h
             var live = await FollowMergesAsync(id, profiles, cancellationToken);
             if (seen.Add(live) && await profiles.FindAsync(live, cancellationToken) is { } profile)
             {
-                candidates.Add(new ProfileCandidate(live, profile.MatchVariants));
+                candidates.Add(new ProfileCandidate(live, profile.MatchVariants, profile.MatchKeys));
             }
         }
         return candidates;

@@ -450,6 +450,7 @@ public sealed class IngestionPipeline(
         foreach (var entry in entries)
         {
             working.ApplyPending(entry);
+            ChunkWorkingSet.FlagLargeCluster(entry, history.Options.LargeClusterSize);
             var survivor = entry.Absorbed.Count > 0;
             var merged = entry.Profile.MergedInto is not null && entry.Dirty;
             if (survivor)
@@ -527,6 +528,10 @@ public sealed class IngestionPipeline(
             report.RowsAccepted += entry.Accepted;
             report.DuplicatesSkipped += entry.Duplicates;
             CountCustomers(report, entry, marker, chunkIndex);
+            if (entry.Profile is { LargeCluster: true, MergedInto: null } large)
+            {
+                report.FlagLargeCluster(large.Id);
+            }
         }
     }
 
@@ -539,6 +544,7 @@ public sealed class IngestionPipeline(
         var profile = entry.Profile;
         if (!entry.AlreadyApplied)
         {
+            report.CustomersMerged += entry.Linked;
             if (entry.CreatedByChunk)
             {
                 report.CustomersCreated++;
@@ -551,6 +557,7 @@ public sealed class IngestionPipeline(
         }
         foreach (var chunk in profile.AppliedChunks.Where(c => c.Marker == marker).ToList())
         {
+            report.CustomersMerged += chunk.Linked;
             if (chunk.Created)
             {
                 report.CustomersCreated++;
@@ -613,7 +620,7 @@ public sealed class IngestionPipeline(
             {
                 entry.CreatedByChunk = !entry.Existed;
                 entry.Profile.AppliedChunks.Add(new AppliedChunk(marker, entry.Accepted, entry.Duplicates, entry.CreatedByChunk,
-                    entry.Absorbed.Count > 0 ? [.. entry.Absorbed.Select(a => a.OtherId)] : null));
+                    entry.Absorbed.Count > 0 ? [.. entry.Absorbed.Select(a => a.OtherId)] : null, Linked: entry.Linked));
                 if (entry.Profile.AppliedChunks.Count > history.Options.MaxAppliedChunks)
                 {
                     entry.Profile.AppliedChunks.RemoveRange(0, entry.Profile.AppliedChunks.Count - history.Options.MaxAppliedChunks);
@@ -701,7 +708,7 @@ public sealed class IngestionPipeline(
         {
             if (working.Entries.TryGetValue(otherId, out var other))
             {
-                ProfileMerge.Union(entry.Profile, other.Profile, explanation);
+                ProfileMerge.Union(entry.Profile, other.Profile, explanation, history.Options.MaxContactValuesPerField);
             }
         }
         // The keys, spellings and explanations this chunk filed went to the stale copy: file them on the fresh one.

@@ -28,6 +28,9 @@ public interface IProfileLookup
     /// <summary>Resolutions of activity rows (orders, events, …) in this chunk by source and source id: a customer's
     /// many rows are resolved once per chunk.</summary>
     Dictionary<(string Source, string SourceId), Resolution> ResolvedSources { get; }
+
+    /// <summary>The chunk's marker <c>{dropId}#{chunk}</c> (names the drop in review candidates), when there is one.</summary>
+    string? Marker => null;
 }
 
 /// <summary>

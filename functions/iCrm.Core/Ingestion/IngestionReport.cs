@@ -64,7 +64,24 @@ public sealed class IngestionReport
     public Dictionary<string, long> FlaggedByReason { get; set; } = [];
     public long CustomersCreated { get; set; }
     public long CustomersUpdated { get; set; }
+    /// <summary>Merges: new source records that joined an existing profile (by a shared key or by score), plus profiles
+    /// merged into another.</summary>
     public long CustomersMerged { get; set; }
+
+    /// <summary>Profiles touched by this drop whose cluster holds more source records than <c>Profiles:LargeClusterSize</c>
+    /// (flagged <c>largeCluster</c> on the profile too), at most <see cref="MaxLargeClusters"/> of them.</summary>
+    public List<string>? LargeClusters { get; set; }
+
+    public const int MaxLargeClusters = 100;
+
+    public void FlagLargeCluster(string customerId)
+    {
+        LargeClusters ??= [];
+        if (LargeClusters.Count < MaxLargeClusters && !LargeClusters.Contains(customerId))
+        {
+            LargeClusters.Add(customerId);
+        }
+    }
     /// <summary>Profile documents written (one per customer per chunk at most).</summary>
     public long StoreWrites { get; set; }
     public int Chunks { get; set; }

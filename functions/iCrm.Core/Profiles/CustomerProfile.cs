@@ -16,6 +16,11 @@ public sealed class CustomerProfile
     /// <summary>Which source last set each contact field and when (for conflict resolution), keyed by field name.</summary>
     public Dictionary<string, FieldStamp> FieldStamps { get; set; } = [];
 
+    /// <summary>Every value each source gave a contact field, with source and time (bounded per field, see
+    /// <see cref="ContactValueList"/>): <see cref="Contact"/> shows the current one, these keep the alternatives, so neither a
+    /// newer row nor a merge destroys a value.</summary>
+    public List<ContactValue> ContactValues { get; set; } = [];
+
     /// <summary>Columns of customer drops that iCrm has no field for; kept as text, typed by the feature builder.</summary>
     public Dictionary<string, string> Attributes { get; set; } = [];
 
@@ -61,6 +66,10 @@ public sealed class CustomerProfile
 
     public List<string> MergedFrom { get; set; } = [];
 
+    /// <summary>Set when the profile holds more source records than <c>ProfileHistoryOptions.LargeClusterSize</c>: identity
+    /// resolution may have chained different people together. Stays set.</summary>
+    public bool LargeCluster { get; set; }
+
     public List<MergeExplanation> MergeExplanations { get; set; } = [];
 
     public DateTimeOffset CreatedAt { get; set; }
@@ -72,7 +81,7 @@ public sealed class CustomerProfile
 /// this one (so a re-run can finish a merge that crashed half-way). <see cref="From"/> names the profile the chunk was
 /// applied to when that profile was merged into this one later: a re-run of the chunk then finds it done here.</summary>
 public sealed record AppliedChunk(string Marker, int Accepted, int Duplicates, bool Created, IReadOnlyList<string>? Absorbed = null,
-    string? From = null);
+    string? From = null, int Linked = 0);
 
 public sealed record SourceIdentity(string Source, string SourceId);
 
@@ -93,6 +102,9 @@ public sealed class ContactDetails
 }
 
 public sealed record FieldStamp(string Source, DateTimeOffset At);
+
+/// <summary>One value a source gave a contact field (field names as in <see cref="CustomerProfile.FieldStamps"/>), last seen at <see cref="At"/>.</summary>
+public sealed record ContactValue(string Field, string Value, string Source, DateTimeOffset At);
 
 public sealed class Consent
 {

@@ -304,6 +304,10 @@ public sealed partial class ProfileHistory(ProfileHistoryOptions options)
     private void Set(CustomerProfile profile, string field, string? value, FieldStamp stamp, Action<ContactDetails, string> assign,
         string? current)
     {
+        if (!string.IsNullOrWhiteSpace(value))
+        {
+            ContactValueList.Record(profile, field, value, stamp.Source, stamp.At, options.MaxContactValuesPerField);
+        }
         if (string.IsNullOrWhiteSpace(value) || value == current)
         {
             if (!string.IsNullOrWhiteSpace(value) && Wins(profile, field, stamp.Source, stamp.At))

@@ -19,6 +19,13 @@ public sealed class ProfileHistoryOptions
     /// oldest history is folded, and rows that would still grow it past the budget are rejected (<c>profile_too_large</c>).</summary>
     public long MaxProfileBytes { get; set; } = ProfileLimits.DefaultBudgetBytes;
 
+    /// <summary>A profile holding more source records than this is flagged <c>LargeCluster</c> (and listed in the drop's
+    /// report): identity resolution may have chained different people together. 0 turns the flag off.</summary>
+    public int LargeClusterSize { get; set; } = 10;
+
+    /// <summary>Values kept per contact field (the current one and the alternatives other sources gave, newest first).</summary>
+    public int MaxContactValuesPerField { get; set; } = 5;
+
     /// <summary>Sources in order of trust for contact fields (first wins); sources not listed rank below all listed ones,
     /// and between equals the most recent non-empty value wins.</summary>
     public List<string> SourcePriority { get; set; } = [];

@@ -6,7 +6,9 @@ namespace iCrm.Core.Profiles;
 /// </summary>
 public static class ProfileMerge
 {
-    public static void Union(CustomerProfile survivor, CustomerProfile other, MergeExplanation explanation)
+
+    /// <param name="maxContactValuesPerField">See <see cref="ProfileHistoryOptions.MaxContactValuesPerField"/>.</param>
+    public static void Union(CustomerProfile survivor, CustomerProfile other, MergeExplanation explanation, int maxContactValuesPerField = 5)
     {
         if (survivor.MergedFrom.Contains(other.Id))
         {
@@ -18,6 +20,9 @@ public static class ProfileMerge
         {
             ProfileHistory.AddIdentity(survivor, identity.Source, identity.SourceId);
         }
+        // The survivor's current values stay; every value the other profile had (current or alternative) is kept as an
+        // alternative with its source and time, so a merge destroys nothing.
+        ContactValueList.Union(survivor, other, maxContactValuesPerField);
         FillContact(survivor.Contact, other.Contact);
         foreach (var (field, stamp) in other.FieldStamps)
         {

@@ -2,8 +2,8 @@ using iCrm.Core.Profiles;
 
 namespace iCrm.Functions.Api;
 
-/// <summary>The 360° profile as the API shows it: identities, contact, attributes, consent, a history summary and the
-/// latest predictions. Internal bookkeeping (hashed keys, chunk markers) stays out.</summary>
+/// <summary>The 360° profile as the API shows it: identities, contact (current values, and the alternatives other sources
+/// gave), attributes, consent, a history summary and the latest predictions. Internal bookkeeping (hashed keys, chunk markers) stays out.</summary>
 public sealed record CustomerView(
     string Id,
     IReadOnlyDictionary<string, IReadOnlyList<string>> Identities,
@@ -17,7 +17,9 @@ public sealed record CustomerView(
     IReadOnlyList<string> MergedFrom,
     IReadOnlyList<MergeExplanation> MergeExplanations,
     DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt)
+    DateTimeOffset UpdatedAt,
+    IReadOnlyList<ContactValue>? ContactAlternatives = null,
+    bool LargeCluster = false)
 {
     public static CustomerView From(CustomerProfile p) => new(
         p.Id,
@@ -32,7 +34,10 @@ public sealed record CustomerView(
         p.MergedFrom,
         p.MergeExplanations,
         p.CreatedAt,
-        p.UpdatedAt);
+        p.UpdatedAt,
+        // The values sources gave that are not the current one, with source and time, newest first.
+        [.. ContactValueList.Current(p.Contact).SelectMany(c => ContactValueList.Alternatives(p, c.Field, c.Value))],
+        p.LargeCluster);
 }
 
 public sealed record HistorySummary(

@@ -48,7 +48,8 @@ public sealed class MatchWeightsTests
             }
         }
 
-        foreach (var field in Enum.GetValues<MatchField>())
+        // The fields Febrl has (identifiers are estimated on generated data: IdentifierWeightsTests).
+        foreach (var field in Enum.GetValues<MatchField>().Where(f => f <= MatchField.BirthDate))
         {
             double mTotal = 0, uTotal = 0;
             for (var level = 0; level < 4; level++)

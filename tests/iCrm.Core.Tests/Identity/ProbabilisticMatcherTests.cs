@@ -152,4 +152,35 @@ public sealed class ProbabilisticMatcherTests
     [Fact]
     public void A_review_threshold_above_the_match_threshold_is_refused() =>
         Assert.Throws<ArgumentException>(() => new ProbabilisticMatcher(new MatchOptions { MatchThreshold = 5, ReviewThreshold = 10 }));
+
+    private static readonly MatchKey RecordEmail = new(MatchKeyKind.Email, "em:" + new string('a', 64));
+    private static readonly string OtherEmail = "em:" + new string('b', 64);
+
+    [Fact]
+    public void A_disagreeing_email_weighs_against_a_match_and_marks_a_conflict()
+    {
+        var same = Matcher.Assess(Person(), [RecordEmail], [Person()], [RecordEmail.Value]);
+        var different = Matcher.Assess(Person(), [RecordEmail], [Person()], [OtherEmail]);
+        var unknown = Matcher.Assess(Person(), [RecordEmail], [Person()], []);
+
+        Assert.True(same.Score > unknown.Score && unknown.Score > different.Score);
+        Assert.Equal(MatchWeights.Default[MatchField.Email, Agreement.Disagree], different.Score - unknown.Score, 6);
+        Assert.True(different.Conflicting);
+        Assert.False(unknown.Conflicting);
+        var evidence = Matcher.Explain(Person(), Person(), [RecordEmail], [OtherEmail]).Evidence;
+        Assert.Contains(evidence, e => e.Field == MatchField.Email && e.Level == Agreement.Disagree && e.Weight < 0);
+    }
+
+    [Theory]
+    [InlineData("sarah", "bruhn")]
+    [InlineData("bruhn", "sarah")]
+    [InlineData("sara", "bruhn")]
+    public void Names_alone_in_any_spelling_are_not_corroborated(string given, string surname)
+    {
+        var namesOnly = MatchCandidate.Create("sarah", "bruhn", null, null, null, null, null);
+        var assessment = Matcher.Assess(MatchCandidate.Create(given, surname, null, null, null, null, null), [], [namesOnly], null);
+
+        Assert.False(assessment.Corroborated);
+        Assert.True(Matcher.Assess(Person(), [], [Person()], null).Corroborated);
+    }
 }

@@ -27,6 +27,7 @@ public sealed class AuthAndDocumentationTests : IDisposable
         { "GET", "/api/models" },
         { "GET", "/api/models/churn" },
         { "GET", "/api/ingestions" },
+        { "GET", "/api/merges?status=review" },
         { "GET", "/api/ingestions/abc" },
         { "GET", "/api/train/abc" },
         { "POST", "/api/train" },
@@ -99,7 +100,7 @@ public sealed class AuthAndDocumentationTests : IDisposable
         [
             "/api/customers", "/api/customers/{id}", "/api/customers/by-source/{source}/{sourceId}", "/api/customers/{id}/scores",
             "/api/customers/{id}/recommendations", "/api/scores:batch", "/api/score", "/api/sentiment", "/api/segments", "/api/models",
-            "/api/models/{kind}", "/api/ingestions", "/api/ingestions/{id}", "/api/train", "/api/train/{runId}", "/api/health",
+            "/api/models/{kind}", "/api/ingestions", "/api/ingestions/{id}", "/api/train", "/api/train/{runId}", "/api/health", "/api/merges",
         ];
         Assert.Equal(expected.Order(), paths.Select(p => p.Key).Order());
         foreach (var (path, item) in paths)
