@@ -1,6 +1,5 @@
-using Azure.Storage.Blobs;
-using Azure.Storage.Queues;
 using iCrm.Azure.Connections;
+using iCrm.Azure.Health;
 using iCrm.Azure.Storage;
 using iCrm.Azure.Store;
 using iCrm.Core.Identity;
@@ -11,7 +10,6 @@ using iCrm.Azure.Language;
 using iCrm.Ml;
 using iCrm.Ml.Registry;
 using iCrm.Ml.Sentiment;
-using Microsoft.Azure.Cosmos;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -29,20 +27,13 @@ public static class AzureRegistration
         var config = builder.Configuration;
         services.TryAddSingleton(TimeProvider.System);
 
-        services.AddOptions<CosmosStoreOptions>().Configure(o =>
-        {
-            o.CreateIfMissing = config.GetValue("ICRM_CREATE_STORE", false);
-            o.AllowBulk = config.GetValue("ICRM_COSMOS_BULK", false);
-        });
         services.AddOptions<IngestionOptions>().BindConfiguration("Ingestion").ValidateOnStart();
         services.AddSingleton<IValidateOptions<IngestionOptions>, IngestionSettingsCheck>();
         services.AddOptions<ProfileHistoryOptions>().BindConfiguration("Profiles");
 
-        services.AddSingleton(_ => AzureClientFactory.CreateBlobServiceClient(config));
-        services.AddSingleton(_ => AzureClientFactory.CreateQueueServiceClient(config));
-        services.AddSingleton(sp => AzureClientFactory.CreateCosmosClient(config, sp.GetRequiredService<IOptions<CosmosStoreOptions>>().Value.AllowBulk));
-
+        services.AddIcrmAzureClients();
         services.AddSingleton<CosmosContainers>();
+        services.AddSingleton<DependencyHealth>();
         services.AddSingleton<ICustomerStore, CosmosCustomerStore>();
         services.AddSingleton<IIdentityStore, CosmosIdentityStore>();
         services.AddSingleton<IIngestionLedger, CosmosIngestionLedger>();
@@ -65,7 +56,7 @@ public static class AzureRegistration
         services.AddSingleton<IngestionPipeline>();
 
         services.AddIcrmModels(config);
-        services.AddSingleton<ISentimentProvider>(sp => SentimentProviders.Create(config, () => sp.GetRequiredService<iCrm.Ml.Training.ChampionModels>()));
+        services.AddSingleton<ISentimentProvider>(sp => SentimentProviders.Create(config, () => sp.GetRequiredService<IcrmCredentials>().For(SettingNames.LanguagePrefix), () => sp.GetRequiredService<iCrm.Ml.Training.ChampionModels>()));
         return builder;
     }
 }

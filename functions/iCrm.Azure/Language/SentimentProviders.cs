@@ -1,5 +1,5 @@
 using iCrm.Ml.Training;
-using iCrm.Azure.Connections;
+using Azure.Core;
 using iCrm.Ml.Sentiment;
 using Microsoft.Extensions.Configuration;
 
@@ -10,7 +10,8 @@ namespace iCrm.Azure.Language;
 public static class SentimentProviders
 {
     /// <param name="champions">For the local provider: the champion cache, resolved lazily (it depends on the model kinds).</param>
-    public static ISentimentProvider Create(IConfiguration config, Func<ChampionModels>? champions = null)
+    /// <param name="credential">The identity for Azure AI Language (built only when that provider is chosen).</param>
+    public static ISentimentProvider Create(IConfiguration config, Func<TokenCredential> credential, Func<ChampionModels>? champions = null)
     {
         var choice = config[SettingNames.SentimentProvider];
         if (string.IsNullOrWhiteSpace(choice) || string.Equals(choice, "local", StringComparison.OrdinalIgnoreCase))
@@ -27,6 +28,6 @@ public static class SentimentProviders
         {
             throw new InvalidOperationException($"{SettingNames.SentimentProvider}=azure needs {prefix}__endpoint (the Language resource's custom subdomain endpoint).");
         }
-        return new LanguageSentimentClient(new Uri(endpoint), AzureClientFactory.CreateCredential(config, prefix));
+        return new LanguageSentimentClient(new Uri(endpoint), credential());
     }
 }

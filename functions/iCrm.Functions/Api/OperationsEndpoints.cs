@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using iCrm.Azure.Store;
+using iCrm.Azure.Health;
 using iCrm.Core.Ingestion;
 using iCrm.Core.Storage;
 using iCrm.Ml.Registry;
@@ -150,30 +150,11 @@ public static class OperationsEndpoints
     }
 
     public static void MapHealthEndpoint(this RouteGroupBuilder api) =>
-        api.MapGet("/health", async (CosmosContainers cosmos, IModelRegistry registry, CancellationToken ct) =>
+        api.MapGet("/health", async (DependencyHealth health, CancellationToken ct) =>
         {
-            var checks = new Dictionary<string, string>();
-            try
-            {
-                await cosmos.EnsureCreatedAsync(ct);
-                await cosmos.Database.ReadAsync(cancellationToken: ct);
-                checks["store"] = "ok";
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                checks["store"] = $"unavailable: {e.GetType().Name}";
-            }
-            try
-            {
-                await registry.ListVersionsAsync(ModelKinds.Churn, ct);
-                checks["registry"] = "ok";
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                checks["registry"] = $"unavailable: {e.GetType().Name}";
-            }
-            var healthy = checks.Values.All(v => v == "ok");
-            return Results.Json(new HealthReport(healthy ? "healthy" : "unhealthy", checks),
+            var checks = await health.CheckAsync(ct);
+            var healthy = checks.All(c => c.Healthy);
+            return Results.Json(new HealthReport(healthy ? "healthy" : "unhealthy", checks.ToDictionary(c => c.Name, c => c.Status)),
                 statusCode: healthy ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
         }).WithTags("Health").WithName("Health")
             .WithSummary("Readiness of the customer store and the model registry (anonymous).")

@@ -36,6 +36,7 @@ public static class FunctionsRegistration
             o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
         });
         services.AddApiDocumentation();
+        services.AddDependencyOutageAnswers();
         services.AddSingleton<FunctionInvoker>();
         services.AddSingleton<CustomerLookup>();
         services.AddSingleton<CustomerQuery>();
