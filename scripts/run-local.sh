@@ -33,7 +33,7 @@ dotnet build tools/iCrm.DataGen -c Release -nologo -clp:ErrorsOnly
 
 step "3/6 start the app with local triggers on $API"
 scripts/stop.sh --app-only >/dev/null 2>&1 || true
-ICRM_LOCAL_TRIGGERS=true FUNCTIONS_CUSTOMHANDLER_PORT="$PORT" IcrmStorage="$ICRM_LOCAL_STORAGE" IcrmCosmos="$ICRM_LOCAL_COSMOS" \
+LocalTriggers__Enabled=true FUNCTIONS_CUSTOMHANDLER_PORT="$PORT" IcrmStorage="$ICRM_LOCAL_STORAGE" IcrmCosmos="$ICRM_LOCAL_COSMOS" \
   setsid nohup dotnet functions/iCrm.Functions/bin/Release/net10.0/iCrm.Functions.dll >"$STATE/app.log" 2>&1 &
 echo $! >"$STATE/app.pid"
 for _ in $(seq 1 120); do

@@ -29,7 +29,7 @@ public static class AzureRegistration
 
         services.AddOptions<IngestionOptions>().BindConfiguration("Ingestion").ValidateOnStart();
         services.AddSingleton<IValidateOptions<IngestionOptions>, IngestionSettingsCheck>();
-        services.AddOptions<ProfileHistoryOptions>().BindConfiguration("Profiles");
+        services.AddOptions<ProfileHistoryOptions>().BindConfiguration("Profiles").ValidateOnStart();
 
         services.AddIcrmAzureClients();
         services.AddSingleton<CosmosContainers>();
@@ -48,35 +48,36 @@ public static class AzureRegistration
 
         services.AddSingleton(sp => new ProfileHistory(sp.GetRequiredService<IOptions<ProfileHistoryOptions>>().Value));
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<IngestionOptions>>().Value);
-        services.AddOptions<MatchOptions>().BindConfiguration("Matching");
-        services.AddSingleton(_ => new MatchKeyHasher(PiiKey.Read(config)));
+        services.AddOptions<MatchOptions>().BindConfiguration("Matching").ValidateOnStart();
+        services.AddOptions<SecurityOptions>().BindConfiguration(SecurityOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SecurityOptions>>(new OptionsProblems<SecurityOptions>(o => o.Problems()));
+        services.AddSingleton(sp => new MatchKeyHasher(PiiKey.Read(sp.GetRequiredService<IOptions<SecurityOptions>>().Value)));
         services.AddSingleton(sp => new IdentityResolver(new ProbabilisticMatcher(sp.GetRequiredService<IOptions<MatchOptions>>().Value)));
         services.AddSingleton<CustomerResolver>();
         services.AddSingleton<IIdentityResolver>(sp => sp.GetRequiredService<CustomerResolver>());
         services.AddSingleton<IngestionPipeline>();
 
-        services.AddIcrmModels(config);
-        services.AddSingleton<ISentimentProvider>(sp => SentimentProviders.Create(config, () => sp.GetRequiredService<IcrmCredentials>().For(SettingNames.LanguagePrefix), () => sp.GetRequiredService<iCrm.Ml.Training.ChampionModels>()));
+        services.AddOptions<ModelOptions>().BindConfiguration(ModelOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ModelOptions>>(new OptionsProblems<ModelOptions>(o => o.Problems()));
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<ModelOptions>>().Value);
+        services.AddIcrmModels();
+        services.AddOptions<SentimentOptions>().BindConfiguration(SentimentOptions.Section)
+            .PostConfigure<IConfiguration>((o, c) => o.LanguageEndpoint ??= c.GetSection(SettingNames.LanguagePrefix).GetValue<Uri?>("endpoint"))
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SentimentOptions>>(new OptionsProblems<SentimentOptions>(o => o.Problems()));
+        services.AddSingleton<ISentimentProvider>(sp => SentimentProviders.Create(sp.GetRequiredService<IOptions<SentimentOptions>>().Value,
+            () => sp.GetRequiredService<IcrmCredentials>().For(SettingNames.LanguagePrefix), () => sp.GetRequiredService<iCrm.Ml.Training.ChampionModels>()));
         return builder;
     }
 }
 
-/// <summary>The HMAC secret for match keys (<c>ICRM_PII_KEY</c>; a Key Vault reference in Azure).</summary>
+/// <summary>The HMAC secret for match keys (<c>Security__PiiKey</c>; a Key Vault reference in Azure).</summary>
 public static class PiiKey
 {
-    public const int MinimumLength = 16;
-
-    public static byte[] Read(IConfiguration config)
-    {
-        var value = config[SettingNames.PiiKey];
-        if (string.IsNullOrWhiteSpace(value) || value.Length < MinimumLength)
-        {
-            throw new InvalidOperationException(
-                $"Setting '{SettingNames.PiiKey}' must hold a secret of at least {MinimumLength} characters (match keys are HMACs under it). " +
-                "Locally, local.settings.json from local.settings.sample.json sets a development value; in Azure it is a Key Vault reference.");
-        }
-        return System.Text.Encoding.UTF8.GetBytes(value);
-    }
+    public static byte[] Read(SecurityOptions options) =>
+        options.Problems().FirstOrDefault() is { } problem
+            ? throw new InvalidOperationException(problem)
+            : System.Text.Encoding.UTF8.GetBytes(options.PiiKey!);
 }
 
 /// <summary>Refuses to start with ingestion settings no drop could be read with (a chunk size of 0, a two-letter separator…).</summary>

@@ -28,7 +28,7 @@ public static class IngestEndToEndBenchmark
             ["IcrmStorage"] = LocalStackSettings.Storage,
             ["IcrmCosmos"] = LocalStackSettings.Cosmos,
             ["IcrmCosmos:createIfMissing"] = "true",
-            ["ICRM_PII_KEY"] = "benchmark-pii-key-0123456789",
+            ["Security:PiiKey"] = "benchmark-pii-key-0123456789",
         };
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(settings);

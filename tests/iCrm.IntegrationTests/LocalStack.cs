@@ -32,7 +32,7 @@ public static class LocalStack
         ["IcrmStorage"] = Storage,
         ["IcrmCosmos"] = Cosmos,
         ["IcrmCosmos:createIfMissing"] = "true",
-        ["ICRM_PII_KEY"] = PiiKey,
+        ["Security:PiiKey"] = PiiKey,
     };
 
     /// <summary>The clients as the app builds them (Microsoft.Extensions.Azure, the same settings).</summary>

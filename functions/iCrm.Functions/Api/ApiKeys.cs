@@ -1,12 +1,13 @@
 using System.Security.Cryptography;
 using System.Text;
-using iCrm.Azure;
+using iCrm.Azure.Connections;
+using Microsoft.Extensions.Options;
 
 namespace iCrm.Functions.Api;
 
 /// <summary>
 /// Local API keys. In Azure, function keys (authLevel function/admin) guard the routes before requests reach the app;
-/// locally, <c>ICRM_API_KEY</c> (header <c>x-api-key</c>) and <c>ICRM_ADMIN_KEY</c> (header <c>x-admin-key</c>) do,
+/// locally, <c>Security__ApiKey</c> (header <c>x-api-key</c>) and <c>Security__AdminKey</c> (header <c>x-admin-key</c>) do,
 /// each only when set.
 /// </summary>
 public static class ApiKeys
@@ -17,8 +18,8 @@ public static class ApiKeys
     public static RouteGroupBuilder RequireApiKey(this RouteGroupBuilder group) =>
         group.AddEndpointFilter(async (context, next) =>
         {
-            var config = context.HttpContext.RequestServices.GetRequiredService<IConfiguration>();
-            return Matches(config[SettingNames.ApiKey], context.HttpContext.Request.Headers[ApiKeyHeader])
+            var keys = context.HttpContext.RequestServices.GetRequiredService<IOptions<SecurityOptions>>().Value;
+            return Matches(keys.ApiKey, context.HttpContext.Request.Headers[ApiKeyHeader])
                 ? await next(context)
                 : Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Missing or wrong API key",
                     detail: $"Send the key in the '{ApiKeyHeader}' header.");
@@ -27,8 +28,8 @@ public static class ApiKeys
     public static TBuilder RequireAdminKey<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
         builder.AddEndpointFilter(async (context, next) =>
         {
-            var config = context.HttpContext.RequestServices.GetRequiredService<IConfiguration>();
-            return Matches(config[SettingNames.AdminKey], context.HttpContext.Request.Headers[AdminKeyHeader])
+            var keys = context.HttpContext.RequestServices.GetRequiredService<IOptions<SecurityOptions>>().Value;
+            return Matches(keys.AdminKey, context.HttpContext.Request.Headers[AdminKeyHeader])
                 ? await next(context)
                 : Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Admin key required",
                     detail: $"This operation needs the admin key in the '{AdminKeyHeader}' header.");

@@ -133,7 +133,7 @@ public static class ScoringEndpoints
             var provider = services.GetService<ISentimentProvider>();
             if (provider is null)
             {
-                return ApiProblems.Unavailable("No sentiment provider is configured: set ICRM_SENTIMENT_PROVIDER to 'local' or 'azure'.");
+                return ApiProblems.Unavailable("No sentiment provider is configured: set Sentiment__Provider to 'local' or 'azure'.");
             }
             if (!provider.IsEnabled)
             {

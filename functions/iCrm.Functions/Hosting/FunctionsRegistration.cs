@@ -19,6 +19,7 @@ public static class FunctionsRegistration
         }
 
         builder.AddIcrmServices();
+        builder.AddRequestLogging();
         var services = builder.Services;
         services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
         {
@@ -43,20 +44,12 @@ public static class FunctionsRegistration
         services.AddSingleton<TrainingJobs>();
 
         var config = builder.Configuration;
-        services.AddOptions<LocalTriggerOptions>().Configure(o =>
-        {
-            o.Enabled = config.GetValue(SettingNames.LocalTriggers, false);
-            o.TrainSchedule = config[SettingNames.TrainSchedule] is { Length: > 0 } schedule ? schedule : o.TrainSchedule;
-            if (config.GetValue<double?>("ICRM_LOCAL_DROP_POLL_SECONDS") is { } poll)
-            {
-                o.DropPollInterval = TimeSpan.FromSeconds(poll);
-            }
-            if (config.GetValue<double?>("ICRM_LOCAL_RETRY_SECONDS") is { } retry)
-            {
-                o.RetryDelay = TimeSpan.FromSeconds(retry);
-            }
-        });
-        if (config.GetValue(SettingNames.LocalTriggers, false))
+        services.AddOptions<LocalTriggerOptions>().BindConfiguration(LocalTriggerOptions.Section)
+            .PostConfigure<IConfiguration>((o, c) => o.TrainSchedule = c[SettingNames.TrainSchedule] is { Length: > 0 } schedule ? schedule : o.TrainSchedule)
+            .Validate(o => o.DropPollInterval > TimeSpan.Zero && o.RetryDelay >= TimeSpan.Zero && o.MaxDequeueCount > 0,
+                "LocalTriggers__DropPollInterval must be positive, LocalTriggers__RetryDelay not negative, LocalTriggers__MaxDequeueCount at least 1.")
+            .ValidateOnStart();
+        if (config.GetSection(LocalTriggerOptions.Section).GetValue(nameof(LocalTriggerOptions.Enabled), false))
         {
             services.AddHostedService<DropWatcher>();
             services.AddHostedService<IngestQueueRunner>();
@@ -67,6 +60,7 @@ public static class FunctionsRegistration
 
     public static WebApplication MapIcrmFunctions(this WebApplication app)
     {
+        app.UseRequestLogging();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseRequestBodyLimit();

@@ -1,8 +1,11 @@
 namespace iCrm.Functions.LocalTriggers;
 
-/// <summary>Local stand-ins for the Functions host's triggers (setting <c>ICRM_LOCAL_TRIGGERS</c>; never on in Azure).</summary>
+/// <summary>Section <c>LocalTriggers</c>: local stand-ins for the Functions host's triggers (<c>LocalTriggers__Enabled</c>;
+/// never on in Azure).</summary>
 public sealed class LocalTriggerOptions
 {
+    public const string Section = "LocalTriggers";
+
     public bool Enabled { get; set; }
 
     /// <summary>How often the drops container is listed for new blobs (Azurite has no Event Grid).</summary>
@@ -17,6 +20,7 @@ public sealed class LocalTriggerOptions
     /// <summary>Attempts before a message goes to the poison queue (host.json <c>maxDequeueCount</c>).</summary>
     public int MaxDequeueCount { get; set; } = 5;
 
-    /// <summary>NCRONTAB with seconds, as the timer trigger reads <c>%TRAIN_SCHEDULE%</c>.</summary>
+    /// <summary>NCRONTAB with seconds, from the app setting <c>TRAIN_SCHEDULE</c> that the timer trigger reads as
+    /// <c>%TRAIN_SCHEDULE%</c> (the host resolves binding expressions from app settings, so it keeps its own name).</summary>
     public string TrainSchedule { get; set; } = "0 0 2 * * *";
 }

@@ -11,7 +11,7 @@ namespace iCrm.Ml.Sentiment;
 /// negative). Time-based holdout: the newest <see cref="HoldoutShare"/> of rated feedback (by timestamp) is the test
 /// set; baseline = always the training majority class. Promotion: holdout accuracy, higher is better, 0.01 absolute.
 /// The champion scores every feedback text in the write-back (<see cref="FeedbackItem.Sentiment"/>), which the churn
-/// features then read. With an external <paramref name="provider"/> (Azure AI Language, <c>ICRM_SENTIMENT_PROVIDER=azure</c>)
+/// features then read. With an external <paramref name="provider"/> (Azure AI Language, <c>Sentiment__Provider=azure</c>)
 /// the local model is still trained and evaluated (its card says how well the tenant's own ratings are predicted), but
 /// feedback is scored by the provider.
 /// </summary>
