@@ -20,6 +20,7 @@ public static class FunctionsRegistration
 
         builder.AddIcrmServices();
         builder.AddRequestLogging();
+        builder.AddIcrmTelemetry();
         var services = builder.Services;
         services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
         {
