@@ -39,8 +39,8 @@ step "3/6 start the app with local triggers on $API"
 scripts/stop.sh --app-only >/dev/null 2>&1 || true
 # The built dll, not `dotnet run`: a Worker-SDK project's `dotnet run` tries to launch Core Tools (func), which cannot be
 # installed here. Started without the Functions host, the app serves the same functions on its own ASP.NET Core host,
-# and ICRM_LOCAL_TRIGGERS turns on the drop watcher (Event Grid's part) and the scheduler (the timer's).
-ICRM_LOCAL_TRIGGERS=true ICRM_PORT="$PORT" IcrmStorage="$ICRM_LOCAL_STORAGE" IcrmCosmos="$ICRM_LOCAL_COSMOS" \
+# and LocalTriggers__Enabled turns on the drop watcher (Event Grid's part) and the scheduler (the timer's).
+LocalTriggers__Enabled=true ICRM_PORT="$PORT" IcrmStorage="$ICRM_LOCAL_STORAGE" IcrmCosmos="$ICRM_LOCAL_COSMOS" \
   setsid nohup dotnet functions/iCrm.Functions/bin/Release/net10.0/iCrm.Functions.dll >"$STATE/app.log" 2>&1 &
 echo $! >"$STATE/app.pid"
 # Any HTTP answer from the health function means the app is up (it may say 503 until the store is ready).

@@ -1,6 +1,5 @@
-using Azure.Storage.Blobs;
-using Azure.Storage.Queues;
 using iCrm.Azure.Connections;
+using iCrm.Azure.Health;
 using iCrm.Azure.Storage;
 using iCrm.Azure.Store;
 using iCrm.Core.Identity;
@@ -11,7 +10,6 @@ using iCrm.Azure.Language;
 using iCrm.Ml;
 using iCrm.Ml.Registry;
 using iCrm.Ml.Sentiment;
-using Microsoft.Azure.Cosmos;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -29,20 +27,13 @@ public static class AzureRegistration
         var config = builder.Configuration;
         services.TryAddSingleton(TimeProvider.System);
 
-        services.AddOptions<CosmosStoreOptions>().Configure(o =>
-        {
-            o.CreateIfMissing = config.GetValue("ICRM_CREATE_STORE", false);
-            o.AllowBulk = config.GetValue("ICRM_COSMOS_BULK", false);
-        });
         services.AddOptions<IngestionOptions>().BindConfiguration("Ingestion").ValidateOnStart();
         services.AddSingleton<IValidateOptions<IngestionOptions>, IngestionSettingsCheck>();
-        services.AddOptions<ProfileHistoryOptions>().BindConfiguration("Profiles");
+        services.AddOptions<ProfileHistoryOptions>().BindConfiguration("Profiles").ValidateOnStart();
 
-        services.AddSingleton(_ => AzureClientFactory.CreateBlobServiceClient(config));
-        services.AddSingleton(_ => AzureClientFactory.CreateQueueServiceClient(config));
-        services.AddSingleton(sp => AzureClientFactory.CreateCosmosClient(config, sp.GetRequiredService<IOptions<CosmosStoreOptions>>().Value.AllowBulk));
-
+        services.AddIcrmAzureClients();
         services.AddSingleton<CosmosContainers>();
+        services.AddSingleton<DependencyHealth>();
         services.AddSingleton<ICustomerStore, CosmosCustomerStore>();
         services.AddSingleton<IIdentityStore, CosmosIdentityStore>();
         services.AddSingleton<IIngestionLedger, CosmosIngestionLedger>();
@@ -58,35 +49,36 @@ public static class AzureRegistration
 
         services.AddSingleton(sp => new ProfileHistory(sp.GetRequiredService<IOptions<ProfileHistoryOptions>>().Value));
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<IngestionOptions>>().Value);
-        services.AddOptions<MatchOptions>().BindConfiguration("Matching");
-        services.AddSingleton(_ => new MatchKeyHasher(PiiKey.Read(config)));
+        services.AddOptions<MatchOptions>().BindConfiguration("Matching").ValidateOnStart();
+        services.AddOptions<SecurityOptions>().BindConfiguration(SecurityOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SecurityOptions>>(new OptionsProblems<SecurityOptions>(o => o.Problems()));
+        services.AddSingleton(sp => new MatchKeyHasher(PiiKey.Read(sp.GetRequiredService<IOptions<SecurityOptions>>().Value)));
         services.AddSingleton(sp => new IdentityResolver(new ProbabilisticMatcher(sp.GetRequiredService<IOptions<MatchOptions>>().Value)));
         services.AddSingleton<CustomerResolver>();
         services.AddSingleton<IIdentityResolver>(sp => sp.GetRequiredService<CustomerResolver>());
         services.AddSingleton<IngestionPipeline>();
 
-        services.AddIcrmModels(config);
-        services.AddSingleton<ISentimentProvider>(sp => SentimentProviders.Create(config, () => sp.GetRequiredService<iCrm.Ml.Training.ChampionModels>()));
+        services.AddOptions<ModelOptions>().BindConfiguration(ModelOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ModelOptions>>(new OptionsProblems<ModelOptions>(o => o.Problems()));
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<ModelOptions>>().Value);
+        services.AddIcrmModels();
+        services.AddOptions<SentimentOptions>().BindConfiguration(SentimentOptions.Section)
+            .PostConfigure<IConfiguration>((o, c) => o.LanguageEndpoint ??= c.GetSection(SettingNames.LanguagePrefix).GetValue<Uri?>("endpoint"))
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SentimentOptions>>(new OptionsProblems<SentimentOptions>(o => o.Problems()));
+        services.AddSingleton<ISentimentProvider>(sp => SentimentProviders.Create(sp.GetRequiredService<IOptions<SentimentOptions>>().Value,
+            () => sp.GetRequiredService<IcrmCredentials>().For(SettingNames.LanguagePrefix), () => sp.GetRequiredService<iCrm.Ml.Training.ChampionModels>()));
         return builder;
     }
 }
 
-/// <summary>The HMAC secret for match keys (<c>ICRM_PII_KEY</c>; a Key Vault reference in Azure).</summary>
+/// <summary>The HMAC secret for match keys (<c>Security__PiiKey</c>; a Key Vault reference in Azure).</summary>
 public static class PiiKey
 {
-    public const int MinimumLength = 16;
-
-    public static byte[] Read(IConfiguration config)
-    {
-        var value = config[SettingNames.PiiKey];
-        if (string.IsNullOrWhiteSpace(value) || value.Length < MinimumLength)
-        {
-            throw new InvalidOperationException(
-                $"Setting '{SettingNames.PiiKey}' must hold a secret of at least {MinimumLength} characters (match keys are HMACs under it). " +
-                "Locally, local.settings.json from local.settings.sample.json sets a development value; in Azure it is a Key Vault reference.");
-        }
-        return System.Text.Encoding.UTF8.GetBytes(value);
-    }
+    public static byte[] Read(SecurityOptions options) =>
+        options.Problems().FirstOrDefault() is { } problem
+            ? throw new InvalidOperationException(problem)
+            : System.Text.Encoding.UTF8.GetBytes(options.PiiKey!);
 }
 
 /// <summary>Refuses to start with ingestion settings no drop could be read with (a chunk size of 0, a two-letter separator…).</summary>

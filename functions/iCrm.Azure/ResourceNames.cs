@@ -35,18 +35,22 @@ public static class ResourceNames
     public static readonly IReadOnlyList<string> Queues = [IngestQueue, IngestPoisonQueue];
 }
 
-/// <summary>Setting names the app reads (ARCHITECTURE.md). Connection prefixes are read as <c>{prefix}</c> or <c>{prefix}__*</c>.</summary>
+/// <summary>
+/// App setting names (as environment variables / app settings: <c>Section__Key</c>), one section per area; every
+/// setting with its default is in docs/settings.md. Connection prefixes are read as <c>{prefix}</c> or <c>{prefix}__*</c>.
+/// </summary>
 public static class SettingNames
 {
     public const string StoragePrefix = "IcrmStorage";
     public const string CosmosPrefix = "IcrmCosmos";
     public const string LanguagePrefix = "IcrmLanguage";
     public const string TrainSchedule = "TRAIN_SCHEDULE";
-    public const string PiiKey = "ICRM_PII_KEY";
-    public const string LocalTriggers = "ICRM_LOCAL_TRIGGERS";
-    public const string ApiKey = "ICRM_API_KEY";
-    public const string AdminKey = "ICRM_ADMIN_KEY";
-    public const string SentimentProvider = "ICRM_SENTIMENT_PROVIDER";
+    public const string PiiKey = "Security__PiiKey";
+    public const string LocalTriggers = "LocalTriggers__Enabled";
+    public const string ApiKey = "Security__ApiKey";
+    public const string AdminKey = "Security__AdminKey";
+    public const string SentimentProvider = "Sentiment__Provider";
+    public const string CreateStore = "IcrmCosmos__createIfMissing";
 
     /// <summary>Settings the app reads in Azure; the Bicep consistency test checks each is set by the template.</summary>
     public static readonly IReadOnlyList<string> RequiredInAzure =

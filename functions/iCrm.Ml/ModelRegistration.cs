@@ -5,7 +5,6 @@ using iCrm.Ml.Scoring;
 using iCrm.Ml.Segments;
 using iCrm.Ml.Sentiment;
 using iCrm.Ml.Training;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -15,30 +14,28 @@ public static class ModelRegistration
 {
     /// <summary>
     /// Registers every model kind (trainer + loader), the champion cache, the training runner and live scoring. Sentiment
-    /// is trained first so that churn, trained later in the same run, reads fresh feedback sentiment.
-    /// Settings: <c>ICRM_CHURN_WINDOW_DAYS</c> (default 90), <c>ICRM_CLV_HOLDOUT_DAYS</c> (182),
-    /// <c>ICRM_CLV_MIN_HOLDOUT_CUSTOMERS</c> (100), <c>ICRM_RECOMMENDATIONS_TUNING_SECONDS</c> (120). The stores, registry, lease and run log are registered by the caller.
+    /// is trained first so that churn, trained later in the same run, reads fresh feedback sentiment. The kinds read
+    /// <see cref="ModelOptions"/> (section <c>Models</c>, bound and validated by the host) when it is registered.
+    /// The stores, registry, lease and run log are registered by the caller.
     /// </summary>
-    public static IServiceCollection AddIcrmModels(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddIcrmModels(this IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
-        var churnWindow = Int(configuration, "ICRM_CHURN_WINDOW_DAYS", 90);
-        var clvHoldout = Int(configuration, "ICRM_CLV_HOLDOUT_DAYS", 182);
-        var clvMinimumHoldout = Int(configuration, "ICRM_CLV_MIN_HOLDOUT_CUSTOMERS", 100);
-        var recommendationTuning = Int(configuration, "ICRM_RECOMMENDATIONS_TUNING_SECONDS", 120);
         // Sentiment scores feedback with the configured provider when it is an external one (Azure AI Language).
         services.AddSingleton(sp => new SentimentKind(provider: sp.GetService<ISentimentProvider>()));
         services.AddSingleton<IModelTrainer>(sp => sp.GetRequiredService<SentimentKind>());
         services.AddSingleton<IModelLoader>(sp => sp.GetRequiredService<SentimentKind>());
-        Add(services, new ChurnKind(labels: new Core.Features.ChurnLabelOptions { WindowDays = churnWindow }));
-        Add(services, new LifetimeKind(clvHoldout, minimumHoldoutCustomers: clvMinimumHoldout));
-        Add(services, new SegmentsKind());
-        Add(services, new RecommendationsKind(new RecommenderOptions { TuningSeconds = recommendationTuning }));
+        Add(services, sp => new ChurnKind(labels: new Core.Features.ChurnLabelOptions { WindowDays = Options(sp).ChurnWindowDays }));
+        Add(services, sp => new LifetimeKind(Options(sp).ClvHoldoutDays, minimumHoldoutCustomers: Options(sp).ClvMinHoldoutCustomers));
+        Add(services, _ => new SegmentsKind());
+        Add(services, sp => new RecommendationsKind(new RecommenderOptions { TuningSeconds = Options(sp).RecommendationsTuningSeconds }));
         services.AddSingleton<ChampionModels>();
         services.AddSingleton<TrainingRunner>();
         services.AddSingleton<ICustomerScoring, ChampionScoring>();
         return services;
     }
+
+    private static ModelOptions Options(IServiceProvider services) => services.GetService<ModelOptions>() ?? new ModelOptions();
 
     /// <summary>All model kinds with default options, in training order (sentiment first).</summary>
     public static IReadOnlyList<(IModelTrainer Trainer, IModelLoader Loader)> DefaultKinds()
@@ -51,13 +48,50 @@ public static class ModelRegistration
         return [(sentiment, sentiment), (churn, churn), (clv, clv), (segments, segments), (recommendations, recommendations)];
     }
 
-    private static int Int(IConfiguration configuration, string name, int fallback) =>
-        int.TryParse(configuration[name], System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var v) && v > 0 ? v : fallback;
-
-    private static void Add<T>(IServiceCollection services, T kind)
+    private static void Add<T>(IServiceCollection services, Func<IServiceProvider, T> create)
         where T : class, IModelTrainer, IModelLoader
     {
-        services.AddSingleton<IModelTrainer>(kind);
-        services.AddSingleton<IModelLoader>(kind);
+        services.AddSingleton(create);
+        services.AddSingleton<IModelTrainer>(sp => sp.GetRequiredService<T>());
+        services.AddSingleton<IModelLoader>(sp => sp.GetRequiredService<T>());
+    }
+}
+
+/// <summary>Section <c>Models</c>: the horizons the model kinds learn over.</summary>
+public sealed class ModelOptions
+{
+    public const string Section = "Models";
+
+    /// <summary><c>Models__ChurnWindowDays</c>: a customer without an order for this many days has churned.</summary>
+    public int ChurnWindowDays { get; set; } = 90;
+
+    /// <summary><c>Models__ClvHoldoutDays</c>: days of orders held out to measure lifetime-value models.</summary>
+    public int ClvHoldoutDays { get; set; } = 182;
+
+    /// <summary><c>Models__ClvMinHoldoutCustomers</c>: a lifetime-value holdout with fewer customers is "not comparable"
+    /// and cannot promote a model over the champion.</summary>
+    public int ClvMinHoldoutCustomers { get; set; } = 100;
+
+    /// <summary><c>Models__RecommendationsTuningSeconds</c>: time budget of the recommenders' hyperparameter search.</summary>
+    public int RecommendationsTuningSeconds { get; set; } = 120;
+
+    public IEnumerable<string> Problems()
+    {
+        if (ChurnWindowDays is < 1 or > 3650)
+        {
+            yield return "'Models__ChurnWindowDays' must be between 1 and 3650.";
+        }
+        if (ClvHoldoutDays is < 1 or > 3650)
+        {
+            yield return "'Models__ClvHoldoutDays' must be between 1 and 3650.";
+        }
+        if (ClvMinHoldoutCustomers is < 1 or > 1_000_000)
+        {
+            yield return "'Models__ClvMinHoldoutCustomers' must be between 1 and 1000000.";
+        }
+        if (RecommendationsTuningSeconds is < 1 or > 86_400)
+        {
+            yield return "'Models__RecommendationsTuningSeconds' must be between 1 and 86400.";
+        }
     }
 }

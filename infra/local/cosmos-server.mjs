@@ -16,7 +16,8 @@
 //     the feed returns documents changed after the LSN in If-None-Match (the continuation), from the
 //     beginning when there is none, and only "now" for If-None-Match: *;
 //   - keep-alive instead of Connection: close (a TLS handshake per request costs ~5 ms);
-//   - error bodies always carry a Cosmos error code ({"code":"NotFound","message":...}).
+//   - error bodies always carry a Cosmos error code ({"code":"NotFound","message":...});
+//   - a document request in a missing container or database answers 404 with x-ms-substatus 1003, as Azure does.
 import { createRequire } from "node:module";
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -331,7 +332,27 @@ async function delegate(account, req, res) {
   }
 }
 
+// Azure answers a document request whose container or database does not exist with 404 and sub-status 1003
+// ("owner resource does not exist"), which tells a missing item from a missing container. Imitate it, so a client can
+// see that the server came back empty after a restart.
+function collectionExists(account, { dbId, collId }) {
+  try {
+    return Boolean(account.database(dbId).collection(collId).read());
+  } catch {
+    return false;
+  }
+}
+
 async function dispatch(account, req, res) {
+  const result = await dispatchRequest(account, req, res);
+  const m = DOCS_PATH.exec(normalisePath(req.url));
+  if (m && result.status === 404 && !collectionExists(account, { dbId: decodeURIComponent(m[1]), collId: decodeURIComponent(m[2]) })) {
+    result.headers = { ...(result.headers || {}), "x-ms-substatus": "1003" };
+  }
+  return result;
+}
+
+async function dispatchRequest(account, req, res) {
   const pathname = normalisePath(req.url);
   const m = DOCS_PATH.exec(pathname);
   if (m) {

@@ -117,12 +117,12 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'IcrmCosmos__clientId', value: identityClientId }
         { name: 'IcrmLanguage__endpoint', value: languageEndpoint }
         { name: 'TRAIN_SCHEDULE', value: trainSchedule }
-        { name: 'ICRM_PII_KEY', value: '@Microsoft.KeyVault(SecretUri=${piiKeySecretUri})' }
-        { name: 'ICRM_SENTIMENT_PROVIDER', value: sentimentProvider }
+        { name: 'Security__PiiKey', value: '@Microsoft.KeyVault(SecretUri=${piiKeySecretUri})' }
+        { name: 'Sentiment__Provider', value: sentimentProvider }
         // In Azure the Functions host fires the triggers; the app's local trigger runner stays off.
-        { name: 'ICRM_LOCAL_TRIGGERS', value: 'false' }
+        { name: 'LocalTriggers__Enabled', value: 'false' }
         // Databases and containers come from Bicep (data-plane RBAC cannot create them).
-        { name: 'ICRM_CREATE_STORE', value: 'false' }
+        { name: 'IcrmCosmos__createIfMissing', value: 'false' }
         { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: appInsightsConnectionString }
         { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identityClientId};Authorization=AAD' }
       ]

@@ -27,15 +27,14 @@ public static class IngestEndToEndBenchmark
         {
             ["IcrmStorage"] = LocalStackSettings.Storage,
             ["IcrmCosmos"] = LocalStackSettings.Cosmos,
-            ["ICRM_CREATE_STORE"] = "true",
-            ["ICRM_PII_KEY"] = "benchmark-pii-key-0123456789",
+            ["IcrmCosmos:createIfMissing"] = "true",
+            ["Security:PiiKey"] = "benchmark-pii-key-0123456789",
         };
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(settings);
         builder.AddIcrmServices();
         var counter = new WriteCounter();
-        builder.Services.RemoveAll<CosmosClient>();
-        builder.Services.AddSingleton(_ => AzureClientFactory.CreateCosmosClient(builder.Configuration, allowBulk: false, counter));
+        builder.Services.AddSingleton(new CosmosHandlerFactory(() => counter));
         using var host = builder.Build();
         var pipeline = host.Services.GetRequiredService<IngestionPipeline>();
 

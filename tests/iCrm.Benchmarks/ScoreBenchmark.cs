@@ -32,7 +32,7 @@ public static class ScoreBenchmark
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["ICRM_PII_KEY"] = "benchmark-pii-key-0123456789",
+            ["Security:PiiKey"] = "benchmark-pii-key-0123456789",
             ["IcrmStorage"] = "UseDevelopmentStorage=true",
             ["IcrmCosmos"] = "AccountEndpoint=https://127.0.0.1:1/;AccountKey=bG9jYWw=;",
         });

@@ -103,9 +103,8 @@ public static class TrainBenchmark
         {
             return null; // no local stack: the metric is left out
         }
-        var config = new ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?> { ["IcrmCosmos"] = cosmos }).Build();
-        using var client = iCrm.Azure.Connections.AzureClientFactory.CreateCosmosClient(config, allowBulk: false);
+        using var client = iCrm.Azure.Store.CosmosClients.Create(new iCrm.Azure.Store.CosmosStoreOptions { ConnectionString = cosmos },
+            () => throw new InvalidOperationException("a connection string needs no credential"), []);
         var database = (await client.CreateDatabaseIfNotExistsAsync("icrm-benchmark")).Database;
         var container = (await database.CreateContainerIfNotExistsAsync(new Microsoft.Azure.Cosmos.ContainerProperties("customers-" + Guid.NewGuid().ToString("N")[..8], "/id"))).Container;
         try

@@ -22,10 +22,10 @@ public sealed class IcrmAppFactory : WebApplicationFactory<Program>
 
     public Dictionary<string, string?> Settings { get; } = new()
     {
-        ["ICRM_PII_KEY"] = "contract-test-pii-key-0123456789",
+        ["Security:PiiKey"] = "contract-test-pii-key-0123456789",
         ["IcrmStorage"] = "UseDevelopmentStorage=true",
         ["IcrmCosmos"] = "AccountEndpoint=https://127.0.0.1:1/;AccountKey=bG9jYWw=;",
-        ["ICRM_LOCAL_TRIGGERS"] = "false",
+        ["LocalTriggers:Enabled"] = "false",
     };
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)

@@ -39,10 +39,10 @@ public sealed class IngestionSettingsTests
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["ICRM_PII_KEY"] = "settings-test-pii-key-0123456789",
+            ["Security:PiiKey"] = "settings-test-pii-key-0123456789",
             ["IcrmStorage"] = "UseDevelopmentStorage=true",
             ["IcrmCosmos"] = "AccountEndpoint=https://127.0.0.1:1/;AccountKey=bG9jYWw=;",
-            ["ICRM_LOCAL_TRIGGERS"] = "false",
+            ["LocalTriggers:Enabled"] = "false",
             [key] = value,
         });
         builder.AddIcrmServices();

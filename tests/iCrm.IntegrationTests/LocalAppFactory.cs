@@ -8,9 +8,9 @@ public sealed class LocalAppFactory : WebApplicationFactory<Program>
 {
     public Dictionary<string, string?> Settings { get; } = new(LocalStack.Settings())
     {
-        ["ICRM_LOCAL_TRIGGERS"] = "true",
-        ["ICRM_LOCAL_DROP_POLL_SECONDS"] = "0.5",
-        ["ICRM_LOCAL_RETRY_SECONDS"] = "0.5",
+        ["LocalTriggers:Enabled"] = "true",
+        ["LocalTriggers:DropPollInterval"] = "00:00:00.5",
+        ["LocalTriggers:RetryDelay"] = "00:00:00.5",
         // Far away: tests start training over HTTP.
         ["TRAIN_SCHEDULE"] = "0 0 2 1 1 *",
     };

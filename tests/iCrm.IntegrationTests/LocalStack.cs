@@ -1,9 +1,11 @@
 using iCrm.Azure.Connections;
+using iCrm.Azure.Health;
 using iCrm.Azure.Store;
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
 using Microsoft.Azure.Cosmos;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 // Tests share one Azurite and one Cosmos server: run them one at a time.
@@ -29,18 +31,28 @@ public static class LocalStack
     {
         ["IcrmStorage"] = Storage,
         ["IcrmCosmos"] = Cosmos,
-        ["ICRM_CREATE_STORE"] = "true",
-        ["ICRM_PII_KEY"] = PiiKey,
+        ["IcrmCosmos:createIfMissing"] = "true",
+        ["Security:PiiKey"] = PiiKey,
     };
 
-    public static BlobServiceClient Blobs() => AzureClientFactory.CreateBlobServiceClient(Configuration);
+    /// <summary>The clients as the app builds them (Microsoft.Extensions.Azure, the same settings).</summary>
+    private static readonly Lazy<ServiceProvider> Clients = new(() => AzureClientsFor(Configuration));
 
-    public static QueueServiceClient Queues() => AzureClientFactory.CreateQueueServiceClient(Configuration);
+    public static ServiceProvider AzureClientsFor(IConfiguration configuration, Action<IServiceCollection>? configure = null)
+    {
+        var services = new ServiceCollection().AddLogging().AddSingleton(configuration);
+        services.AddIcrmAzureClients();
+        configure?.Invoke(services);
+        return services.BuildServiceProvider();
+    }
 
-    private static readonly Lazy<CosmosClient> SharedCosmos = new(() => AzureClientFactory.CreateCosmosClient(Configuration, allowBulk: false));
+    public static BlobServiceClient Blobs() => Clients.Value.GetRequiredService<BlobServiceClient>();
+
+    public static QueueServiceClient Queues() => Clients.Value.GetRequiredService<QueueServiceClient>();
 
     public static CosmosContainers CosmosContainers() =>
-        new(SharedCosmos.Value, Options.Create(new CosmosStoreOptions { CreateIfMissing = true }));
+        new(Clients.Value.GetRequiredService<CosmosClient>(), Options.Create(new CosmosStoreOptions { CreateIfMissing = true }),
+            Clients.Value.GetRequiredService<StoreState>());
 
     /// <summary>A run-unique suffix so tests sharing the stack never see each other's data.</summary>
     public static string Unique() => Guid.NewGuid().ToString("N")[..10];

@@ -56,8 +56,8 @@ dotnet build tools/iCrm.DataGen -c Release -nologo -clp:ErrorsOnly >&2
 
 log "start the app on $API"
 # Request logging off (Warning): the measurement is of the API, not of the console.
-ICRM_LOCAL_TRIGGERS=true ICRM_LOCAL_DROP_POLL_SECONDS=1 ICRM_CREATE_STORE=true ICRM_PII_KEY="load-test-only-pii-key-0123456789" \
-  ICRM_API_KEY="" ICRM_ADMIN_KEY="" ICRM_PORT="$PORT" IcrmStorage="$ICRM_LOCAL_STORAGE" IcrmCosmos="$ICRM_LOCAL_COSMOS" \
+LocalTriggers__Enabled=true LocalTriggers__DropPollInterval=00:00:01 IcrmCosmos__createIfMissing=true Security__PiiKey="load-test-only-pii-key-0123456789" \
+  Security__ApiKey="" Security__AdminKey="" ICRM_PORT="$PORT" IcrmStorage="$ICRM_LOCAL_STORAGE" IcrmCosmos="$ICRM_LOCAL_COSMOS" \
   Logging__LogLevel__Default=Warning ASPNETCORE_ENVIRONMENT=Production \
   dotnet functions/iCrm.Functions/bin/Release/net10.0/iCrm.Functions.dll >"$STATE/app.log" 2>&1 &
 APP_PID=$!

@@ -36,7 +36,7 @@ public sealed class CosmosCustomerStore(CosmosContainers containers) : ICustomer
                 new ItemRequestOptions { IfMatchEtag = etag, EnableContentResponseOnWrite = false }, cancellationToken);
             return response.ETag;
         }
-        catch (CosmosException e) when (e.StatusCode is HttpStatusCode.PreconditionFailed or HttpStatusCode.NotFound)
+        catch (CosmosException e) when (e.StatusCode is HttpStatusCode.PreconditionFailed || CosmosQueries.IsMissingItem(e))
         {
             return null;
         }

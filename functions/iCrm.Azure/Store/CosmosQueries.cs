@@ -38,9 +38,14 @@ internal static class CosmosQueries
             var response = await container.ReadItemAsync<T>(id, new PartitionKey(id), cancellationToken: cancellationToken);
             return new Versioned<T>(response.Resource, response.ETag);
         }
-        catch (CosmosException e) when (e.StatusCode == System.Net.HttpStatusCode.NotFound)
+        catch (CosmosException e) when (IsMissingItem(e))
         {
             return null;
         }
     }
+
+    /// <summary>A 404 for the item itself; a 404 with sub-status 1003 means its container or database is gone, which is an
+    /// outage of the store (health and the API answer 503), not a customer who does not exist.</summary>
+    public static bool IsMissingItem(CosmosException e) =>
+        e.StatusCode == System.Net.HttpStatusCode.NotFound && e.SubStatusCode != 1003;
 }

@@ -20,7 +20,7 @@ public enum MatchKeyKind
 
 /// <summary>
 /// A keyed hash of one identifying value, e.g. <c>em:3f9a…</c>. Safe as a Cosmos id (hex after a short prefix,
-/// 67 characters, none of <c>/\?#</c>) and free of raw personal data: without <c>ICRM_PII_KEY</c> it cannot be reversed
+/// 67 characters, none of <c>/\?#</c>) and free of raw personal data: without <c>Security__PiiKey</c> it cannot be reversed
 /// or even recomputed from a guessed email.
 /// </summary>
 public readonly record struct MatchKey(MatchKeyKind Kind, string Value)
@@ -42,7 +42,7 @@ public readonly record struct MatchKey(MatchKeyKind Kind, string Value)
 }
 
 /// <summary>
-/// Turns contact fields into match keys with HMAC-SHA256 under the secret <c>ICRM_PII_KEY</c>.
+/// Turns contact fields into match keys with HMAC-SHA256 under the secret <c>Security__PiiKey</c>.
 /// Each kind hashes a distinct domain-separated payload (<c>em|…</c>, <c>ph|…</c>), so equal text in two fields never
 /// collides. Thread-safe (stateless one-shot HMAC), cheap to share.
 /// </summary>

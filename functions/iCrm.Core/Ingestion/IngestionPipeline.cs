@@ -39,6 +39,7 @@ public sealed class IngestionPipeline(
 {
     public async Task<IngestionReport> IngestAsync(string blobPath, CancellationToken cancellationToken = default)
     {
+        using var activity = Diagnostics.IngestionTelemetry.StartDrop(blobPath);
         var blob = await drops.GetAsync(blobPath, cancellationToken) ?? throw new DropNotFoundException(blobPath);
         var dropId = DropId.Compute(blob.Container, blob.Path, blob.ETag);
         var previous = await ledger.GetAsync(dropId, cancellationToken);
@@ -282,6 +283,7 @@ public sealed class IngestionPipeline(
         report.CompletedAt = time.GetUtcNow();
         report.DurationSeconds = Math.Round(time.GetElapsedTime(started).TotalSeconds, 3);
         report.ReportPath = $"quarantine/{report.Id}/report.json";
+        Diagnostics.IngestionTelemetry.Record(report);
         await quarantine.WriteReportAsync(report, cancellationToken);
         await ledger.UpsertAsync(report, cancellationToken);
         return report;

@@ -118,8 +118,8 @@ public sealed class ApiDocumentation : IAsyncDisposable
             Version = "v1",
             Description = "Unified customer profiles, live scores with reasons, recommendations, segments, sentiment, model cards and " +
                 "ingestion reports. Errors are RFC 9457 ProblemDetails. In Azure every function except `/api/health` needs a function " +
-                "key (`x-functions-key` header or `code` query parameter; `/api/train` the admin key); locally `ICRM_API_KEY` " +
-                "(header `x-api-key`) and `ICRM_ADMIN_KEY` (header `x-admin-key`) guard the API when set.",
+                "key (`x-functions-key` header or `code` query parameter; `/api/train` the admin key); locally `Security__ApiKey` " +
+                "(header `x-api-key`) and `Security__AdminKey` (header `x-admin-key`) guard the API when set.",
             License = new OpenApiLicense { Name = "MIT", Identifier = "MIT" },
         };
         document.Servers = [new OpenApiServer { Url = "/", Description = "This app (Azure: https://<app>.azurewebsites.net; locally http://127.0.0.1:7071)" }];
@@ -133,12 +133,12 @@ public sealed class ApiDocumentation : IAsyncDisposable
         document.Components.SecuritySchemes["localApiKey"] = new OpenApiSecurityScheme
         {
             Type = SecuritySchemeType.ApiKey, In = ParameterLocation.Header, Name = ApiKeys.ApiKeyHeader,
-            Description = "Local runs: the value of ICRM_API_KEY, when set.",
+            Description = "Local runs: the value of Security__ApiKey, when set.",
         };
         document.Components.SecuritySchemes["localAdminKey"] = new OpenApiSecurityScheme
         {
             Type = SecuritySchemeType.ApiKey, In = ParameterLocation.Header, Name = ApiKeys.AdminKeyHeader,
-            Description = "Local runs: the value of ICRM_ADMIN_KEY, when set (POST /api/train).",
+            Description = "Local runs: the value of Security__AdminKey, when set (POST /api/train).",
         };
         OpenApiSecurityRequirement Requirement(params string[] schemes)
         {

@@ -1,15 +1,16 @@
 using System.Security.Cryptography;
 using System.Text;
-using iCrm.Azure;
+using iCrm.Azure.Connections;
 using iCrm.Functions.Hosting;
 using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.Options;
 
 namespace iCrm.Functions.Api;
 
 /// <summary>
 /// Local API keys. In Azure, function keys (each function's auth level) guard the routes before requests reach the
-/// worker; locally, <c>ICRM_API_KEY</c> (header <c>x-api-key</c>) guards every function above anonymous and
-/// <c>ICRM_ADMIN_KEY</c> (header <c>x-admin-key</c>) the admin ones, each only when set. The level comes from the
+/// worker; locally, <c>Security__ApiKey</c> (header <c>x-api-key</c>) guards every function above anonymous and
+/// <c>Security__AdminKey</c> (header <c>x-admin-key</c>) the admin ones, each only when set. The level comes from the
 /// function's trigger attribute, so both hosts guard the same functions.
 /// </summary>
 public static class ApiKeys
@@ -20,17 +21,17 @@ public static class ApiKeys
     /// <summary>Checks the keys of the matched function (after routing).</summary>
     public static IApplicationBuilder UseLocalKeys(this IApplicationBuilder app)
     {
-        var config = app.ApplicationServices.GetRequiredService<IConfiguration>();
+        var keys = app.ApplicationServices.GetRequiredService<IOptionsMonitor<SecurityOptions>>();
         return app.Use(async (context, next) =>
         {
             var level = context.GetEndpoint()?.Metadata.GetMetadata<HttpFunction>()?.AuthLevel ?? AuthorizationLevel.Anonymous;
-            if (level != AuthorizationLevel.Anonymous && !Matches(config[SettingNames.ApiKey], context.Request.Headers[ApiKeyHeader]))
+            if (level != AuthorizationLevel.Anonymous && !Matches(keys.CurrentValue.ApiKey, context.Request.Headers[ApiKeyHeader]))
             {
                 await Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Missing or wrong API key",
                     detail: $"Send the key in the '{ApiKeyHeader}' header.").ExecuteAsync(context);
                 return;
             }
-            if (level == AuthorizationLevel.Admin && !Matches(config[SettingNames.AdminKey], context.Request.Headers[AdminKeyHeader]))
+            if (level == AuthorizationLevel.Admin && !Matches(keys.CurrentValue.AdminKey, context.Request.Headers[AdminKeyHeader]))
             {
                 await Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Admin key required",
                     detail: $"This operation needs the admin key in the '{AdminKeyHeader}' header.").ExecuteAsync(context);

@@ -167,7 +167,7 @@ public sealed class Scores(CustomerLookup lookup, ICustomerScoring scoring, Time
         var provider = req.HttpContext.RequestServices.GetService<ISentimentProvider>();
         if (provider is null)
         {
-            return ApiProblems.Unavailable("No sentiment provider is configured: set ICRM_SENTIMENT_PROVIDER to 'local' or 'azure'.");
+            return ApiProblems.Unavailable("No sentiment provider is configured: set Sentiment__Provider to 'local' or 'azure'.");
         }
         if (!provider.IsEnabled)
         {

@@ -11,10 +11,13 @@ public static class FunctionsRegistration
     public static IHostApplicationBuilder AddIcrmFunctions(this IHostApplicationBuilder builder)
     {
         builder.AddIcrmServices();
+        builder.AddRequestLogging();
+        builder.AddIcrmTelemetry();
         var services = builder.Services;
         services.AddProblemDetails();
         services.AddApiJson();
         services.AddSingleton<ApiDocumentation>();
+        services.AddDependencyOutageAnswers();
         services.AddSingleton<CustomerLookup>();
         services.AddSingleton<CustomerQuery>();
         services.AddSingleton<TrainingJobs>();
@@ -23,7 +26,7 @@ public static class FunctionsRegistration
 
     /// <summary>
     /// The plain ASP.NET Core host for runs without the Functions host: local.settings.json, the port (<c>ICRM_PORT</c>,
-    /// default 7071, on 127.0.0.1), the functions, and (with <c>ICRM_LOCAL_TRIGGERS</c>) the drop watcher and the
+    /// default 7071, on 127.0.0.1), the functions, and (with <c>LocalTriggers__Enabled</c>) the drop watcher and the
     /// scheduler in place of Event Grid and the timer.
     /// </summary>
     public static WebApplicationBuilder AddIcrmLocalHost(this WebApplicationBuilder builder)
@@ -34,20 +37,12 @@ public static class FunctionsRegistration
         builder.AddIcrmFunctions();
 
         var config = builder.Configuration;
-        builder.Services.AddOptions<LocalTriggerOptions>().Configure(o =>
-        {
-            o.Enabled = config.GetValue(SettingNames.LocalTriggers, false);
-            o.TrainSchedule = config[SettingNames.TrainSchedule] is { Length: > 0 } schedule ? schedule : o.TrainSchedule;
-            if (config.GetValue<double?>("ICRM_LOCAL_DROP_POLL_SECONDS") is { } poll)
-            {
-                o.DropPollInterval = TimeSpan.FromSeconds(poll);
-            }
-            if (config.GetValue<double?>("ICRM_LOCAL_RETRY_SECONDS") is { } retry)
-            {
-                o.RetryDelay = TimeSpan.FromSeconds(retry);
-            }
-        });
-        if (config.GetValue(SettingNames.LocalTriggers, false))
+        builder.Services.AddOptions<LocalTriggerOptions>().BindConfiguration(LocalTriggerOptions.Section)
+            .PostConfigure<IConfiguration>((o, c) => o.TrainSchedule = c[SettingNames.TrainSchedule] is { Length: > 0 } schedule ? schedule : o.TrainSchedule)
+            .Validate(o => o.DropPollInterval > TimeSpan.Zero && o.RetryDelay >= TimeSpan.Zero && o.MaxAttempts > 0,
+                "LocalTriggers__DropPollInterval must be positive, LocalTriggers__RetryDelay not negative, LocalTriggers__MaxAttempts at least 1.")
+            .ValidateOnStart();
+        if (config.GetSection(LocalTriggerOptions.Section).GetValue(nameof(LocalTriggerOptions.Enabled), false))
         {
             builder.Services.AddHostedService<DropWatcher>();
             builder.Services.AddHostedService<TrainScheduler>();
@@ -58,6 +53,7 @@ public static class FunctionsRegistration
     /// <summary>The HTTP functions at the routes their trigger attributes declare, behind the same limits and keys.</summary>
     public static WebApplication MapIcrmLocalHost(this WebApplication app)
     {
+        app.UseRequestLogging();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseRequestBodyLimit();

@@ -1,8 +1,11 @@
 namespace iCrm.Functions.LocalTriggers;
 
-/// <summary>Local stand-ins for Event Grid and the timer (setting <c>ICRM_LOCAL_TRIGGERS</c>; never on in Azure).</summary>
+/// <summary>Section <c>LocalTriggers</c>: local stand-ins for Event Grid and the timer (<c>LocalTriggers__Enabled</c>;
+/// never on in Azure).</summary>
 public sealed class LocalTriggerOptions
 {
+    public const string Section = "LocalTriggers";
+
     public bool Enabled { get; set; }
 
     /// <summary>How often the drops container is listed for new blobs (Azurite has no Event Grid).</summary>
@@ -15,6 +18,7 @@ public sealed class LocalTriggerOptions
     /// <summary>Attempts before a drop goes to the poison queue (the blob extension's <c>maxDequeueCount</c>).</summary>
     public int MaxAttempts { get; set; } = Ingest.MaxAttempts;
 
-    /// <summary>NCRONTAB with seconds, as the timer trigger reads <c>%TRAIN_SCHEDULE%</c>.</summary>
+    /// <summary>NCRONTAB with seconds, from the app setting <c>TRAIN_SCHEDULE</c> that the timer trigger reads as
+    /// <c>%TRAIN_SCHEDULE%</c> (the host resolves binding expressions from app settings, so it keeps its own name).</summary>
     public string TrainSchedule { get; set; } = "0 0 2 * * *";
 }

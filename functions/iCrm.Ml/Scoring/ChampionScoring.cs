@@ -22,7 +22,19 @@ public sealed class ChampionScoring(ChampionModels champions) : ICustomerScoring
     /// <summary>A change in average sentiment smaller than this is "stable".</summary>
     public const double SentimentChange = 0.1;
 
+    private static readonly System.Diagnostics.Metrics.Meter Meter = new("iCrm.Scoring");
+    private static readonly System.Diagnostics.Metrics.Histogram<double> Latency =
+        Meter.CreateHistogram<double>("icrm.scoring.duration", "ms", "Time to score one customer with the champions.");
+
     public async Task<CustomerScores> ScoreAsync(CustomerProfile profile, DateTimeOffset asOf, ScoreRequest request, CancellationToken cancellationToken = default)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var scores = await ScoreCoreAsync(profile, asOf, request, cancellationToken);
+        Latency.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        return scores;
+    }
+
+    private async Task<CustomerScores> ScoreCoreAsync(CustomerProfile profile, DateTimeOffset asOf, ScoreRequest request, CancellationToken cancellationToken)
     {
         var versions = new Dictionary<string, string>(5);
         var unavailable = new Dictionary<string, string>(0);

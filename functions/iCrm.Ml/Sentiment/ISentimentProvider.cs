@@ -29,7 +29,7 @@ public sealed record SentimentResult(double Score, SentimentLabel Label)
 
 /// <summary>
 /// Scores feedback texts. Implementations: the local ML.NET model trained on the tenant's own rated feedback
-/// (<see cref="LocalSentimentProvider"/>) and Azure AI Language (iCrm.Azure), chosen by <c>ICRM_SENTIMENT_PROVIDER</c>.
+/// (<see cref="LocalSentimentProvider"/>) and Azure AI Language (iCrm.Azure), chosen by <c>Sentiment__Provider</c>.
 /// </summary>
 public interface ISentimentProvider
 {

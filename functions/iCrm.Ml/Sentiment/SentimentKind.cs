@@ -22,7 +22,7 @@ namespace iCrm.Ml.Sentiment;
 /// higher is better, 0.01 absolute; the champion is measured on the challenger's holdout only when that holdout is newer
 /// than everything the champion trained on (otherwise its own card value is used).
 /// The champion scores every feedback text in the write-back (<see cref="FeedbackItem.Sentiment"/>), which the churn
-/// features then read. With an external <paramref name="provider"/> (Azure AI Language, <c>ICRM_SENTIMENT_PROVIDER=azure</c>)
+/// features then read. With an external <paramref name="provider"/> (Azure AI Language, <c>Sentiment__Provider=azure</c>)
 /// the local model is still trained and evaluated (its card says how well the tenant's own ratings are predicted), but
 /// feedback is scored by the provider.
 /// </summary>

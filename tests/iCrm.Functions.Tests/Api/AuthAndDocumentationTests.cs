@@ -37,7 +37,7 @@ public sealed class AuthAndDocumentationTests : IDisposable
     [MemberData(nameof(SecuredEndpoints))]
     public async Task With_an_API_key_set_every_endpoint_but_health_needs_it(string method, string url)
     {
-        _app.Settings["ICRM_API_KEY"] = "local-api-key";
+        _app.Settings["Security:ApiKey"] = "local-api-key";
         var client = _app.CreateClient();
 
         var missing = await client.SendAsync(new HttpRequestMessage(new HttpMethod(method), url) { Content = method == "POST" ? ApiTestKit.Json("{}") : null });
@@ -61,7 +61,7 @@ public sealed class AuthAndDocumentationTests : IDisposable
     [Fact]
     public async Task Health_and_the_documentation_are_anonymous()
     {
-        _app.Settings["ICRM_API_KEY"] = "local-api-key";
+        _app.Settings["Security:ApiKey"] = "local-api-key";
         var client = _app.CreateClient();
 
         Assert.NotEqual(HttpStatusCode.Unauthorized, (await client.GetAsync("/api/health")).StatusCode);
@@ -72,8 +72,8 @@ public sealed class AuthAndDocumentationTests : IDisposable
     [Fact]
     public async Task Training_needs_the_admin_key_when_one_is_set()
     {
-        _app.Settings["ICRM_API_KEY"] = "local-api-key";
-        _app.Settings["ICRM_ADMIN_KEY"] = "local-admin-key";
+        _app.Settings["Security:ApiKey"] = "local-api-key";
+        _app.Settings["Security:AdminKey"] = "local-admin-key";
         var client = _app.CreateClient();
         client.DefaultRequestHeaders.Add(ApiKeys.ApiKeyHeader, "local-api-key");
 

@@ -31,7 +31,7 @@ public sealed class OperationsEndpointTests : IDisposable
     {
         var client = _app.With(ApiTestKit.Sentiment(null)).CreateClient();
         var problem = await (await client.PostAsync("/api/sentiment", ApiTestKit.Json("{\"texts\":[\"fine\"]}"))).ProblemAsync(HttpStatusCode.ServiceUnavailable);
-        Assert.Contains("ICRM_SENTIMENT_PROVIDER", problem.Detail());
+        Assert.Contains("Sentiment__Provider", problem.Detail());
     }
 
     [Fact]

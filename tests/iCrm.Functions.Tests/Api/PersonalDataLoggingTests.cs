@@ -41,6 +41,71 @@ public sealed class PersonalDataLoggingTests : IDisposable
         Assert.DoesNotContain(logs.Lines, l => l.Contains(Email, StringComparison.OrdinalIgnoreCase) || l.Contains(Name, StringComparison.OrdinalIgnoreCase));
     }
 
+    [Fact]
+    public async Task Every_route_driven_with_emails_phones_and_names_in_ids_and_bodies_logs_route_templates_only()
+    {
+        const string phone = "+44 7700 900123";
+        const string surname = "Quistberg";
+        var logs = new CapturingLoggerProvider();
+        _app.Settings["Logging:LogLevel:iCrm.Requests"] = "Information"; // request logging on, to see what it writes
+        var client = _app.With(s =>
+        {
+            s.AddLogging(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Trace));
+            ApiTestKit.Sentiment(new FixedSentiment(enabled: true))(s);
+        }).CreateClient();
+        var email = Uri.EscapeDataString(Email);
+        var tel = Uri.EscapeDataString(phone);
+        var name = Uri.EscapeDataString($"{Name} {surname}");
+        var calls = new (HttpMethod Method, string Path, string? Body)[]
+        {
+            (HttpMethod.Get, $"/api/customers/{email}", null),
+            (HttpMethod.Get, $"/api/customers/{tel}", null),
+            (HttpMethod.Get, $"/api/customers/by-source/web/{email}", null),
+            (HttpMethod.Get, $"/api/customers/by-source/{name}/{tel}", null),
+            (HttpMethod.Get, $"/api/customers?segment={name}&minChurn=0.5&continuationToken={email}", null),
+            (HttpMethod.Get, $"/api/customers/{email}/scores", null),
+            (HttpMethod.Get, $"/api/customers/{name}/recommendations?top=3", null),
+            (HttpMethod.Post, "/api/scores:batch", $"{{\"ids\":[\"{Email}\",\"{phone}\",\"{Name} {surname}\"]}}"),
+            (HttpMethod.Post, $"/api/score?top={tel}", $"{{\"attributes\":{{\"email\":\"{Email}\",\"phone\":\"{phone}\",\"name\":\"{surname}\"}}}}"),
+            (HttpMethod.Post, "/api/sentiment", $"{{\"texts\":[\"{FeedbackText}, call {phone}\"]}}"),
+            (HttpMethod.Get, $"/api/segments?who={email}", null),
+            (HttpMethod.Get, "/api/models", null),
+            (HttpMethod.Get, $"/api/models/{email}", null),
+            (HttpMethod.Get, $"/api/ingestions?continuationToken={email}", null),
+            (HttpMethod.Get, $"/api/ingestions/{email}", null),
+            (HttpMethod.Post, "/api/train", $"{{\"kinds\":[\"{Email}\"]}}"),
+            (HttpMethod.Get, $"/api/train/{tel}", null),
+            (HttpMethod.Get, $"/api/health?who={email}", null),
+            (HttpMethod.Get, $"/api/{email}/{tel}", null),
+        };
+
+        foreach (var (method, path, body) in calls)
+        {
+            using var request = new HttpRequestMessage(method, path) { Content = body is null ? null : ApiTestKit.Json(body) };
+            (await client.SendAsync(request)).Dispose();
+        }
+
+        var lines = logs.Lines.ToList();
+        Assert.Contains(lines, l => l.Contains("/api/customers/by-source/{source}/{sourceId}", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("POST /api/scores:batch answered", StringComparison.Ordinal));
+        foreach (var secret in new[] { Email, email, Name, surname, phone, tel, "7700", "900123" })
+        {
+            Assert.DoesNotContain(lines, l => l.Contains(secret, StringComparison.OrdinalIgnoreCase));
+        }
+    }
+
+    [Fact]
+    public async Task Per_request_logging_is_off_by_default()
+    {
+        var logs = new CapturingLoggerProvider();
+        var client = _app.With(s => s.AddLogging(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Trace))).CreateClient();
+
+        await client.GetAsync("/api/models");
+        await client.GetAsync("/api/customers/c-404");
+
+        Assert.DoesNotContain(logs.Lines, l => l.StartsWith("iCrm.Requests", StringComparison.Ordinal) || l.StartsWith("Microsoft.AspNetCore.Hosting", StringComparison.Ordinal));
+    }
+
     private sealed class CapturingLoggerProvider : ILoggerProvider
     {
         public ConcurrentQueue<string> Lines { get; } = new();
