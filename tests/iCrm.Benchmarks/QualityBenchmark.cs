@@ -335,6 +335,6 @@ public static class QualityBenchmark
                 }
             }
         }
-        return "/work/shared/data";
+        throw new DirectoryNotFoundException("No development data folder found beside the repository: pass --data DIR (a folder with churn/ and sentiment/).");
     }
 }

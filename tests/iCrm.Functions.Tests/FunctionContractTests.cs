@@ -59,16 +59,19 @@ public sealed class FunctionContractTests : IDisposable
     }
 
     [Fact]
-    public async Task A_drop_that_cannot_be_read_fails_the_invocation_so_the_blob_extension_retries_and_poisons_it()
+    public async Task A_drop_whose_archive_is_corrupt_fails_once_with_its_reason_instead_of_being_retried()
     {
-        // Named .gz but not gzip: reading fails on every attempt.
+        // Named .gz but not gzip: the same bytes would fail on every attempt, so the drop fails at once with a reason
+        // (re-uploading a good file is a new blob, hence a new drop) rather than going through retries to the poison queue.
         _app.Drops.Put("web/orders/broken.csv.gz", OrdersCsv);
 
-        await Assert.ThrowsAsync<InvalidDataException>(() => _app.InvokeIngestAsync(Blob("web/orders/broken.csv.gz")));
+        var returned = await _app.InvokeIngestAsync(Blob("web/orders/broken.csv.gz"));
 
         var report = Assert.Single((await _app.Ledger.ListAsync(10, null)).Items);
         Assert.Equal(IngestionStatus.Failed, report.Status);
+        Assert.Equal("corrupt_archive", report.FailureReason);
         Assert.Equal(1, report.Attempts);
+        Assert.Equal(report.Id, returned!.Id);
     }
 
     [Fact]

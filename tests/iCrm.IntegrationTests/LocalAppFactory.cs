@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace iCrm.IntegrationTests;
 
@@ -15,11 +17,18 @@ public sealed class LocalAppFactory : WebApplicationFactory<Program>
         ["TRAIN_SCHEDULE"] = "0 0 2 1 1 *",
     };
 
+    /// <summary>Replaces services after the app registered its own (fault injection).</summary>
+    public Action<IServiceCollection>? ConfigureServices { get; init; }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         foreach (var (key, value) in Settings)
         {
             builder.UseSetting(key, value);
+        }
+        if (ConfigureServices is { } configure)
+        {
+            builder.ConfigureTestServices(configure);
         }
     }
 }

@@ -1,13 +1,16 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using iCrm.Azure;
+using iCrm.Azure.Storage;
 using iCrm.Core.Drops;
+using iCrm.Core.Storage;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace iCrm.IntegrationTests;
 
 public sealed class PoisonQueueTests : IDisposable
 {
-    private readonly LocalAppFactory _app = new();
+    private readonly LocalAppFactory _app = new() { ConfigureServices = services => services.AddSingleton<IDropSource>(sp => new UnreadableDrops(new BlobDropSource(sp.GetRequiredService<global::Azure.Storage.Blobs.BlobServiceClient>()))) };
 
     public void Dispose() => _app.Dispose();
 
@@ -19,10 +22,11 @@ public sealed class PoisonQueueTests : IDisposable
         await poison.CreateIfNotExistsAsync();
         await poison.ClearMessagesAsync();
         var client = _app.CreateClient();
-        var name = $"web/orders/{LocalStack.Unique()}.csv.gz";
+        var name = $"web/orders/{LocalStack.Unique()}-{UnreadableDrops.Marker}.csv";
         var drops = LocalStack.Blobs().GetBlobContainerClient(ResourceNames.DropsContainer);
         await drops.CreateIfNotExistsAsync();
-        // Named .gz but not gzip: reading fails on every attempt.
+        // The blob exists, but streaming it fails on every attempt (an injected I/O fault: a corrupt archive is not retried,
+        // it fails the drop at once with its reason).
         var uploaded = await drops.GetBlobClient(name).UploadAsync(BinaryData.FromString("order_id,customer_id,order_date,amount\n1,2,2025-01-01,3\n"));
         var dropId = DropId.Compute(ResourceNames.DropsContainer, name, uploaded.Value.ETag.ToString());
 
@@ -44,7 +48,7 @@ public sealed class PoisonQueueTests : IDisposable
         Assert.Equal($"drops/{name}", report["blobPath"]!.GetValue<string>());
         Assert.Equal("failed", report["status"]!.GetValue<string>());
         Assert.Equal(5, report["attempts"]!.GetValue<int>());
-        Assert.Contains("InvalidDataException", report["error"]!.GetValue<string>());
+        Assert.Contains("IOException", report["error"]!.GetValue<string>());
         var poisoned = await Eventually(async () =>
         {
             var messages = (await poison.PeekMessagesAsync(32)).Value;
@@ -65,5 +69,18 @@ public sealed class PoisonQueueTests : IDisposable
             await Task.Delay(500);
         }
         return false;
+    }
+
+    /// <summary>The real blob drop source, except that a blob whose name carries <see cref="Marker"/> cannot be streamed.</summary>
+    private sealed class UnreadableDrops(IDropSource inner) : IDropSource
+    {
+        public const string Marker = "unreadable";
+
+        public Task<DropBlob?> GetAsync(string path, CancellationToken cancellationToken = default) => inner.GetAsync(path, cancellationToken);
+
+        public Task<Stream> OpenReadAsync(DropBlob blob, CancellationToken cancellationToken = default) =>
+            blob.Path.Contains(Marker, StringComparison.Ordinal)
+                ? throw new IOException("injected: the blob could not be streamed")
+                : inner.OpenReadAsync(blob, cancellationToken);
     }
 }
