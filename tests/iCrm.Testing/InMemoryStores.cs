@@ -102,6 +102,15 @@ public sealed class InMemoryIdentityStore : IIdentityStore
         return Task.CompletedTask;
     }
 
+    public Task ReleaseAsync(string key, string customerId, CancellationToken cancellationToken = default)
+    {
+        if (_claims.TryGetValue(key, out var claim) && claim.CustomerId == customerId && claim.Candidates is null)
+        {
+            _claims.TryRemove(KeyValuePair.Create(key, claim)); // only this claim: not one that changed meanwhile
+        }
+        return Task.CompletedTask;
+    }
+
     public Task AddCandidateAsync(string key, string customerId, int maxCandidates, CancellationToken cancellationToken = default)
     {
         _claims.AddOrUpdate(key, new IdentityClaim(key, customerId, "block", [customerId]), (_, old) =>

@@ -36,6 +36,25 @@ public sealed class CosmosIdentityStore(CosmosContainers containers) : IIdentity
             new ItemRequestOptions { EnableContentResponseOnWrite = false }, cancellationToken);
     }
 
+    public async Task ReleaseAsync(string key, string customerId, CancellationToken cancellationToken = default)
+    {
+        var container = await Container(cancellationToken);
+        var existing = await CosmosQueries.ReadAsync<IdentityClaim>(container, key, cancellationToken);
+        if (existing is null || existing.Value.CustomerId != customerId || existing.Value.Candidates is not null)
+        {
+            return;
+        }
+        try
+        {
+            await container.DeleteItemAsync<IdentityClaim>(key, new PartitionKey(key), new ItemRequestOptions { IfMatchEtag = existing.ETag },
+                cancellationToken);
+        }
+        catch (CosmosException e) when (e.StatusCode is HttpStatusCode.PreconditionFailed or HttpStatusCode.NotFound)
+        {
+            // Changed (repointed, re-claimed) or removed meanwhile: no longer this claim to release.
+        }
+    }
+
     public async Task AddCandidateAsync(string key, string customerId, int maxCandidates, CancellationToken cancellationToken = default)
     {
         var container = await Container(cancellationToken);

@@ -57,6 +57,10 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
 
         public void Absorb(string otherId, MergeExplanation explanation) => (_absorbed ??= []).Add((otherId, explanation));
 
+        /// <summary>Rows an earlier attempt of this chunk rejected for this profile as <c>profile_too_large</c> (from its
+        /// markers): on a re-run they are this entry's records, reported again.</summary>
+        public int RejectedBefore { get; set; }
+
         public bool Dirty { get; set; }
         public bool Written { get; set; }
 
@@ -124,7 +128,7 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
     public static void TakeAppliedChunk(Entry entry, string marker)
     {
         var found = false;
-        int accepted = 0, duplicates = 0;
+        int accepted = 0, duplicates = 0, rejected = 0;
         AppliedChunk? own = null;
         foreach (var chunk in entry.Profile.AppliedChunks)
         {
@@ -133,6 +137,7 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
                 found = true;
                 accepted += chunk.Accepted;
                 duplicates += chunk.Duplicates;
+                rejected += chunk.Rejected;
                 own = chunk.From is null ? chunk : own;
             }
         }
@@ -141,6 +146,7 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
             entry.AlreadyApplied = true;
             entry.Accepted = accepted;
             entry.Duplicates = duplicates;
+            entry.RejectedBefore = rejected;
             entry.CreatedByChunk = own?.Created ?? false;
             entry.AbsorbedBefore = own?.Absorbed ?? [];
         }
@@ -176,7 +182,9 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
             entry.Linked++;
         }
         entry.Records.Add(record);
-        if (entry.Filed.Count == 0 || !ReferenceEquals(entry.Filed[^1], resolution))
+        // A re-run of a chunk whose rows were rejected for size here files nothing either: the earlier attempt wrote the
+        // profile as it was stored, without the rows' keys, spellings and explanations.
+        if ((entry.Filed.Count == 0 || !ReferenceEquals(entry.Filed[^1], resolution)) && !(entry.AlreadyApplied && entry.RejectedBefore > 0))
         {
             File(entry, resolution);
         }

@@ -508,10 +508,21 @@ public sealed class IngestionPipeline(
         List<RowRejection>? tooLarge = null;
         foreach (var entry in entries)
         {
-            foreach (var record in entry.TooLarge ?? [])
+            // A re-run of a chunk applied before reports the rows its marker says were rejected: all of the entry's rows
+            // when the counts say so (the usual case: the same rows resolve to the same profile again).
+            var rejected = entry.TooLarge
+                ?? (entry is { AlreadyApplied: true, RejectedBefore: > 0 } ? RejectedAgain(entry) : null);
+            foreach (var record in rejected ?? [])
             {
                 (tooLarge ??= []).Add(new RowRejection(record.Line, null, RejectionReasons.ProfileTooLarge,
                     $"Applying the row would grow its profile past the size budget of {history.Options.MaxProfileBytes:N0} bytes, even with its oldest history folded.", ""));
+            }
+        }
+        foreach (var entry in entries)
+        {
+            if (entry is { TooLarge: not null, Written: false, ETag: null })
+            {
+                await ReleaseClaimsAsync(entry, cancellationToken);
             }
         }
         if (tooLarge is not null)
@@ -535,6 +546,38 @@ public sealed class IngestionPipeline(
                 report.FlagLargeCluster(large.Id);
             }
         }
+    }
+
+    /// <summary>
+    /// A new profile rejected as <c>profile_too_large</c> was never written: the keys its rows claimed are released, so they
+    /// do not point at a profile that does not exist and the person's next row resolves afresh (the drop's cache of key
+    /// owners is cleared before every chunk). Blocking-key candidate lists may still name it; candidates without a profile
+    /// are skipped. A crash before the release leaves the claims, and the re-run, rejecting the rows again, releases them.
+    /// </summary>
+    private async Task ReleaseClaimsAsync(ChunkWorkingSet.Entry entry, CancellationToken cancellationToken)
+    {
+        var customerId = entry.Profile.Id;
+        foreach (var resolution in entry.Filed)
+        {
+            foreach (var key in resolution.MatchKeys)
+            {
+                if (!key.StartsWith("bk:", StringComparison.Ordinal))
+                {
+                    await identities.ReleaseAsync(key, customerId, cancellationToken);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The records of a re-run entry that an earlier attempt rejected as <c>profile_too_large</c>. That attempt rejected all
+    /// of the profile's rows in the chunk; if the profile since absorbed another whose rows of the chunk were accepted, the
+    /// markers hold only counts, so the last rows stand in for the rejected ones (the counts, which must balance, are exact).
+    /// </summary>
+    private static List<DropRecord> RejectedAgain(ChunkWorkingSet.Entry entry)
+    {
+        var count = Math.Min(entry.RejectedBefore, entry.Records.Count);
+        return entry.Records.GetRange(entry.Records.Count - count, count);
     }
 
     /// <summary>
@@ -622,7 +665,8 @@ public sealed class IngestionPipeline(
             {
                 entry.CreatedByChunk = !entry.Existed;
                 entry.Profile.AppliedChunks.Add(new AppliedChunk(marker, entry.Accepted, entry.Duplicates, entry.CreatedByChunk,
-                    entry.Absorbed.Count > 0 ? [.. entry.Absorbed.Select(a => a.OtherId)] : null, Linked: entry.Linked));
+                    entry.Absorbed.Count > 0 ? [.. entry.Absorbed.Select(a => a.OtherId)] : null, Linked: entry.Linked,
+                    Rejected: entry.TooLarge?.Count ?? 0));
                 if (entry.Profile.AppliedChunks.Count > history.Options.MaxAppliedChunks)
                 {
                     entry.Profile.AppliedChunks.RemoveRange(0, entry.Profile.AppliedChunks.Count - history.Options.MaxAppliedChunks);

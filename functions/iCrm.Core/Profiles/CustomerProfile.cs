@@ -79,9 +79,11 @@ public sealed class CustomerProfile
 
 /// <summary>A drop chunk applied to a profile: its counts, whether it created the profile, and the profiles it merged into
 /// this one (so a re-run can finish a merge that crashed half-way). <see cref="From"/> names the profile the chunk was
-/// applied to when that profile was merged into this one later: a re-run of the chunk then finds it done here.</summary>
+/// applied to when that profile was merged into this one later: a re-run of the chunk then finds it done here.
+/// <see cref="Rejected"/> counts the chunk's rows for the profile rejected as <c>profile_too_large</c> (the profile was
+/// written as it was stored, with this marker), so a re-run that skips the chunk reports them again and balances.</summary>
 public sealed record AppliedChunk(string Marker, int Accepted, int Duplicates, bool Created, IReadOnlyList<string>? Absorbed = null,
-    string? From = null, int Linked = 0);
+    string? From = null, int Linked = 0, int Rejected = 0);
 
 public sealed record SourceIdentity(string Source, string SourceId);
 

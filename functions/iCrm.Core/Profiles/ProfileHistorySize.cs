@@ -173,6 +173,10 @@ public static class ProfileSize
         {
             size += 80 + Text(field) + Text(stamp.Source);
         }
+        foreach (var v in profile.ContactValues)
+        {
+            size += 80 + Text(v.Field) + Text(v.Value) + Text(v.Source); // names, a date with offset, braces
+        }
         foreach (var (name, value) in profile.Attributes)
         {
             size += 4 + Text(name) + Text(value);
@@ -201,7 +205,7 @@ public static class ProfileSize
         size += 24L * profile.SeenKeys.Count; // 16 hex characters
         foreach (var chunk in profile.AppliedChunks)
         {
-            size += 130 + Text(chunk.Marker) + Text(chunk.From);
+            size += 160 + Text(chunk.Marker) + Text(chunk.From); // names and five numbers
             if (chunk.Absorbed is { Count: > 0 } absorbed)
             {
                 for (var i = 0; i < absorbed.Count; i++) // indexed: an interface's enumerator would be allocated per profile

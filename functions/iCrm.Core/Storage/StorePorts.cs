@@ -41,6 +41,10 @@ public interface IIdentityStore
 
     /// <summary>Adds a candidate customer to a blocking key (bounded list).</summary>
     Task AddCandidateAsync(string key, string customerId, int maxCandidates, CancellationToken cancellationToken = default);
+
+    /// <summary>Removes the claim on <paramref name="key"/> if <paramref name="customerId"/> still owns it (a new profile that
+    /// was rejected before it was ever written must not keep keys pointing at nothing); otherwise leaves it.</summary>
+    Task ReleaseAsync(string key, string customerId, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Drop reports (Cosmos container <c>ingestions</c>), keyed by drop id.</summary>

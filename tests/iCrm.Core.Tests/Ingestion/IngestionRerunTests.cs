@@ -103,6 +103,46 @@ public sealed class IngestionRerunTests
         Assert.Equal(Snapshot(clean.Customers.All()), Snapshot(crashing.Customers.All()));
     }
 
+    // The chunk marker of a profile whose rows were rejected as profile_too_large recorded no rejection: a re-run that
+    // skipped the applied chunk read the rows but counted them nowhere, and did not balance.
+    [Fact]
+    public async Task Rerun_after_a_profile_too_large_rejection_balances_and_matches_a_clean_run()
+    {
+        var options = new IngestionOptions { ChunkSize = 2, WriteConcurrency = 1 };
+        var history = new ProfileHistoryOptions { MaxProfileBytes = 20_000 };
+        async Task<IngestionHarness> PrepareAsync()
+        {
+            var h = new IngestionHarness(options, Now, history);
+            await h.IngestAsync("web/customers/small.csv", "customer_id,email\nW1,w1@example.com\n");
+            return h;
+        }
+        var header = "customer_id,email,first_name," + string.Join(',', Enumerable.Range(1, 100).Select(i => $"a{i}"));
+        string Row(string id, string name, int width) =>
+            $"{id},{id.ToLowerInvariant()}@example.com,{name}," + string.Join(',', Enumerable.Repeat(new string('a', width), 100));
+        // chunk 0: W1 grows past the budget (rejected; W1 is written as stored, with the marker), W3 is accepted;
+        // chunk 1: the crash
+        var drop = $"{header}\n{Row("W1", "Ann", 250)}\n{Row("W3", "Cid", 1)}\n{Row("Z1", "Zed", 1)}\n{Row("Y1", "Yan", 1)}\n";
+        var clean = await PrepareAsync();
+        var cleanReport = await clean.IngestAsync("web/customers/c.csv", drop);
+        Assert.Equal((4L, 3L, 1L), (cleanReport.RowsRead, cleanReport.RowsAccepted, cleanReport.RowsRejected));
+
+        var crashing = await PrepareAsync();
+        crashing.Customers.BeforeWrite = p => { if (p.Contact.FirstName == "Zed") throw new IOException("store went away"); };
+        await Assert.ThrowsAsync<IOException>(() => crashing.IngestAsync("web/customers/c.csv", drop));
+        crashing.Customers.BeforeWrite = null;
+        var rerun = await crashing.Pipeline.IngestAsync("web/customers/c.csv"); // threw before: read 4 != accepted 3 + rejected 0
+
+        Assert.Equal((2, IngestionStatus.Completed), (rerun.Attempts, rerun.Status));
+        Assert.True(rerun.IsBalanced);
+        Assert.Equal((cleanReport.RowsRead, cleanReport.RowsAccepted, cleanReport.RowsRejected, cleanReport.DuplicatesSkipped),
+            (rerun.RowsRead, rerun.RowsAccepted, rerun.RowsRejected, rerun.DuplicatesSkipped));
+        Assert.Equal(1, rerun.RejectedByReason[RejectionReasons.ProfileTooLarge]);
+        Assert.Equal((cleanReport.CustomersCreated, cleanReport.CustomersUpdated), (rerun.CustomersCreated, rerun.CustomersUpdated));
+        Assert.Equal(clean.Quarantine.Rejected[cleanReport.Id].Select(r => (r.Line, r.Reason)),
+            crashing.Quarantine.Rejected[rerun.Id].Select(r => (r.Line, r.Reason)));
+        Assert.Equal(Snapshot(clean.Customers.All()), Snapshot(crashing.Customers.All()));
+    }
+
     // A 412 on a survivor replays the absorbed profile's rows on the survivor AND unions the absorbed profile.
     [Fact]
     public async Task A_survivor_write_that_loses_a_race_ends_like_an_unraced_merge()

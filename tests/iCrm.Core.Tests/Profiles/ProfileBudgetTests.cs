@@ -119,6 +119,30 @@ public sealed class ProfileBudgetTests
     }
 
     [Fact]
+    public async Task A_new_profile_rejected_as_too_large_leaves_no_key_claimed_and_the_persons_next_drop_creates_it()
+    {
+        var history = new ProfileHistoryOptions { MaxProfileBytes = 20_000 };
+        var harness = new IngestionHarness(now: Now, history: history);
+        var header = "customer_id,email,phone," + string.Join(',', Enumerable.Range(1, 100).Select(i => $"a{i}"));
+        var wide = "W2,w2@example.com,+14155550199," + string.Join(',', Enumerable.Repeat(new string('b', 250), 100));
+
+        var rejected = await harness.IngestAsync("web/customers/wide.csv", $"{header}\n{wide}\n");
+
+        Assert.Equal((1L, 1L), (rejected.RowsRejected, rejected.RejectedByReason[RejectionReasons.ProfileTooLarge]));
+        Assert.Empty(harness.Customers.All());
+        Assert.DoesNotContain(harness.Identities.Claims.Values, c => c.Candidates is null); // fails before: src, em and ph claimed for nobody
+
+        var later = await harness.IngestAsync("web/customers/small.csv", "customer_id,email,phone\nW2,w2@example.com,+14155550199\n");
+
+        Assert.Equal((IngestionStatus.Completed, 1L, 1, 0, 0), (later.Status, later.RowsAccepted, later.CustomersCreated, later.CustomersUpdated, later.CustomersMerged));
+        var profile = (await harness.FindBySourceAsync("web", "W2"))!;
+        Assert.Equal("w2@example.com", profile.Contact.Email);
+        var claims = harness.Identities.Claims.Values.Where(c => c.Candidates is null).ToList();
+        Assert.Equal(3, claims.Count); // source id, email, phone
+        Assert.All(claims, c => Assert.Equal(profile.Id, c.CustomerId));
+    }
+
+    [Fact]
     public void The_cheap_size_bound_is_never_below_the_serialized_size()
     {
         var at = new DateTimeOffset(2025, 1, 2, 3, 4, 5, TimeSpan.FromHours(2));
@@ -128,6 +152,7 @@ public sealed class ProfileBudgetTests
             Identities = [new("web", "Ærø-<1>"), new("pos", "\"quoted\"")],
             Contact = new ContactDetails { Email = "a+b@example.com", FirstName = "Zoë", LastName = "O'Brien", City = "Łódź", Country = "PL" },
             FieldStamps = { ["email"] = new FieldStamp("web", at) },
+            ContactValues = [new("email", "a+b@example.com", "web", at), new("email", "\"old\"+<b>@example.com", "pos", at.AddDays(-1))],
             Attributes = { ["note"] = "日本語のテキスト & <b>", ["tier"] = "gold" },
             Orders = [.. Enumerable.Range(0, 50).Select(i => new OrderLine($"O-{i}", i, at, "SKU\t1", -123456.789m, 99999999.99m, "web", i % 2 == 0))],
             OrderMonths = [new MonthlyOrders { Month = "2024-01", Orders = 3, Spend = 12.5m, Returns = 1 }],
@@ -136,7 +161,7 @@ public sealed class ProfileBudgetTests
             Feedback = [new FeedbackItem { Timestamp = at, Rating = 5, Channel = "app", Text = string.Concat(Enumerable.Repeat("Świetnie! \"<3\" 😀 ", 200)), Sentiment = 0.123456789 }],
             Subscriptions = [new Subscription("gold+", new DateOnly(2024, 1, 1), null, 9.99m, "month", "erp")],
             SeenKeys = [.. Enumerable.Range(0, 100).Select(i => ProfileHistory.Hash("k", i.ToString(CultureInfo.InvariantCulture)))],
-            AppliedChunks = [new AppliedChunk("0123456789abcdef0123456789abcdef#12", 10, 2, true, ["c-2"], "c-3")],
+            AppliedChunks = [new AppliedChunk("0123456789abcdef0123456789abcdef#12", int.MaxValue, int.MaxValue, true, ["c-2"], "c-3", int.MaxValue)],
             MatchKeys = ["em:abc", "ph:def"],
             MergedFrom = ["c-2"],
             MergeExplanations = [new MergeExplanation("c-2", at, "Probabilistic", 15.5, ["email agrees", "name ~ 0.93"])],
@@ -147,6 +172,37 @@ public sealed class ProfileBudgetTests
 
         Assert.True(ProfileSize.UpperBound(profile) >= ProfileSize.Measure(profile));
         Assert.True(ProfileSize.UpperBound(profile) < 4 * ProfileSize.Measure(profile), "the bound stays close enough to spare serializing most profiles");
+    }
+
+    [Fact]
+    public void The_cheap_size_bound_counts_every_contact_value_and_alternative()
+    {
+        var at = new DateTimeOffset(2025, 1, 2, 3, 4, 5, TimeSpan.FromHours(2));
+        string[] fields = ["email", "phone", "firstName", "lastName", "street", "city", "postcode", "state", "country", "loyaltyId"];
+        // Many sources, each with its own escaped value per field: the alternatives a merged profile keeps.
+        var values = new List<ContactValue>();
+        for (var source = 0; source < 60; source++)
+        {
+            foreach (var field in fields)
+            {
+                values.Add(new ContactValue(field, $"Zoë \"<{source}>\" Łódź {field} {new string('x', 40)}", $"src-{source}",
+                    at.AddMinutes(source).AddTicks(1234567)));
+            }
+        }
+        var profile = new CustomerProfile
+        {
+            Id = "c-1",
+            Contact = new ContactDetails { Email = "a+b@example.com", FirstName = "Zoë" },
+            FieldStamps = { ["email"] = new FieldStamp("web", at) },
+            ContactValues = values,
+            CreatedAt = at,
+            UpdatedAt = at,
+        };
+
+        var measured = ProfileSize.Measure(profile);
+        Assert.True(measured > ProfileSize.FixedAllowance, "the contact values alone are larger than the fixed allowance");
+        Assert.True(ProfileSize.UpperBound(profile) >= measured);
+        Assert.True(ProfileSize.UpperBound(profile) < 4 * measured, "the bound stays close enough to spare serializing most profiles");
     }
 
     [Fact]
