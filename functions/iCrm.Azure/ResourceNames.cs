@@ -9,9 +9,6 @@ public static class ResourceNames
     public const string EventGridDeadLetterContainer = "eventgrid-deadletter";
     public const string TrainLockBlob = "train.lock";
 
-    public const string IngestQueue = "ingest-events";
-    public const string IngestPoisonQueue = "ingest-events-poison";
-
     public const string CosmosDatabase = "icrm";
     public const string CustomersContainer = "customers";
     public const string IdentitiesContainer = "identities";
@@ -32,7 +29,6 @@ public static class ResourceNames
     };
 
     public static readonly IReadOnlyList<string> BlobContainers = [DropsContainer, QuarantineContainer, ModelsContainer, EventGridDeadLetterContainer];
-    public static readonly IReadOnlyList<string> Queues = [IngestQueue, IngestPoisonQueue];
 }
 
 /// <summary>

@@ -13,6 +13,8 @@ else if (LocalHostSettings.StartedByFunctionsHost(args, Environment.GetEnvironme
     // Under the Functions host (Azure, or Core Tools): the isolated worker with ASP.NET Core integration.
     var functions = FunctionsApplication.CreateBuilder(args);
     functions.ConfigureFunctionsWebApplication();
+    // After the ASP.NET Core integration's middleware, so that the HttpContext is known: outages answer 503 as locally.
+    functions.UseMiddleware<HttpFailureMiddleware>();
     functions.AddIcrmFunctions();
     await functions.Build().RunAsync();
 }

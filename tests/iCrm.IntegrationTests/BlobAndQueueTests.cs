@@ -35,25 +35,6 @@ public sealed class BlobAndQueueTests
     }
 
     [Fact]
-    public async Task Ingest_queue_messages_can_be_received_completed_and_poisoned()
-    {
-        var queue = new IngestQueue(LocalStack.Queues());
-        await queue.EnsureCreatedAsync();
-        await queue.Events.ClearMessagesAsync();
-        var body = "{\"marker\":\"" + LocalStack.Unique() + "\"}";
-        await queue.SendAsync(body);
-
-        var message = await queue.ReceiveAsync(TimeSpan.FromSeconds(30));
-        Assert.NotNull(message);
-        Assert.Equal(body, message.Body.ToString());
-        await queue.MoveToPoisonAsync(message);
-
-        var poisoned = (await queue.Poison.PeekMessagesAsync(32)).Value;
-        Assert.Contains(poisoned, m => m.Body.ToString() == body);
-        Assert.Null(await queue.ReceiveAsync(TimeSpan.FromSeconds(1)));
-    }
-
-    [Fact]
     public async Task The_champion_pointer_swaps_only_from_the_expected_version()
     {
         var registry = new BlobModelRegistry(LocalStack.Blobs());

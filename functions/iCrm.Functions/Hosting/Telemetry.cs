@@ -1,4 +1,6 @@
 using Azure.Monitor.OpenTelemetry.AspNetCore;
+using Microsoft.Azure.Functions.Worker.Builder;
+using Microsoft.Azure.Functions.Worker.OpenTelemetry;
 using OpenTelemetry.Instrumentation.AspNetCore;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
@@ -10,7 +12,9 @@ namespace iCrm.Functions.Hosting;
 /// Azure Monitor when <c>APPLICATIONINSIGHTS_CONNECTION_STRING</c> is set (in Azure, with host.json
 /// <c>telemetryMode: OpenTelemetry</c>), OTLP when <c>Telemetry__OtlpEndpoint</c> is set, the console when
 /// <c>Telemetry__Console=true</c>; with none of them nothing is collected. Request spans carry the route template in
-/// <c>url.path</c>, never the path a caller sent (ids may be emails) nor its query.
+/// <c>url.path</c>, never the path a caller sent (ids may be emails) nor its query. Under the Functions host (a
+/// <see cref="FunctionsApplicationBuilder"/>) the worker's defaults are added too: the host then leaves the invocation
+/// telemetry to the worker, and the resource names the function app.
 /// </summary>
 public static class Telemetry
 {
@@ -70,6 +74,10 @@ public static class Telemetry
         if (appInsights)
         {
             telemetry.UseAzureMonitor();
+        }
+        if (builder is FunctionsApplicationBuilder)
+        {
+            telemetry.UseFunctionsWorkerDefaults();
         }
         return builder;
     }
