@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using iCrm.Core.Diagnostics;
 using iCrm.Core.Drops;
 using iCrm.Core.Profiles;
 using iCrm.Core.Storage;
@@ -39,7 +40,7 @@ public sealed class IngestionPipeline(
 {
     public async Task<IngestionReport> IngestAsync(string blobPath, CancellationToken cancellationToken = default)
     {
-        using var activity = Diagnostics.IngestionTelemetry.StartDrop(blobPath);
+        using var activity = IngestionTelemetry.StartDrop(blobPath);
         var blob = await drops.GetAsync(blobPath, cancellationToken) ?? throw new DropNotFoundException(blobPath);
         var dropId = DropId.Compute(blob.Container, blob.Path, blob.ETag);
         var previous = await ledger.GetAsync(dropId, cancellationToken);
@@ -168,14 +169,27 @@ public sealed class IngestionPipeline(
         var first = true;
         try
         {
-            while (await reader.ReadBatchAsync(batch, chunkSize, cancellationToken) > 0)
+            while (true)
             {
+                int got;
+                using (var read = IngestionTelemetry.StartPhase(IngestionTelemetry.Read, 0))
+                {
+                    got = await reader.ReadBatchAsync(batch, chunkSize, cancellationToken);
+                    read?.SetTag("icrm.rows", got);
+                }
+                if (got == 0)
+                {
+                    break;
+                }
                 if (first)
                 {
                     first = false;
                     CheckHeader(report, reader, plan.Reading.DuplicateRule);
                 }
-                await AccountAsync(report, validator, batch, window, grouping == Grouping.Spill ? spill : null, cancellationToken);
+                using (IngestionTelemetry.StartPhase(IngestionTelemetry.Validate, batch.Count))
+                {
+                    await AccountAsync(report, validator, batch, window, grouping == Grouping.Spill ? spill : null, cancellationToken);
+                }
                 rowsInWindow += batch.Count;
                 batch.Clear();
                 var windowRows = grouping switch { Grouping.Probe => probeRows, Grouping.Memory => inMemoryRows, _ => chunkSize };
@@ -283,7 +297,7 @@ public sealed class IngestionPipeline(
         report.CompletedAt = time.GetUtcNow();
         report.DurationSeconds = Math.Round(time.GetElapsedTime(started).TotalSeconds, 3);
         report.ReportPath = $"quarantine/{report.Id}/report.json";
-        Diagnostics.IngestionTelemetry.Record(report);
+        IngestionTelemetry.Record(report);
         await quarantine.WriteReportAsync(report, cancellationToken);
         await ledger.UpsertAsync(report, cancellationToken);
         return report;
@@ -409,42 +423,46 @@ public sealed class IngestionPipeline(
         DropRecord? previous = null;
         Resolution? previousResolution = null;
         ChunkWorkingSet.Entry? previousEntry = null;
-        for (var i = 0; i < records.Count; i++)
+        using (IngestionTelemetry.StartPhase(IngestionTelemetry.Resolve, records.Count, chunkIndex))
         {
-            var record = records[i];
-            if (previousEntry is not null && record is not CustomerRecord && IsSameCustomer(previous!, record))
+            for (var i = 0; i < records.Count; i++)
             {
-                // The next row of the same customer (chunks hold each customer's rows together): same resolution, same profile.
-                ChunkWorkingSet.Add(previousEntry, previousResolution!, record);
-                continue;
-            }
-            var resolution = await resolver.ResolveAsync(record, working, cancellationToken);
-            if (resolution.MergeFrom.Count > 0)
-            {
-                foreach (var otherId in resolution.MergeFrom)
+                var record = records[i];
+                if (previousEntry is not null && record is not CustomerRecord && IsSameCustomer(previous!, record))
                 {
-                    await working.MergeAsync(resolution.CustomerId, otherId,
-                        resolution.Explanations.FirstOrDefault(e => e.OtherId == otherId) ?? new MergeExplanation(otherId, now, "SharedKey", null, []),
-                        cancellationToken);
+                    // The next row of the same customer (chunks hold each customer's rows together): same resolution, same profile.
+                    ChunkWorkingSet.Add(previousEntry, previousResolution!, record);
+                    continue;
                 }
-            }
-            var entry = await working.AddAsync(resolution, record, cancellationToken);
-            // Only an activity row resolved without merges is cached as is for its source id (see CustomerResolver).
-            var reusable = record is not CustomerRecord && resolution.MergeFrom.Count == 0 && resolution.Explanations.Count == 0;
-            if (reusable)
-            {
-                // Room for the customer's run of rows at once (the planner put them together), not doubling as they come.
-                var run = 1;
-                while (i + run < records.Count && records[i + run] is not CustomerRecord && IsSameCustomer(record, records[i + run]))
+                var resolution = await resolver.ResolveAsync(record, working, cancellationToken);
+                if (resolution.MergeFrom.Count > 0)
                 {
-                    run++;
+                    foreach (var otherId in resolution.MergeFrom)
+                    {
+                        await working.MergeAsync(resolution.CustomerId, otherId,
+                            resolution.Explanations.FirstOrDefault(e => e.OtherId == otherId) ?? new MergeExplanation(otherId, now, "SharedKey", null, []),
+                            cancellationToken);
+                    }
                 }
-                entry.Records.EnsureCapacity(entry.Records.Count + run - 1);
+                var entry = await working.AddAsync(resolution, record, cancellationToken);
+                // Only an activity row resolved without merges is cached as is for its source id (see CustomerResolver).
+                var reusable = record is not CustomerRecord && resolution.MergeFrom.Count == 0 && resolution.Explanations.Count == 0;
+                if (reusable)
+                {
+                    // Room for the customer's run of rows at once (the planner put them together), not doubling as they come.
+                    var run = 1;
+                    while (i + run < records.Count && records[i + run] is not CustomerRecord && IsSameCustomer(record, records[i + run]))
+                    {
+                        run++;
+                    }
+                    entry.Records.EnsureCapacity(entry.Records.Count + run - 1);
+                }
+                (previous, previousResolution, previousEntry) = reusable ? (record, resolution, entry) : (null, null, null);
             }
-            (previous, previousResolution, previousEntry) = reusable ? (record, resolution, entry) : (null, null, null);
+            await working.CompleteInterruptedMergesAsync(cancellationToken);
         }
-        await working.CompleteInterruptedMergesAsync(cancellationToken);
 
+        using var write = IngestionTelemetry.StartPhase(IngestionTelemetry.Write, records.Count, chunkIndex);
         var entries = working.Entries.Values.ToList();
         var survivors = new List<ChunkWorkingSet.Entry>();
         var mergedAway = new List<ChunkWorkingSet.Entry>();
