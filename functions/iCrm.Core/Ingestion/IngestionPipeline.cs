@@ -423,46 +423,47 @@ public sealed class IngestionPipeline(
         DropRecord? previous = null;
         Resolution? previousResolution = null;
         ChunkWorkingSet.Entry? previousEntry = null;
-        using (IngestionTelemetry.StartPhase(IngestionTelemetry.Resolve, records.Count, chunkIndex))
+        // These two spans are ended explicitly, not by using, to keep the per-row loop out of a try/finally (the method
+        // stays as it was without telemetry). A chunk that throws leaves its span unexported; the drop's span reports it.
+        var resolve = IngestionTelemetry.StartPhase(IngestionTelemetry.Resolve, records.Count, chunkIndex);
+        for (var i = 0; i < records.Count; i++)
         {
-            for (var i = 0; i < records.Count; i++)
+            var record = records[i];
+            if (previousEntry is not null && record is not CustomerRecord && IsSameCustomer(previous!, record))
             {
-                var record = records[i];
-                if (previousEntry is not null && record is not CustomerRecord && IsSameCustomer(previous!, record))
-                {
-                    // The next row of the same customer (chunks hold each customer's rows together): same resolution, same profile.
-                    ChunkWorkingSet.Add(previousEntry, previousResolution!, record);
-                    continue;
-                }
-                var resolution = await resolver.ResolveAsync(record, working, cancellationToken);
-                if (resolution.MergeFrom.Count > 0)
-                {
-                    foreach (var otherId in resolution.MergeFrom)
-                    {
-                        await working.MergeAsync(resolution.CustomerId, otherId,
-                            resolution.Explanations.FirstOrDefault(e => e.OtherId == otherId) ?? new MergeExplanation(otherId, now, "SharedKey", null, []),
-                            cancellationToken);
-                    }
-                }
-                var entry = await working.AddAsync(resolution, record, cancellationToken);
-                // Only an activity row resolved without merges is cached as is for its source id (see CustomerResolver).
-                var reusable = record is not CustomerRecord && resolution.MergeFrom.Count == 0 && resolution.Explanations.Count == 0;
-                if (reusable)
-                {
-                    // Room for the customer's run of rows at once (the planner put them together), not doubling as they come.
-                    var run = 1;
-                    while (i + run < records.Count && records[i + run] is not CustomerRecord && IsSameCustomer(record, records[i + run]))
-                    {
-                        run++;
-                    }
-                    entry.Records.EnsureCapacity(entry.Records.Count + run - 1);
-                }
-                (previous, previousResolution, previousEntry) = reusable ? (record, resolution, entry) : (null, null, null);
+                // The next row of the same customer (chunks hold each customer's rows together): same resolution, same profile.
+                ChunkWorkingSet.Add(previousEntry, previousResolution!, record);
+                continue;
             }
-            await working.CompleteInterruptedMergesAsync(cancellationToken);
+            var resolution = await resolver.ResolveAsync(record, working, cancellationToken);
+            if (resolution.MergeFrom.Count > 0)
+            {
+                foreach (var otherId in resolution.MergeFrom)
+                {
+                    await working.MergeAsync(resolution.CustomerId, otherId,
+                        resolution.Explanations.FirstOrDefault(e => e.OtherId == otherId) ?? new MergeExplanation(otherId, now, "SharedKey", null, []),
+                        cancellationToken);
+                }
+            }
+            var entry = await working.AddAsync(resolution, record, cancellationToken);
+            // Only an activity row resolved without merges is cached as is for its source id (see CustomerResolver).
+            var reusable = record is not CustomerRecord && resolution.MergeFrom.Count == 0 && resolution.Explanations.Count == 0;
+            if (reusable)
+            {
+                // Room for the customer's run of rows at once (the planner put them together), not doubling as they come.
+                var run = 1;
+                while (i + run < records.Count && records[i + run] is not CustomerRecord && IsSameCustomer(record, records[i + run]))
+                {
+                    run++;
+                }
+                entry.Records.EnsureCapacity(entry.Records.Count + run - 1);
+            }
+            (previous, previousResolution, previousEntry) = reusable ? (record, resolution, entry) : (null, null, null);
         }
+        await working.CompleteInterruptedMergesAsync(cancellationToken);
+        resolve?.Dispose();
 
-        using var write = IngestionTelemetry.StartPhase(IngestionTelemetry.Write, records.Count, chunkIndex);
+        var write = IngestionTelemetry.StartPhase(IngestionTelemetry.Write, records.Count, chunkIndex);
         var entries = working.Entries.Values.ToList();
         var survivors = new List<ChunkWorkingSet.Entry>();
         var mergedAway = new List<ChunkWorkingSet.Entry>();
@@ -553,6 +554,7 @@ public sealed class IngestionPipeline(
                 report.FlagLargeCluster(large.Id);
             }
         }
+        write?.Dispose();
     }
 
     /// <summary>
