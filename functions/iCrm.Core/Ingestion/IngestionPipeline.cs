@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using iCrm.Core.Diagnostics;
 using iCrm.Core.Drops;
 using iCrm.Core.Profiles;
 using iCrm.Core.Storage;
@@ -39,7 +40,7 @@ public sealed class IngestionPipeline(
 {
     public async Task<IngestionReport> IngestAsync(string blobPath, CancellationToken cancellationToken = default)
     {
-        using var activity = Diagnostics.IngestionTelemetry.StartDrop(blobPath);
+        using var activity = IngestionTelemetry.StartDrop(blobPath);
         var blob = await drops.GetAsync(blobPath, cancellationToken) ?? throw new DropNotFoundException(blobPath);
         var dropId = DropId.Compute(blob.Container, blob.Path, blob.ETag);
         var previous = await ledger.GetAsync(dropId, cancellationToken);
@@ -168,14 +169,27 @@ public sealed class IngestionPipeline(
         var first = true;
         try
         {
-            while (await reader.ReadBatchAsync(batch, chunkSize, cancellationToken) > 0)
+            while (true)
             {
+                int got;
+                using (var read = IngestionTelemetry.StartPhase(IngestionTelemetry.Read, 0))
+                {
+                    got = await reader.ReadBatchAsync(batch, chunkSize, cancellationToken);
+                    read?.SetTag("icrm.rows", got);
+                }
+                if (got == 0)
+                {
+                    break;
+                }
                 if (first)
                 {
                     first = false;
                     CheckHeader(report, reader, plan.Reading.DuplicateRule);
                 }
-                await AccountAsync(report, validator, batch, window, grouping == Grouping.Spill ? spill : null, cancellationToken);
+                using (IngestionTelemetry.StartPhase(IngestionTelemetry.Validate, batch.Count))
+                {
+                    await AccountAsync(report, validator, batch, window, grouping == Grouping.Spill ? spill : null, cancellationToken);
+                }
                 rowsInWindow += batch.Count;
                 batch.Clear();
                 var windowRows = grouping switch { Grouping.Probe => probeRows, Grouping.Memory => inMemoryRows, _ => chunkSize };
@@ -283,7 +297,7 @@ public sealed class IngestionPipeline(
         report.CompletedAt = time.GetUtcNow();
         report.DurationSeconds = Math.Round(time.GetElapsedTime(started).TotalSeconds, 3);
         report.ReportPath = $"quarantine/{report.Id}/report.json";
-        Diagnostics.IngestionTelemetry.Record(report);
+        IngestionTelemetry.Record(report);
         await quarantine.WriteReportAsync(report, cancellationToken);
         await ledger.UpsertAsync(report, cancellationToken);
         return report;
@@ -409,6 +423,9 @@ public sealed class IngestionPipeline(
         DropRecord? previous = null;
         Resolution? previousResolution = null;
         ChunkWorkingSet.Entry? previousEntry = null;
+        // These two spans are ended explicitly, not by using, to keep the per-row loop out of a try/finally (the method
+        // stays as it was without telemetry). A chunk that throws leaves its span unexported; the drop's span reports it.
+        var resolve = IngestionTelemetry.StartPhase(IngestionTelemetry.Resolve, records.Count, chunkIndex);
         for (var i = 0; i < records.Count; i++)
         {
             var record = records[i];
@@ -444,7 +461,9 @@ public sealed class IngestionPipeline(
             (previous, previousResolution, previousEntry) = reusable ? (record, resolution, entry) : (null, null, null);
         }
         await working.CompleteInterruptedMergesAsync(cancellationToken);
+        resolve?.Dispose();
 
+        var write = IngestionTelemetry.StartPhase(IngestionTelemetry.Write, records.Count, chunkIndex);
         var entries = working.Entries.Values.ToList();
         var survivors = new List<ChunkWorkingSet.Entry>();
         var mergedAway = new List<ChunkWorkingSet.Entry>();
@@ -546,6 +565,7 @@ public sealed class IngestionPipeline(
                 report.FlagLargeCluster(large.Id);
             }
         }
+        write?.Dispose();
     }
 
     /// <summary>

@@ -37,6 +37,7 @@ public sealed class TrainingRunner(
 
     public async Task<TrainingRunRecord> RunAsync(TrainingRunRecord run, CancellationToken cancellationToken = default)
     {
+        using var activity = TrainingTelemetry.StartRun(run);
         await using var held = await lease.TryAcquireAsync(cancellationToken);
         if (held is null)
         {
@@ -44,6 +45,7 @@ public sealed class TrainingRunner(
             run.Error = "Another training run holds the lease on models/train.lock.";
             run.CompletedAt = time.GetUtcNow();
             await runs.SaveAsync(run, cancellationToken);
+            TrainingTelemetry.Finish(activity, run);
             return run;
         }
         run.Status = TrainingRunStatus.Running;
@@ -69,12 +71,14 @@ public sealed class TrainingRunner(
                 run.Stage = trainer.Kind;
                 await runs.SaveAsync(run, cancellationToken);
                 stage.Restart();
+                using var model = TrainingTelemetry.StartModel(trainer.Kind);
                 run.Models[trainer.Kind] = await TrainOneAsync(trainer, snapshot, version, cancellationToken);
                 if (await EnrichSnapshotAsync(trainer.Kind, profiles, cancellationToken) is { } enrichedBy)
                 {
                     enrichedSnapshot[trainer.Kind] = enrichedBy;
                 }
                 run.StageSeconds[trainer.Kind] = Math.Round(stage.Elapsed.TotalSeconds, 3);
+                TrainingTelemetry.Record(model, trainer.Kind, run.Models[trainer.Kind], stage.Elapsed);
             }
             champions.Invalidate();
 
@@ -99,6 +103,7 @@ public sealed class TrainingRunner(
         run.Stage = null;
         run.CompletedAt = time.GetUtcNow();
         await runs.SaveAsync(run, CancellationToken.None);
+        TrainingTelemetry.Finish(activity, run);
         return run;
     }
 
@@ -107,11 +112,14 @@ public sealed class TrainingRunner(
         TrainedModel trained;
         try
         {
-            trained = await trainer.TrainAsync(snapshot, version, cancellationToken);
-            // A bundle that cannot be loaded back is never published, let alone promoted.
-            var loader = loaders.First(l => l.Kind == trainer.Kind);
-            loader.Load(new MemoryStream(trained.Bundle), trained.Card).Score(snapshot.Profiles.Count > 0
-                ? snapshot.Profiles[0] : new CustomerProfile { Id = "probe" }, snapshot.AsOf);
+            using (TrainingTelemetry.StartStep(TrainingTelemetry.TrainSpan, trainer.Kind))
+            {
+                trained = await trainer.TrainAsync(snapshot, version, cancellationToken);
+                // A bundle that cannot be loaded back is never published, let alone promoted.
+                var loader = loaders.First(l => l.Kind == trainer.Kind);
+                loader.Load(new MemoryStream(trained.Bundle), trained.Card).Score(snapshot.Profiles.Count > 0
+                    ? snapshot.Profiles[0] : new CustomerProfile { Id = "probe" }, snapshot.AsOf);
+            }
         }
         catch (NotEnoughDataException e)
         {
@@ -124,12 +132,15 @@ public sealed class TrainingRunner(
         var card = trained.Card;
         try
         {
+            using var publish = TrainingTelemetry.StartStep(TrainingTelemetry.PublishSpan, trainer.Kind);
             await registry.PublishAsync(card, new MemoryStream(trained.Bundle), cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             return new ModelOutcome(version, card.PromotionMetric, card.PromotionValue, null, false, $"failed: publishing {trainer.Kind} {version}: {e.Message}");
         }
+        // The comparison with the champion, up to the decision; the promote span that may follow is its sibling.
+        using var evaluate = TrainingTelemetry.StartStep(TrainingTelemetry.EvaluateSpan, trainer.Kind);
         var champion = await registry.GetChampionAsync(trainer.Kind, cancellationToken);
         var championCard = champion is null ? null : await registry.GetCardAsync(trainer.Kind, champion.Value.Version, cancellationToken);
         if (PromotionGate.Unsound(card) is { } unsound)
@@ -177,8 +188,14 @@ public sealed class TrainingRunner(
                 : $"kept champion {champion.Value.Version}: {card.PromotionMetric} {card.PromotionValue:0.####} is worse than its {championValue:0.####} ({basis}) " +
                   $"({(card.HigherIsBetter ? "higher" : "lower")} is better) beyond tolerance {trainer.Promotion}");
         }
+        evaluate?.Stop();
         var pointer = new ChampionPointer(trainer.Kind, version, time.GetUtcNow(), card.PromotionMetric, card.PromotionValue, champion?.Value.Version);
-        var promoted = await registry.TryPromoteAsync(pointer, champion?.ETag, cancellationToken);
+        bool promoted;
+        using (var promote = TrainingTelemetry.StartStep(TrainingTelemetry.PromoteSpan, trainer.Kind))
+        {
+            promoted = await registry.TryPromoteAsync(pointer, champion?.ETag, cancellationToken);
+            promote?.SetTag("icrm.model.promoted", promoted);
+        }
         return new ModelOutcome(version, card.PromotionMetric, card.PromotionValue, championValue, promoted,
             !promoted ? "not promoted: the champion changed during the run"
             : notComparable is not null ? $"promoted (first model of its kind) but not comparable: {notComparable}; its quality is unmeasured and the next comparable model replaces it"
