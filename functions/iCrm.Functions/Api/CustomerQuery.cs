@@ -168,6 +168,29 @@ public sealed class CustomerQuery(ICustomerStore store)
 /// </summary>
 public static class PageTokens
 {
+    /// <summary>
+    /// The page a store listing is asked for: the page size (default <see cref="RequestLimits.DefaultPageSize"/>, checked)
+    /// and the store's own token behind a client token (absent or empty = the first page). Returns what is wrong, or null.
+    /// </summary>
+    public static string? TryReadPage(int? pageSize, string? continuationToken, out int size, out string? storeToken)
+    {
+        size = pageSize ?? RequestLimits.DefaultPageSize;
+        storeToken = null;
+        if (RequestLimits.CheckPageSize(size) is { } sizeError)
+        {
+            return sizeError;
+        }
+        try
+        {
+            storeToken = continuationToken is not { Length: > 0 } ? null : Decode(continuationToken);
+            return null;
+        }
+        catch (InvalidTokenException e)
+        {
+            return e.Message;
+        }
+    }
+
     public static string? Encode(string? storeToken) =>
         storeToken is null ? null : "p" + Base64Url.EncodeToString(System.Text.Encoding.UTF8.GetBytes(storeToken));
 

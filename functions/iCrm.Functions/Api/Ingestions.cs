@@ -23,20 +23,9 @@ public sealed class Ingestions(IIngestionLedger ledger)
         {
             return typeError;
         }
-        var continuationToken = QueryParameters.String(req, "continuationToken");
-        var size = pageSize ?? RequestLimits.DefaultPageSize;
-        if (RequestLimits.CheckPageSize(size) is { } sizeError)
+        if (PageTokens.TryReadPage(pageSize, QueryParameters.String(req, "continuationToken"), out var size, out var storeToken) is { } pageError)
         {
-            return ApiProblems.BadRequest(sizeError);
-        }
-        string? storeToken;
-        try
-        {
-            storeToken = continuationToken is not { Length: > 0 } ? null : PageTokens.Decode(continuationToken);
-        }
-        catch (InvalidTokenException e)
-        {
-            return ApiProblems.BadRequest(e.Message);
+            return ApiProblems.BadRequest(pageError);
         }
         var page = await ledger.ListAsync(size, storeToken, ct);
         return Results.Ok(new IngestionPage(page.Items, PageTokens.Encode(page.ContinuationToken)));

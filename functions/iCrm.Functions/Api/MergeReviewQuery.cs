@@ -24,19 +24,9 @@ public sealed class MergeReviewQuery(IMergeReviewStore reviews)
         {
             return new MergeReviewListing(null, $"status must be one of: {string.Join(", ", Statuses)}.");
         }
-        var size = pageSize ?? RequestLimits.DefaultPageSize;
-        if (RequestLimits.CheckPageSize(size) is { } sizeError)
+        if (PageTokens.TryReadPage(pageSize, continuationToken, out var size, out var storeToken) is { } pageError)
         {
-            return new MergeReviewListing(null, sizeError);
-        }
-        string? storeToken;
-        try
-        {
-            storeToken = continuationToken is null ? null : PageTokens.Decode(continuationToken);
-        }
-        catch (InvalidTokenException e)
-        {
-            return new MergeReviewListing(null, e.Message);
+            return new MergeReviewListing(null, pageError);
         }
         var page = await reviews.ListAsync(status, size, storeToken, cancellationToken);
         return new MergeReviewListing(new MergeReviewPage(page.Items, PageTokens.Encode(page.ContinuationToken)), null);
