@@ -108,10 +108,17 @@ public sealed record FieldStamp(string Source, DateTimeOffset At);
 /// <summary>One value a source gave a contact field (field names as in <see cref="CustomerProfile.FieldStamps"/>), last seen at <see cref="At"/>.</summary>
 public sealed record ContactValue(string Field, string Value, string Source, DateTimeOffset At);
 
+/// <summary>
+/// The current consent per channel (null: never stated). These four values are what lists, exports and training filter on
+/// (stored as <c>consent.email</c>, <c>consent.sms</c>, <c>consent.phone</c>, <c>consent.profiling</c>).
+/// </summary>
 public sealed class Consent
 {
     public bool? Email { get; set; }
     public bool? Sms { get; set; }
+    public bool? Phone { get; set; }
+    /// <summary>Consent to profiling: when false, the customer is left out of model training and score lists.</summary>
+    public bool? Profiling { get; set; }
 }
 
 public sealed record ChurnLabel(bool Churned, DateOnly? ChurnedAt, string Source);

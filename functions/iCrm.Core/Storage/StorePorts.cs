@@ -57,8 +57,12 @@ public interface IIngestionLedger
     Task<Page<iCrm.Core.Ingestion.IngestionReport>> ListAsync(int pageSize, string? continuationToken, CancellationToken cancellationToken = default);
 }
 
-/// <summary>Who read, changed, merged or erased which profile, when and why. Never personal data.</summary>
-public sealed record AuditEntry(string Id, string CustomerId, string Action, string Actor, DateTimeOffset At, string? Reason = null, string? RelatedId = null);
+/// <summary>
+/// Who read, changed, merged, exported or erased which profile, when and why. Never personal data: <paramref name="Actor"/> is
+/// a key name or principal name, <paramref name="Role"/> the role it acted in, <paramref name="Purpose"/> the purpose the caller gave.
+/// </summary>
+public sealed record AuditEntry(string Id, string CustomerId, string Action, string Actor, DateTimeOffset At, string? Reason = null,
+    string? RelatedId = null, string? Role = null, string? Purpose = null);
 
 public interface IAuditLog
 {
