@@ -42,6 +42,8 @@ public enum DropColumn
     StartDate,
     EndDate,
     Period,
+    ConsentPhone,
+    ConsentProfiling,
 }
 
 /// <summary>
@@ -51,7 +53,7 @@ public enum DropColumn
 /// </summary>
 public static class DropSchema
 {
-    internal const int ColumnCount = (int)DropColumn.Period + 1;
+    internal const int ColumnCount = (int)DropColumn.ConsentProfiling + 1;
 
     private static readonly string[] CanonicalNames =
     [
@@ -59,6 +61,7 @@ public static class DropSchema
         "state", "country", "signup_date", "loyalty_id", "consent_email", "consent_sms", "churned", "churned_at",
         "order_id", "line", "order_date", "amount", "quantity", "unit_price", "product_id", "channel", "currency", "returned",
         "event_id", "timestamp", "type", "value", "feedback_id", "text", "rating", "plan", "start_date", "end_date", "period",
+        "consent_phone", "consent_profiling",
     ];
 
     private static readonly string[] CustomerIdAliases = ["customer id", "cust_id", "custid", "customerid", "customer_no", "customer_number", "client_id", "clientid", "customer"];
@@ -169,6 +172,8 @@ public static class DropSchema
             (DropColumn.LoyaltyId, ["loyalty", "loyalty_number", "loyalty_card", "member_id", "membership_id", "loyalty_no"]),
             (DropColumn.ConsentEmail, ["email_consent", "email_opt_in", "opt_in_email", "marketing_email", "email_optin"]),
             (DropColumn.ConsentSms, ["sms_consent", "sms_opt_in", "opt_in_sms", "marketing_sms", "sms_optin"]),
+            (DropColumn.ConsentPhone, ["phone_consent", "phone_opt_in", "opt_in_phone", "marketing_phone", "phone_optin", "call_consent"]),
+            (DropColumn.ConsentProfiling, ["profiling_consent", "profiling_opt_in", "opt_in_profiling", "profiling", "analytics_consent"]),
             (DropColumn.Churned, ["is_churned", "churn"]),
             (DropColumn.ChurnedAt, ["churn_date", "churned_date", "cancelled_at", "churned_on"]));
         result[DropEntity.Customers] = customers;

@@ -35,7 +35,9 @@ public sealed record CustomerRecord(
     bool? ConsentSms,
     bool? Churned,
     DateOnly? ChurnedAt,
-    IReadOnlyDictionary<string, string> Attributes) : DropRecord(Source, SourceCustomerId, Line);
+    IReadOnlyDictionary<string, string> Attributes,
+    bool? ConsentPhone = null,
+    bool? ConsentProfiling = null) : DropRecord(Source, SourceCustomerId, Line);
 
 /// <summary>
 /// An order line. It carries the line as a profile keeps it (<see cref="Item"/>, immutable), so applying it to a profile

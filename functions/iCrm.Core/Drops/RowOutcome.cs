@@ -26,6 +26,10 @@ public static class RejectionReasons
 
     /// <summary>The header names one column twice and no setting says which one wins (<c>DuplicateColumns</c>).</summary>
     public const string AmbiguousHeader = "ambiguous_header";
+
+    /// <summary>The row names a customer who was erased (one of its source ids, emails, phones or loyalty ids): it is not
+    /// applied, so the person is not recreated. Quarantined without its raw text.</summary>
+    public const string ErasedSubject = "erased_subject";
 }
 
 /// <summary>Reason codes of warnings on accepted (flagged) rows.</summary>

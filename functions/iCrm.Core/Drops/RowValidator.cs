@@ -244,6 +244,8 @@ public sealed class RowValidator
             || !OptionalDate(DropColumn.ChurnedAt, out var churnedAt, rejectFuture: true)
             || !OptionalBoolean(DropColumn.ConsentEmail, out var consentEmail)
             || !OptionalBoolean(DropColumn.ConsentSms, out var consentSms)
+            || !OptionalBoolean(DropColumn.ConsentPhone, out var consentPhone)
+            || !OptionalBoolean(DropColumn.ConsentProfiling, out var consentProfiling)
             || !OptionalBoolean(DropColumn.Churned, out var churned))
         {
             return null;
@@ -275,7 +277,9 @@ public sealed class RowValidator
             consentSms,
             churned,
             churnedAt,
-            Attributes());
+            Attributes(),
+            consentPhone,
+            consentProfiling);
     }
 
     private OrderRecord? ValidateOrder() =>

@@ -1,5 +1,6 @@
 using iCrm.Core.Drops;
 using iCrm.Core.Identity;
+using iCrm.Core.Privacy;
 using iCrm.Core.Profiles;
 using iCrm.Core.Storage;
 
@@ -12,8 +13,11 @@ namespace iCrm.Core.Ingestion;
 /// </summary>
 /// <remarks>Pairs the matcher held back (review band, names only, conflicting identifiers) are written to
 /// <paramref name="reviews"/> with their evidence, keyed by the record's hashed source key: no readable personal data.</remarks>
+/// <remarks>A key whose owner was erased (a tombstone of kind <c>erased</c>) makes the record an <see cref="Resolution.ErasedSubject"/>:
+/// the pipeline quarantines it, so an erased person is not recreated (unless <see cref="PrivacyOptions.AllowRecreationAfterErase"/>,
+/// which removes the tombstone and lets the row start a new profile).</remarks>
 public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher hasher, IdentityResolver resolver, TimeProvider time,
-    IMergeReviewStore? reviews = null)
+    IMergeReviewStore? reviews = null, PrivacyOptions? privacy = null)
     : IIdentityResolver
 {
     private const int MaxMergeHops = 8;
@@ -43,8 +47,9 @@ public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher h
             cache.SourceKeys[source] = sourceKey;
         }
         // A known customer (the usual case) needs no decision; a new one goes through the resolver and claims its key.
-        var resolution = await OwnerAsync(sourceKey, profiles, cancellationToken) is { } owner
-            ? new Resolution(owner, [], [], [sourceKey], null)
+        var owner = await OwnerAsync(sourceKey, profiles, cancellationToken);
+        var resolution = profiles.Cache.ErasedKeys.Contains(sourceKey) ? Erased
+            : owner is not null ? new Resolution(owner, [], [], [sourceKey], null)
             : await ResolveAsync(record, [new MatchKey(MatchKeyKind.SourceId, sourceKey)], null, owners: [], profiles, cancellationToken);
         profiles.ResolvedSources[source] = resolution.MergeFrom.Count == 0 && resolution.Explanations.Count == 0
             ? resolution
@@ -64,6 +69,13 @@ public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher h
                 if (await OwnerAsync(key.Value, profiles, cancellationToken) is { } owner)
                 {
                     owners[key.Value] = owner;
+                }
+            }
+            foreach (var key in keys)
+            {
+                if (profiles.Cache.ErasedKeys.Contains(key.Value))
+                {
+                    return Erased; // any identifier of an erased person: nothing is claimed, nothing written
                 }
             }
         }
@@ -163,11 +175,30 @@ public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher h
         }
     }
 
+    /// <summary>What a record naming an erased person resolves to: no customer; the pipeline quarantines it.</summary>
+    private static readonly Resolution Erased = new("", [], [], [], null, ErasedSubject: true);
+
     private async ValueTask<string?> OwnerAsync(string key, IProfileLookup profiles, CancellationToken cancellationToken)
     {
+        if (profiles.Cache.ErasedKeys.Contains(key))
+        {
+            return null;
+        }
         if (!profiles.Cache.KeyOwners.TryGetValue(key, out var owner))
         {
-            owner = (await identities.GetAsync(key, cancellationToken))?.CustomerId;
+            var claim = await identities.GetAsync(key, cancellationToken);
+            if (claim is { Kind: ErasedKeys.Kind })
+            {
+                if (privacy?.AllowRecreationAfterErase != true)
+                {
+                    profiles.Cache.ErasedKeys.Add(key);
+                    return null;
+                }
+                // A new relationship may start: the key is free again (the erasure record itself stays).
+                await identities.ReleaseAsync(key, claim.CustomerId, cancellationToken);
+                return null;
+            }
+            owner = claim?.CustomerId;
             if (owner is null)
             {
                 return null;

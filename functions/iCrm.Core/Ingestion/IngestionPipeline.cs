@@ -423,6 +423,7 @@ public sealed class IngestionPipeline(
         DropRecord? previous = null;
         Resolution? previousResolution = null;
         ChunkWorkingSet.Entry? previousEntry = null;
+        List<RowRejection>? erased = null;
         // These two spans are ended explicitly, not by using, to keep the per-row loop out of a try/finally (the method
         // stays as it was without telemetry). A chunk that throws leaves its span unexported; the drop's span reports it.
         var resolve = IngestionTelemetry.StartPhase(IngestionTelemetry.Resolve, records.Count, chunkIndex);
@@ -436,6 +437,14 @@ public sealed class IngestionPipeline(
                 continue;
             }
             var resolution = await resolver.ResolveAsync(record, working, cancellationToken);
+            if (resolution.ErasedSubject)
+            {
+                // The raw text is not kept: it is the erased person's data.
+                (erased ??= []).Add(new RowRejection(record.Line, null, RejectionReasons.ErasedSubject,
+                    "The row names a customer who was erased; it was not applied.", ""));
+                (previous, previousResolution, previousEntry) = (null, null, null);
+                continue;
+            }
             if (resolution.MergeFrom.Count > 0)
             {
                 foreach (var otherId in resolution.MergeFrom)
@@ -462,6 +471,12 @@ public sealed class IngestionPipeline(
         }
         await working.CompleteInterruptedMergesAsync(cancellationToken);
         resolve?.Dispose();
+        if (erased is not null)
+        {
+            report.RowsRejected += erased.Count;
+            report.RejectedByReason[RejectionReasons.ErasedSubject] = report.RejectedByReason.GetValueOrDefault(RejectionReasons.ErasedSubject) + erased.Count;
+            await quarantine.AppendRejectedAsync(report.Id, erased, cancellationToken);
+        }
 
         var write = IngestionTelemetry.StartPhase(IngestionTelemetry.Write, records.Count, chunkIndex);
         var entries = working.Entries.Values.ToList();

@@ -3,13 +3,15 @@ using iCrm.Core.Profiles;
 
 namespace iCrm.Core.Ingestion;
 
-/// <summary>Who a record belongs to, and which profiles it proved to be one person.</summary>
+/// <summary>Who a record belongs to, and which profiles it proved to be one person. <see cref="ErasedSubject"/>: the record
+/// names an erased person (one of its keys is a tombstone); it belongs to nobody and is quarantined.</summary>
 public sealed record Resolution(
     string CustomerId,
     IReadOnlyList<string> MergeFrom,
     IReadOnlyList<MergeExplanation> Explanations,
     IReadOnlyList<string> MatchKeys,
-    iCrm.Core.Identity.MatchCandidate? Variant);
+    iCrm.Core.Identity.MatchCandidate? Variant,
+    bool ErasedSubject = false);
 
 /// <summary>Resolves the customer a record belongs to, claiming match keys as it goes.</summary>
 public interface IIdentityResolver
@@ -46,6 +48,9 @@ public sealed class DropResolutionCache(int capacity = 100_000)
     /// <summary>Match key → the customer id that owned it when looked up (or claimed it) in this chunk.</summary>
     public Dictionary<string, string> KeyOwners { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Keys found to be tombstones of erased people in this chunk.</summary>
+    public HashSet<string> ErasedKeys { get; } = new(StringComparer.Ordinal);
+
     /// <summary>(source, source id) → its hashed source-id key.</summary>
     public Dictionary<(string Source, string SourceId), string> SourceKeys { get; } = [];
 
@@ -53,6 +58,7 @@ public sealed class DropResolutionCache(int capacity = 100_000)
     public void StartChunk()
     {
         KeyOwners.Clear();
+        ErasedKeys.Clear();
         if (SourceKeys.Count >= capacity)
         {
             SourceKeys.Clear();

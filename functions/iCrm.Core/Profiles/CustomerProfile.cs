@@ -26,6 +26,10 @@ public sealed class CustomerProfile
 
     public Consent Consent { get; set; } = new();
 
+    /// <summary>The statements behind <see cref="Consent"/>: channel, value, source and time, oldest first, bounded per
+    /// channel (<see cref="ConsentLedger"/>); the most recent statement per channel sets the current value.</summary>
+    public List<ConsentStatement> ConsentHistory { get; set; } = [];
+
     public DateOnly? SignupDate { get; set; }
 
     /// <summary>Explicit churn label from a drop (subscription-style businesses), if any.</summary>

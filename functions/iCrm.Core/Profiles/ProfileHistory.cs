@@ -277,16 +277,11 @@ public sealed partial class ProfileHistory(ProfileHistoryOptions options)
         {
             profile.SignupDate = signup;
         }
-        if (c.ConsentEmail is { } consentEmail && Wins(profile, "consentEmail", c.Source, at))
-        {
-            profile.Consent.Email = consentEmail;
-            profile.FieldStamps["consentEmail"] = stamp;
-        }
-        if (c.ConsentSms is { } consentSms && Wins(profile, "consentSms", c.Source, at))
-        {
-            profile.Consent.Sms = consentSms;
-            profile.FieldStamps["consentSms"] = stamp;
-        }
+        // Rows carry no date of their own for consent: a statement is dated when its drop is applied (docs/settings.md, "Consent").
+        Consent(profile, ConsentChannels.Email, c.ConsentEmail, c.Source, at);
+        Consent(profile, ConsentChannels.Sms, c.ConsentSms, c.Source, at);
+        Consent(profile, ConsentChannels.Phone, c.ConsentPhone, c.Source, at);
+        Consent(profile, ConsentChannels.Profiling, c.ConsentProfiling, c.Source, at);
         if (c.Churned is { } churned)
         {
             profile.ChurnLabel = new ChurnLabel(churned, churned ? c.ChurnedAt : null, c.Source);
@@ -320,6 +315,15 @@ public sealed partial class ProfileHistory(ProfileHistoryOptions options)
         {
             assign(profile.Contact, value);
             profile.FieldStamps[field] = stamp;
+        }
+    }
+
+    private static void Consent(CustomerProfile profile, string channel, bool? value, string source, DateTimeOffset at)
+    {
+        // A drop restating the current value adds no statement: re-sent exports would otherwise fill the history with copies.
+        if (value is { } v && (ConsentLedger.Latest(profile, channel) is not { } latest || latest.Value != v || latest.At > at))
+        {
+            ConsentLedger.Record(profile, new ConsentStatement(channel, v, source, at));
         }
     }
 

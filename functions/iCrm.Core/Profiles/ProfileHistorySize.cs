@@ -177,6 +177,10 @@ public static class ProfileSize
         {
             size += 80 + Text(v.Field) + Text(v.Value) + Text(v.Source); // names, a date with offset, braces
         }
+        foreach (var s in profile.ConsentHistory)
+        {
+            size += 90 + Text(s.Channel) + Text(s.Source);
+        }
         foreach (var (name, value) in profile.Attributes)
         {
             size += 4 + Text(name) + Text(value);

@@ -32,8 +32,7 @@ public static class ProfileMerge
         {
             survivor.Attributes.TryAdd(name, value);
         }
-        survivor.Consent.Email ??= other.Consent.Email;
-        survivor.Consent.Sms ??= other.Consent.Sms;
+        ConsentLedger.Union(survivor, other);
         if (other.SignupDate is { } signup && (survivor.SignupDate is null || signup < survivor.SignupDate))
         {
             survivor.SignupDate = signup;
