@@ -9,8 +9,9 @@ using iCrm.Core.Storage;
 
 namespace iCrm.Azure.Storage;
 
-/// <summary>Rejected rows as JSON lines in an append blob <c>quarantine/{dropId}/rejected.jsonl</c>, plus <c>report.json</c>.</summary>
-public sealed class BlobQuarantine(BlobServiceClient blobs) : IQuarantine
+/// <summary>Rejected rows as JSON lines in an append blob <c>quarantine/{dropId}/rejected.jsonl</c>, plus <c>report.json</c>.
+/// Erasure rewrites these files without the erased person's rows (<see cref="QuarantineErasure"/>).</summary>
+public sealed partial class BlobQuarantine(BlobServiceClient blobs) : IQuarantine
 {
     private const int MaxAppendBytes = 4 * 1024 * 1024;
     private readonly BlobContainerClient _container = blobs.GetBlobContainerClient(ResourceNames.QuarantineContainer);
