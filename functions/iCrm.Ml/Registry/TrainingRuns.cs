@@ -25,6 +25,9 @@ public sealed class TrainingRunRecord
     public string? Stage { get; set; }
     public Dictionary<string, ModelOutcome> Models { get; set; } = [];
     public long Profiles { get; set; }
+
+    /// <summary>Profiles left out of the snapshot because their profiling consent is withdrawn (<c>consent.profiling</c> false).</summary>
+    public long ProfilesWithoutProfilingConsent { get; set; }
     public long PredictionsWritten { get; set; }
     public Dictionary<string, double> StageSeconds { get; set; } = [];
     public string? Error { get; set; }

@@ -7,6 +7,9 @@ namespace iCrm.Ml.Training;
 /// <param name="AsOf">The run's date: the <c>asOf</c> of the request, or the wall clock when none was given.</param>
 public sealed record TrainingSnapshot(IReadOnlyList<CustomerProfile> Profiles, DateTimeOffset AsOf)
 {
+    /// <summary>Whether a profile stays out of training: its profiling consent is withdrawn.</summary>
+    public static bool Excludes(CustomerProfile profile) => profile.Consent.Profiling == false;
+
     /// <summary>The latest order, feedback or event in the snapshot (null when there is none).</summary>
     public DateTimeOffset? LatestActivity()
     {

@@ -58,6 +58,13 @@ public sealed class TrainingRunner(
             var profiles = new List<CustomerProfile>();
             await foreach (var profile in customers.ReadAllAsync(cancellationToken))
             {
+                // Withdrawn profiling consent: the person is not trained on (nor written back to) from this run on.
+                // Erased people are gone from the store; their tombstones live in identities, which training never reads.
+                if (TrainingSnapshot.Excludes(profile))
+                {
+                    run.ProfilesWithoutProfilingConsent++;
+                    continue;
+                }
                 profiles.Add(profile);
             }
             run.Profiles = profiles.Count;
