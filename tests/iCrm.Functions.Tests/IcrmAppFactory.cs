@@ -19,6 +19,9 @@ public sealed class IcrmAppFactory : WebApplicationFactory<Program>
     public InMemoryMergeReviewStore Reviews { get; } = new();
     public InMemoryDropSource Drops { get; } = new();
     public InMemoryModelRegistry Registry { get; } = new();
+    public InMemorySubjectErasureStore Erasures { get; }
+
+    public IcrmAppFactory() => Erasures = new InMemorySubjectErasureStore(Customers, Identities);
 
     public Dictionary<string, string?> Settings { get; } = new()
     {
@@ -46,6 +49,8 @@ public sealed class IcrmAppFactory : WebApplicationFactory<Program>
             services.RemoveAll<IModelRegistry>().AddSingleton<IModelRegistry>(Registry);
             services.RemoveAll<ITrainingLease>().AddSingleton<ITrainingLease>(Registry);
             services.RemoveAll<ITrainingRunLog>().AddSingleton<ITrainingRunLog>(Registry);
+            services.RemoveAll<iCrm.Core.Privacy.ISubjectErasureStore>().AddSingleton<iCrm.Core.Privacy.ISubjectErasureStore>(Erasures);
+            services.RemoveAll<iCrm.Core.Privacy.IQuarantineEraser>().AddSingleton<iCrm.Core.Privacy.IQuarantineEraser>(new InMemoryQuarantineEraser(Quarantine));
         });
     }
 }

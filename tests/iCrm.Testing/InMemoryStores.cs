@@ -72,6 +72,9 @@ public sealed class InMemoryCustomerStore : ICustomerStore
         await Task.CompletedTask;
     }
 
+    /// <summary>Deletes a profile (erasure); false when there was none.</summary>
+    public bool Remove(string id) => _items.TryRemove(id, out _);
+
     public IEnumerable<CustomerProfile> All() =>
         _items.Values.Select(v => JsonSerializer.Deserialize<CustomerProfile>(v.Json, Json.Options)!);
 
@@ -88,6 +91,11 @@ public sealed class InMemoryIdentityStore : IIdentityStore
 
     public Task<IdentityClaim?> GetAsync(string key, CancellationToken cancellationToken = default) =>
         Task.FromResult(_claims.TryGetValue(key, out var claim) ? claim : null);
+
+    /// <summary>Writes a claim as it is (erasure tombstones, candidate lists).</summary>
+    public void Put(IdentityClaim claim) => _claims[claim.Id] = claim;
+
+    public bool Remove(string key) => _claims.TryRemove(key, out _);
 
     public Task<string> ClaimAsync(string key, string kind, string customerId, CancellationToken cancellationToken = default) =>
         Task.FromResult(_claims.GetOrAdd(key, new IdentityClaim(key, customerId, kind)).CustomerId);

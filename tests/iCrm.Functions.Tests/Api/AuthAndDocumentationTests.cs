@@ -31,6 +31,9 @@ public sealed class AuthAndDocumentationTests : IDisposable
         { "GET", "/api/ingestions/abc" },
         { "GET", "/api/train/abc" },
         { "POST", "/api/train" },
+        { "POST", "/api/customers/c-1:erase" },
+        { "GET", "/api/customers/c-1/export" },
+        { "POST", "/api/customers/c-1/consent" },
     };
 
     [Theory]
@@ -101,6 +104,7 @@ public sealed class AuthAndDocumentationTests : IDisposable
             "/api/customers", "/api/customers/{id}", "/api/customers/by-source/{source}/{sourceId}", "/api/customers/{id}/scores",
             "/api/customers/{id}/recommendations", "/api/scores:batch", "/api/score", "/api/sentiment", "/api/segments", "/api/models",
             "/api/models/{kind}", "/api/ingestions", "/api/ingestions/{id}", "/api/train", "/api/train/{runId}", "/api/health", "/api/merges",
+            "/api/customers/{id}:erase", "/api/customers/{id}/export", "/api/customers/{id}/consent",
         ];
         Assert.Equal(expected.Order(), paths.Select(p => p.Key).Order());
         foreach (var (path, item) in paths)

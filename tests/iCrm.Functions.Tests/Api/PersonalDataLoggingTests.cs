@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -91,6 +92,35 @@ public sealed class PersonalDataLoggingTests : IDisposable
         foreach (var secret in new[] { Email, email, Name, surname, phone, tel, "7700", "900123" })
         {
             Assert.DoesNotContain(lines, l => l.Contains(secret, StringComparison.OrdinalIgnoreCase));
+        }
+    }
+
+    [Fact]
+    public async Task Erase_export_and_consent_leave_no_personal_data_in_logs_or_audit_entries()
+    {
+        const string phone = "+44 7700 900123";
+        var logs = new CapturingLoggerProvider();
+        _app.Settings["Logging:LogLevel:iCrm.Requests"] = "Information";
+        var client = _app.With(s => s.AddLogging(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Trace))).CreateClient();
+        await _app.IngestAsync("web/customers/people.csv",
+            $"customer_id,email,phone,first_name\nZQ-1,{Email},{phone},{Name}\nZQ-1,{Name}-at-example,,{Name}\n");
+        var id = (await client.GetFromJsonAsync<System.Text.Json.Nodes.JsonObject>("/api/customers/by-source/web/ZQ-1"))!["id"]!.GetValue<string>();
+
+        Assert.Contains(Email, await client.GetStringAsync($"/api/customers/{id}/export"));
+        (await client.PostAsync($"/api/customers/{id}/consent", ApiTestKit.Json("{\"channel\":\"sms\",\"value\":false,\"source\":\"web\"}"))).EnsureSuccessStatusCode();
+        await client.PostAsync($"/api/customers/{id}/consent", ApiTestKit.Json($"{{\"channel\":\"{Email}\",\"value\":false,\"source\":\"{Name}\"}}"));
+        await client.PostAsync($"/api/customers/{id}:erase", ApiTestKit.Json($"{{\"reason\":\"{Email}\"}}"));
+        (await client.PostAsync($"/api/customers/{id}:erase", ApiTestKit.Json("{\"reason\":\"DSR-77\"}"))).EnsureSuccessStatusCode();
+        await client.PostAsync($"/api/customers/{Uri.EscapeDataString(Email)}:erase", ApiTestKit.Json("{\"reason\":\"DSR-78\"}"));
+        await _app.IngestAsync("web/customers/people.csv", $"customer_id,email,phone,first_name\nZQ-1,{Email},{phone},{Name}\n");
+
+        var audit = _app.Audit.Entries.Values.ToList();
+        Assert.Equal(["consent", "erase", "export"], audit.Select(e => e.Action).Distinct().Order());
+        var written = logs.Lines.Concat(audit.Select(e => e.ToString())).ToList();
+        Assert.NotEmpty(logs.Lines);
+        foreach (var secret in new[] { Email, Name, phone, "900123", "ZQ-1" })
+        {
+            Assert.DoesNotContain(written, l => l.Contains(secret, StringComparison.OrdinalIgnoreCase));
         }
     }
 
