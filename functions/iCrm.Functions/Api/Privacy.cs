@@ -25,6 +25,7 @@ public sealed class Privacy(CustomerLookup lookup, ICustomerStore customers, Sub
         "are quarantined as `erased_subject` instead of recreating them (unless `Privacy__AllowRecreationAfterErase`), removes " +
         "them from blocking-key candidate lists, and rewrites the quarantine files without their rows. Idempotent: erasing again " +
         "answers 200 with the same tombstone. The reason is audited; it must not contain personal data.")]
+    [Consumes(typeof(EraseRequest), "application/json")]
     [ProducesResponseType<ErasureView>(StatusCodes.Status200OK)]
     [ProducesProblem(StatusCodes.Status400BadRequest)]
     [ProducesProblem(StatusCodes.Status404NotFound)]
@@ -114,6 +115,7 @@ public sealed class Privacy(CustomerLookup lookup, ICustomerStore customers, Sub
         "a statement older than the channel's latest is kept in the history but does not change the current value. " +
         "Withdrawing `profiling` removes the stored predictions at once and leaves the person out of training from the next run. " +
         "A merged-away id records on the surviving profile. Audited as `consent`.")]
+    [Consumes(typeof(ConsentRequest), "application/json")]
     [ProducesResponseType<ConsentView>(StatusCodes.Status200OK)]
     [ProducesProblem(StatusCodes.Status400BadRequest)]
     [ProducesProblem(StatusCodes.Status404NotFound)]

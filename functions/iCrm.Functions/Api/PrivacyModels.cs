@@ -114,8 +114,9 @@ public static partial class PrivacyInput
 {
     public const int MaxReasonLength = 200;
 
-    // An email address or a run of 9+ digits (a phone number) has no place in an audit entry.
-    [GeneratedRegex(@"@|\d[\d \-]{7,}\d")]
+    // An email address or a phone number (10 or more digits, spaces, dashes, dots or brackets between them) has no place in
+    // an audit entry; request references such as DSR-2026-0042 pass.
+    [GeneratedRegex(@"@|(?:\d[ \-.()]?){10,}")]
     private static partial Regex PersonalLooking();
 
     [GeneratedRegex("^[A-Za-z0-9_.-]{1,64}$")]
