@@ -73,7 +73,7 @@ public sealed partial class FunctionMetadataTests : IDisposable
         var local = LocalRoutes().Order().ToList();
 
         Assert.Equal(metadata, local);
-        Assert.Equal(24, Triggers().Count);
+        Assert.Equal(26, Triggers().Count);
     }
 
     [Fact]

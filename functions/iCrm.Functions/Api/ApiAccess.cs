@@ -100,9 +100,10 @@ public sealed partial class ApiKeyRing
             }
             if (string.IsNullOrEmpty(key.Secret))
             {
-                yield return $"'Security__Keys__{name}__Secret' is empty: give the key a secret or remove it.";
+                // An empty secret is no key (the sample settings list one, empty): nothing else to check.
+                continue;
             }
-            else if (key.Secret.Length < 16)
+            if (key.Secret.Length < 16)
             {
                 yield return $"'Security__Keys__{name}__Secret' must be at least 16 characters.";
             }
