@@ -13,6 +13,10 @@ namespace iCrm.Functions.Tests.Api;
 /// <summary>Roles: a key per role, every operation allowed for its roles and refused (401/403 ProblemDetails) for others.</summary>
 public sealed class RolesTests : IDisposable
 {
+    private readonly IcrmAppFactory _app = new();
+
+    public void Dispose() => _app.Dispose();
+
     /// <summary>Every secured function with a request that reaches it.</summary>
     public static TheoryData<string, string, string> Operations() => new()
     {
@@ -119,7 +123,7 @@ public sealed class RolesTests : IDisposable
     public async Task The_keys_from_before_roles_still_work_as_reader_and_marketer_and_as_admin()
     {
         _app.Settings["Security:ApiKey"] = "old-api-key-0123456789";
-        _app.Settings["Security:RoleKeys.AdminKey"] = "old-admin-key-0123456789";
+        _app.Settings["Security:AdminKey"] = "old-admin-key-0123456789";
         var client = _app.CreateClient();
 
         var list = await client.SendAsync(RoleKeys.Request("GET", "/api/customers", "old-api-key-0123456789"));
