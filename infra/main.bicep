@@ -42,9 +42,22 @@ param sentimentProvider string = 'azure'
 @description('Azure AI Language SKU. F0 is free but allowed once per subscription; S bills per text record.')
 param languageSku string = 'S'
 
+// Data retention (docs/data-retention.md): drops, quarantined rows and audit entries each expire after their own period.
 @minValue(1)
-@description('Days after which blobs under drops/ and quarantine/ are deleted.')
-param retentionDays int = 90
+@description('Days after which blobs under drops/ (the files data teams deliver) are deleted.')
+param dropsRetentionDays int = 90
+
+@minValue(1)
+@description('Days after which blobs under quarantine/ (rejected rows and drop reports) are deleted.')
+param quarantineRetentionDays int = 90
+
+@minValue(0)
+@maxValue(24000)
+@description('Days audit entries are kept (Cosmos per-item ttl, app setting Audit__RetentionDays); 0 keeps them.')
+param auditRetentionDays int = 365
+
+@description('Trust the X-MS-CLIENT-PRINCIPAL header of App Service authentication (Entra ID app roles for people). Turn on only with authentication configured on the app.')
+param trustAppServiceAuthentication bool = false
 
 @minValue(30)
 @maxValue(730)
@@ -95,7 +108,8 @@ var cosmosContainers = [
   { name: 'customers', partitionKey: '/id' }
   { name: 'identities', partitionKey: '/id' }
   { name: 'ingestions', partitionKey: '/id' }
-  { name: 'audit', partitionKey: '/customerId' }
+  // Time to live on without a default: each audit entry carries its own ttl (Audit__RetentionDays).
+  { name: 'audit', partitionKey: '/customerId', defaultTtl: -1 }
   { name: 'reviews', partitionKey: '/id' }
 ]
 var piiKeySecretName = 'icrm-pii-key'
@@ -123,7 +137,8 @@ module storage 'modules/storage.bicep' = {
     dropsContainerName: dropsContainer
     deploymentContainer: deploymentContainer
     queues: queues
-    retentionDays: retentionDays
+    dropsRetentionDays: dropsRetentionDays
+    quarantineRetentionDays: quarantineRetentionDays
     appPrincipalId: identity.properties.principalId
     appIdentityId: identity.id
     uploaderPrincipalId: uploaderPrincipalId
@@ -266,6 +281,8 @@ module functionApp 'modules/function-app.bicep' = {
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
     subnetId: network.?outputs.appSubnetId ?? ''
+    auditRetentionDays: auditRetentionDays
+    trustAppServiceAuthentication: trustAppServiceAuthentication
   }
   // The app starts only after every module it takes an output from has finished, role assignments included: the
   // Key Vault reference and the host's storage are resolved at start-up with the identity, and a failed Key Vault

@@ -38,6 +38,8 @@ public static class AzureRegistration
         services.AddSingleton<ICustomerStore, CosmosCustomerStore>();
         services.AddSingleton<IIdentityStore, CosmosIdentityStore>();
         services.AddSingleton<IIngestionLedger, CosmosIngestionLedger>();
+        services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AuditOptions>>(new OptionsProblems<AuditOptions>(o => o.Problems()));
         services.AddSingleton<IAuditLog, CosmosAuditLog>();
         services.AddSingleton<IMergeReviewStore, CosmosMergeReviewStore>();
         services.AddSingleton<IDropSource, BlobDropSource>();

@@ -15,6 +15,8 @@ else if (LocalHostSettings.StartedByFunctionsHost(args, Environment.GetEnvironme
     functions.ConfigureFunctionsWebApplication();
     // After the ASP.NET Core integration's middleware, so that the HttpContext is known: outages answer 503 as locally.
     functions.UseMiddleware<HttpFailureMiddleware>();
+    // Roles: the same check as the local host's, before any function body runs.
+    functions.UseMiddleware<iCrm.Functions.Api.ApiAccessMiddleware>();
     functions.AddIcrmFunctions();
     await functions.Build().RunAsync();
 }

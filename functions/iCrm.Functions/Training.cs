@@ -24,6 +24,7 @@ public sealed class Training(TrainingRunner runner, TrainingJobs jobs, ITraining
     }
 
     [Function("StartTraining")]
+    [RequiresRole(ApiRole.Admin)]
     [Tags("Training")]
     [EndpointSummary("Starts a training run (admin); answers 202 with a run id and a status URL.")]
     [EndpointDescription("Optional body `{\"asOf\": \"2025-01-01T00:00:00Z\", \"kinds\": [\"churn\"]}`. 409 while another run is in progress.")]
@@ -33,7 +34,7 @@ public sealed class Training(TrainingRunner runner, TrainingJobs jobs, ITraining
     [ProducesProblem(StatusCodes.Status403Forbidden)]
     [ProducesProblem(StatusCodes.Status409Conflict)]
     public async Task<IResult> StartTraining(
-        [HttpTrigger(AuthorizationLevel.Admin, "post", Route = "train")] HttpRequest req)
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "train")] HttpRequest req)
     {
         var (request, problem) = await JsonBody.ReadAsync<TrainRequest>(req, optional: true);
         if (problem is not null)
@@ -64,6 +65,7 @@ public sealed class Training(TrainingRunner runner, TrainingJobs jobs, ITraining
     }
 
     [Function("GetTrainingRun")]
+    [RequiresRole(ApiRole.Admin)]
     [Tags("Training")]
     [EndpointSummary("Progress and outcome of a training run.")]
     [ProducesResponseType<TrainingRunRecord>(StatusCodes.Status200OK)]

@@ -41,6 +41,12 @@ param maximumInstanceCount int
 @description('Subnet (delegated to Microsoft.App/environments) for VNet integration. Empty: none.')
 param subnetId string
 
+@description('Days audit entries are kept (Audit__RetentionDays); 0 keeps them.')
+param auditRetentionDays int
+
+@description('Security__TrustAppServiceAuthentication: read Entra ID app roles from App Service authentication.')
+param trustAppServiceAuthentication bool
+
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
   location: location
@@ -119,6 +125,8 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'TRAIN_SCHEDULE', value: trainSchedule }
         { name: 'Security__PiiKey', value: '@Microsoft.KeyVault(SecretUri=${piiKeySecretUri})' }
         { name: 'Sentiment__Provider', value: sentimentProvider }
+        { name: 'Audit__RetentionDays', value: string(auditRetentionDays) }
+        { name: 'Security__TrustAppServiceAuthentication', value: string(trustAppServiceAuthentication) }
         // In Azure the Functions host fires the triggers; the app's local trigger runner stays off.
         { name: 'LocalTriggers__Enabled', value: 'false' }
         // Databases and containers come from Bicep (data-plane RBAC cannot create them).

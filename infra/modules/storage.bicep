@@ -19,8 +19,11 @@ param deploymentContainer string
 @description('Queues to declare (the blob extension\'s poison queue webjobs-blobtrigger-poison).')
 param queues string[]
 
-@description('Blobs under drops/ and quarantine/ are deleted this many days after they were last modified.')
-param retentionDays int
+@description('Blobs under drops/ are deleted this many days after they were last modified.')
+param dropsRetentionDays int
+
+@description('Blobs under quarantine/ are deleted this many days after they were last modified.')
+param quarantineRetentionDays int
 
 @description('Principal id of the app\'s user-assigned identity.')
 param appPrincipalId string
@@ -115,7 +118,8 @@ resource queueResources 'Microsoft.Storage/storageAccounts/queueServices/queues@
   }
 ]
 
-// Quarantined rows and the drops themselves are personal data: keep them only as long as needed to investigate.
+// Quarantined rows and the drops themselves are personal data: keep them only as long as needed to investigate
+// (docs/data-retention.md). Each has its own period.
 resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = {
   parent: account
   name: 'default'
@@ -123,7 +127,7 @@ resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05
     policy: {
       rules: [
         {
-          name: 'expire-drops-and-quarantine'
+          name: 'expire-drops'
           enabled: true
           type: 'Lifecycle'
           definition: {
@@ -133,13 +137,34 @@ resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05
               ]
               prefixMatch: [
                 'drops/'
+              ]
+            }
+            actions: {
+              baseBlob: {
+                delete: {
+                  daysAfterModificationGreaterThan: dropsRetentionDays
+                }
+              }
+            }
+          }
+        }
+        {
+          name: 'expire-quarantine'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: {
+              blobTypes: [
+                'blockBlob'
+              ]
+              prefixMatch: [
                 'quarantine/'
               ]
             }
             actions: {
               baseBlob: {
                 delete: {
-                  daysAfterModificationGreaterThan: retentionDays
+                  daysAfterModificationGreaterThan: quarantineRetentionDays
                 }
               }
             }

@@ -1,3 +1,4 @@
+using iCrm.Azure.Store;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -205,16 +206,39 @@ public sealed class InfrastructureTemplateTests(CompiledTemplate template) : ICl
         }
     }
     [Fact]
-    public void Drops_and_quarantined_files_expire_after_the_retention_period()
+    public void Drops_and_quarantined_files_expire_after_their_own_retention_periods()
     {
         var (policy, scope) = template.Single("Microsoft.Storage/storageAccounts/managementPolicies");
-        var rule = Assert.Single(policy["properties"]!["policy"]!["rules"]!.AsArray())!;
-        var prefixes = rule["definition"]!["filters"]!["prefixMatch"]!.AsArray().Select(p => p!.GetValue<string>());
-        var expireAfter = rule["definition"]!["actions"]!["baseBlob"]!["delete"]!["daysAfterModificationGreaterThan"]!;
+        var rules = policy["properties"]!["policy"]!["rules"]!.AsArray().Select(r => r!).ToList();
+        var byPrefix = rules.ToDictionary(
+            r => Assert.Single(r["definition"]!["filters"]!["prefixMatch"]!.AsArray())!.GetValue<string>(),
+            r => r["definition"]!["actions"]!["baseBlob"]!["delete"]!["daysAfterModificationGreaterThan"]!.GetValue<string>());
 
-        Assert.Equal(new[] { $"{ResourceNames.DropsContainer}/", $"{ResourceNames.QuarantineContainer}/" }, prefixes.Order());
-        Assert.Equal("[parameters('retentionDays')]", expireAfter.GetValue<string>());
-        Assert.NotNull(scope.ResolveParameter("retentionDays"));
+        Assert.Equal(new[] { $"{ResourceNames.DropsContainer}/", $"{ResourceNames.QuarantineContainer}/" }, byPrefix.Keys.Order());
+        Assert.Equal("[parameters('dropsRetentionDays')]", byPrefix[$"{ResourceNames.DropsContainer}/"]);
+        Assert.Equal("[parameters('quarantineRetentionDays')]", byPrefix[$"{ResourceNames.QuarantineContainer}/"]);
+        Assert.All(rules, r => Assert.True(r["enabled"]!.GetValue<bool>()));
+        // Each period is a parameter of main.bicep with a default (documented in docs/data-retention.md).
+        foreach (var parameter in new[] { "dropsRetentionDays", "quarantineRetentionDays", "auditRetentionDays" })
+        {
+            Assert.True(template.Json["parameters"]![parameter]!["defaultValue"]!.GetValue<int>() > 0, parameter);
+        }
+        Assert.NotNull(scope.ResolveParameter("dropsRetentionDays"));
+    }
+
+    [Fact]
+    public void Audit_entries_expire_by_their_own_ttl_from_the_app_setting()
+    {
+        var (container, scope) = template.Single("Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers");
+        var declared = scope.ResolveParameter(scope.LoopParameter(container))!.AsArray()
+            .ToDictionary(c => c!["name"]!.GetValue<string>(), c => c!["defaultTtl"]);
+
+        // Time to live on with no default (-1) on audit only: entries carry their ttl; other documents never expire.
+        Assert.Equal(-1, declared[ResourceNames.AuditContainer]!.GetValue<int>());
+        Assert.All(declared.Where(d => d.Key != ResourceNames.AuditContainer), d => Assert.Null(d.Value));
+        Assert.Contains("defaultTtl", container["properties"]!["resource"]!["defaultTtl"]!.GetValue<string>());
+        Assert.Contains("auditRetentionDays", template.FunctionAppSettings()["Audit__RetentionDays"]);
+        Assert.Equal(new AuditOptions().RetentionDays, template.Json["parameters"]!["auditRetentionDays"]!["defaultValue"]!.GetValue<int>());
     }
 
     [Theory]

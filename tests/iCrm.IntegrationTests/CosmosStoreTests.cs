@@ -110,7 +110,7 @@ public sealed class CosmosStoreTests
     [Fact]
     public async Task Audit_entries_are_read_back_from_their_customers_partition_only()
     {
-        var audit = new CosmosAuditLog(LocalStack.CosmosContainers());
+        var audit = new CosmosAuditLog(LocalStack.CosmosContainers(), Microsoft.Extensions.Options.Options.Create(new AuditOptions()));
         var customer = "c" + LocalStack.Unique();
         var other = "c" + LocalStack.Unique();
         await audit.WriteAsync(new iCrm.Core.Storage.AuditEntry($"a-{LocalStack.Unique()}", customer, "merge", "ingest", DateTimeOffset.UtcNow.AddMinutes(-1), "Email", other));

@@ -198,6 +198,15 @@ public sealed class InMemoryAuditLog : IAuditLog
 
     public Task<IReadOnlyList<AuditEntry>> ListAsync(string customerId, CancellationToken cancellationToken = default) =>
         Task.FromResult<IReadOnlyList<AuditEntry>>([.. Entries.Values.Where(e => e.CustomerId == customerId).OrderBy(e => e.At)]);
+
+    public Task<Page<AuditEntry>> QueryAsync(AuditQuery query, int pageSize, string? continuationToken, CancellationToken cancellationToken = default)
+    {
+        var offset = continuationToken is null ? 0 : int.Parse(continuationToken, System.Globalization.CultureInfo.InvariantCulture);
+        var matching = Entries.Values.Where(query.Matches).OrderByDescending(e => e.At).ThenBy(e => e.Id, StringComparer.Ordinal).ToList();
+        var items = matching.Skip(offset).Take(pageSize).ToList();
+        var next = offset + items.Count < matching.Count ? (offset + items.Count).ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
+        return Task.FromResult(new Page<AuditEntry>(items, next));
+    }
 }
 
 /// <summary>Drops held in memory; each upload gets a new ETag, as a blob would.</summary>

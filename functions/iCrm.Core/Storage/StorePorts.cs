@@ -69,6 +69,19 @@ public interface IAuditLog
     Task WriteAsync(AuditEntry entry, CancellationToken cancellationToken = default);
 
     Task<IReadOnlyList<AuditEntry>> ListAsync(string customerId, CancellationToken cancellationToken = default);
+
+    /// <summary>A page of the entries matching <paramref name="query"/>, newest first. Without a customer id the query
+    /// spans every customer (cross-partition in Cosmos).</summary>
+    Task<Page<AuditEntry>> QueryAsync(AuditQuery query, int pageSize, string? continuationToken, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Which audit entries to list: one customer's or everyone's, at or after <see cref="From"/>, before <see cref="To"/>,
+/// of one action; null filters nothing.</summary>
+public sealed record AuditQuery(string? CustomerId = null, DateTimeOffset? From = null, DateTimeOffset? To = null, string? Action = null)
+{
+    public bool Matches(AuditEntry e) =>
+        (CustomerId is null || e.CustomerId == CustomerId) && (From is null || e.At >= From) && (To is null || e.At < To)
+        && (Action is null || e.Action == Action);
 }
 
 /// <summary>Rejected rows and reports of a drop (blob container <c>quarantine</c>, folder <c>{dropId}/</c>).</summary>

@@ -30,6 +30,7 @@ public sealed class ApiDocumentation : IAsyncDisposable
         ["Segments"] = "RFM segments and behavioural clusters with their size, value and churn rate.",
         ["Models"] = "The model registry: champions, model cards and versions per model kind.",
         ["Ingestion"] = "Reports of the data drops ingested from the drops container.",
+        ["Audit"] = "The audit trail (privacy role): who read, changed, merged, exported or erased which customer, when and for what purpose; no personal data.",
         ["Identity"] = "Identity resolution: candidate pairs the matcher held back for review instead of merging, with their evidence.",
         ["Training"] = "Training runs: start one (admin) and follow its progress.",
         ["Health"] = "Readiness of the customer store and the model registry.",
@@ -116,10 +117,13 @@ public sealed class ApiDocumentation : IAsyncDisposable
         {
             Title = "iCrm API",
             Version = "v1",
-            Description = "Unified customer profiles, live scores with reasons, recommendations, segments, sentiment, model cards and " +
-                "ingestion reports. Errors are RFC 9457 ProblemDetails. In Azure every function except `/api/health` needs a function " +
-                "key (`x-functions-key` header or `code` query parameter; `/api/train` the admin key); locally `Security__ApiKey` " +
-                "(header `x-api-key`) and `Security__AdminKey` (header `x-admin-key`) guard the API when set.",
+            Description = "Unified customer profiles, live scores with reasons, recommendations, segments, sentiment, model cards, " +
+                "ingestion reports and the audit trail. Errors are RFC 9457 ProblemDetails. Every operation except `/api/health` " +
+                "needs one of the roles named in its description and in `x-icrm-roles` (reader, marketer, admin, privacy): an API " +
+                "key holding the role in the `x-api-key` header (in Azure, the function key whose secret is configured as that role's " +
+                "key also works), or a Microsoft Entra ID app role through App Service authentication. 401 without a valid key, " +
+                "403 without the role. Readers and admins see contact fields masked. With no keys configured (a default local " +
+                "run) the API is open. `purpose=` on a request is recorded in the audit trail.",
             License = new OpenApiLicense { Name = "MIT", Identifier = "MIT" },
         };
         document.Servers = [new OpenApiServer { Url = "/", Description = "This app (Azure: https://<app>.azurewebsites.net; locally http://127.0.0.1:7071)" }];
@@ -130,15 +134,10 @@ public sealed class ApiDocumentation : IAsyncDisposable
             Type = SecuritySchemeType.ApiKey, In = ParameterLocation.Header, Name = "x-functions-key",
             Description = "Azure Functions key (or the `code` query parameter): a function key, or the admin (master) key for admin operations.",
         };
-        document.Components.SecuritySchemes["localApiKey"] = new OpenApiSecurityScheme
+        document.Components.SecuritySchemes["apiKey"] = new OpenApiSecurityScheme
         {
             Type = SecuritySchemeType.ApiKey, In = ParameterLocation.Header, Name = ApiKeys.ApiKeyHeader,
-            Description = "Local runs: the value of Security__ApiKey, when set.",
-        };
-        document.Components.SecuritySchemes["localAdminKey"] = new OpenApiSecurityScheme
-        {
-            Type = SecuritySchemeType.ApiKey, In = ParameterLocation.Header, Name = ApiKeys.AdminKeyHeader,
-            Description = "Local runs: the value of Security__AdminKey, when set (POST /api/train).",
+            Description = "An API key of Security__Keys__{name}__Secret; its Security__Keys__{name}__Roles decide what it may call.",
         };
         OpenApiSecurityRequirement Requirement(params string[] schemes)
         {
@@ -159,13 +158,18 @@ public sealed class ApiDocumentation : IAsyncDisposable
                 {
                     continue;
                 }
-                // Either key scheme satisfies an operation (Azure's or the local one); an empty requirement means anonymous.
-                operation.Security = function.AuthLevel switch
+                // Either key scheme satisfies an operation (Azure's or the app's own); an empty requirement means anonymous.
+                operation.Security = function.AuthLevel == AuthorizationLevel.Anonymous
+                    ? [new OpenApiSecurityRequirement()]
+                    : [Requirement("functionKey"), Requirement("apiKey")];
+                if (function.AuthLevel != AuthorizationLevel.Anonymous)
                 {
-                    AuthorizationLevel.Anonymous => [new OpenApiSecurityRequirement()],
-                    AuthorizationLevel.Admin => [Requirement("functionKey"), Requirement("localApiKey", "localAdminKey")],
-                    _ => [Requirement("functionKey"), Requirement("localApiKey")],
-                };
+                    var roles = ApiAccess.RolesOf(function);
+                    operation.Extensions ??= new Dictionary<string, IOpenApiExtension>();
+                    operation.Extensions["x-icrm-roles"] = new JsonNodeExtension(new System.Text.Json.Nodes.JsonArray([.. roles.Select(r => (System.Text.Json.Nodes.JsonNode)ApiAccess.Name(r))]));
+                    var line = $"Roles: {string.Join(", ", roles.Select(ApiAccess.Name))}.";
+                    operation.Description = string.IsNullOrEmpty(operation.Description) ? line : $"{operation.Description}\n\n{line}";
+                }
                 // Route values bind to the function's string parameters by name (as the Functions host binds them).
                 foreach (var routeValue in function.Method.GetParameters().Where(p => p.ParameterType == typeof(string) && function.Route.Contains('{' + p.Name + '}', StringComparison.Ordinal)))
                 {

@@ -1,47 +1,35 @@
-using System.Security.Cryptography;
-using System.Text;
-using iCrm.Azure.Connections;
 using iCrm.Functions.Hosting;
-using Microsoft.Azure.Functions.Worker;
-using Microsoft.Extensions.Options;
 
 namespace iCrm.Functions.Api;
 
 /// <summary>
-/// Local API keys. In Azure, function keys (each function's auth level) guard the routes before requests reach the
-/// worker; locally, <c>Security__ApiKey</c> (header <c>x-api-key</c>) guards every function above anonymous and
-/// <c>Security__AdminKey</c> (header <c>x-admin-key</c>) the admin ones, each only when set. The level comes from the
-/// function's trigger attribute, so both hosts guard the same functions.
+/// The headers API keys arrive in, and the local host's role check. Keys are named and carry roles
+/// (<c>Security__Keys__{name}__Secret</c> / <c>__Roles</c>); <see cref="ApiAccess"/> decides. The function's trigger
+/// attribute says whether it is anonymous and its <see cref="RequiresRoleAttribute"/> which roles it needs, so both hosts
+/// guard the same functions the same way.
 /// </summary>
 public static class ApiKeys
 {
     public const string ApiKeyHeader = "x-api-key";
+
+    /// <summary>The header of the admin key from before roles; still read, so old clients keep working.</summary>
     public const string AdminKeyHeader = "x-admin-key";
 
-    /// <summary>Checks the keys of the matched function (after routing).</summary>
+    /// <summary>The Functions host's key header: in Azure the same secret may be configured as a role key.</summary>
+    public const string FunctionKeyHeader = "x-functions-key";
+
+    /// <summary>Checks the caller's roles for the matched function (after routing).</summary>
     public static IApplicationBuilder UseLocalKeys(this IApplicationBuilder app)
     {
-        var keys = app.ApplicationServices.GetRequiredService<IOptionsMonitor<SecurityOptions>>();
+        var access = app.ApplicationServices.GetRequiredService<ApiAccess>();
         return app.Use(async (context, next) =>
         {
-            var level = context.GetEndpoint()?.Metadata.GetMetadata<HttpFunction>()?.AuthLevel ?? AuthorizationLevel.Anonymous;
-            if (level != AuthorizationLevel.Anonymous && !Matches(keys.CurrentValue.ApiKey, context.Request.Headers[ApiKeyHeader]))
+            if (context.GetEndpoint()?.Metadata.GetMetadata<HttpFunction>() is { } function && access.Check(context, function) is { } refusal)
             {
-                await Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Missing or wrong API key",
-                    detail: $"Send the key in the '{ApiKeyHeader}' header.").ExecuteAsync(context);
-                return;
-            }
-            if (level == AuthorizationLevel.Admin && !Matches(keys.CurrentValue.AdminKey, context.Request.Headers[AdminKeyHeader]))
-            {
-                await Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Admin key required",
-                    detail: $"This operation needs the admin key in the '{AdminKeyHeader}' header.").ExecuteAsync(context);
+                await refusal.ExecuteAsync(context);
                 return;
             }
             await next(context);
         });
     }
-
-    private static bool Matches(string? expected, string? supplied) =>
-        string.IsNullOrEmpty(expected) || (supplied is not null &&
-            CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(expected), Encoding.UTF8.GetBytes(supplied)));
 }

@@ -19,8 +19,24 @@ public sealed record CustomerView(
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,
     IReadOnlyList<ContactValue>? ContactAlternatives = null,
-    bool LargeCluster = false)
+    bool LargeCluster = false,
+    int? BirthYear = null,
+    bool ContactMasked = false)
 {
+    /// <summary>The profile as <paramref name="caller"/> may see it: contact fields masked unless its roles need them
+    /// (<see cref="ContactMasking"/>). Every response carrying a profile is built here.</summary>
+    public static CustomerView For(CustomerProfile p, ApiCaller caller)
+    {
+        var view = From(p);
+        return ContactMasking.SeesFullContact(caller) ? view : view with
+        {
+            Contact = ContactMasking.Mask(p.Contact),
+            ContactAlternatives = [.. view.ContactAlternatives?.Select(v => v with { Value = ContactMasking.Mask(v.Field, v.Value) ?? "" }) ?? []],
+            ContactMasked = true,
+        };
+    }
+
+    /// <summary>The full profile, contact included (a privacy export); API responses use <see cref="For"/>.</summary>
     public static CustomerView From(CustomerProfile p) => new(
         p.Id,
         p.Identities.GroupBy(i => i.Source).ToDictionary(g => g.Key, g => (IReadOnlyList<string>)[.. g.Select(i => i.SourceId)]),
@@ -37,7 +53,8 @@ public sealed record CustomerView(
         p.UpdatedAt,
         // The values sources gave that are not the current one, with source and time, newest first.
         [.. ContactValueList.Current(p.Contact).SelectMany(c => ContactValueList.Alternatives(p, c.Field, c.Value))],
-        p.LargeCluster);
+        p.LargeCluster,
+        p.Contact.BirthDate?.Year);
 }
 
 public sealed record HistorySummary(

@@ -6,7 +6,7 @@ using Microsoft.Azure.Functions.Worker;
 namespace iCrm.Functions.Api;
 
 /// <summary>Customer profiles: listing for action, lookup by id or source id, live scores and recommendations.</summary>
-public sealed class Customers(CustomerLookup lookup, CustomerQuery query, ICustomerScoring scoring, TimeProvider time)
+public sealed class Customers(CustomerLookup lookup, CustomerQuery query, ICustomerScoring scoring, ReadAudit audit, TimeProvider time)
 {
     public static string ListDescription { get; } =
         "Filters (`segment`, `minChurn`, `minClv`) scan the store page by page: one request reads at most " +
@@ -16,6 +16,7 @@ public sealed class Customers(CustomerLookup lookup, CustomerQuery query, ICusto
         "Pass the returned token with the same filters to get the next page.";
 
     [Function("ListCustomers")]
+    [RequiresRole(ApiRole.Reader, ApiRole.Marketer)]
     [Tags("Customers")]
     [EndpointSummary("Lists customer profiles, filtered by the predictions written back by the last training run.")]
     [DescriptionFrom(typeof(Customers), nameof(ListDescription))]
@@ -73,7 +74,9 @@ public sealed class Customers(CustomerLookup lookup, CustomerQuery query, ICusto
         {
             var (items, next, scanned) = await query.ListAsync(new CustomerFilter(segment, minChurn, minClv), order, size,
                 continuationToken is { Length: > 0 } ? continuationToken : null, ct);
-            return Results.Ok(new CustomerPage([.. items.Select(CustomerView.From)], next, scanned));
+            var caller = ApiCaller.Of(req.HttpContext);
+            await audit.RecordAsync(req.HttpContext, items.Select(p => p.Id), ReadActions.List);
+            return Results.Ok(new CustomerPage([.. items.Select(p => CustomerView.For(p, caller))], next, scanned));
         }
         catch (InvalidTokenException e)
         {
@@ -82,6 +85,7 @@ public sealed class Customers(CustomerLookup lookup, CustomerQuery query, ICusto
     }
 
     [Function("GetCustomer")]
+    [RequiresRole(ApiRole.Reader, ApiRole.Marketer, ApiRole.Privacy)]
     [Tags("Customers")]
     [EndpointSummary("The 360° profile of a customer.")]
     [EndpointDescription("A merged-away id answers 200 with the surviving profile and a `Content-Location` header naming it.")]
@@ -104,10 +108,12 @@ public sealed class Customers(CustomerLookup lookup, CustomerQuery query, ICusto
         {
             req.HttpContext.Response.Headers.ContentLocation = $"/api/customers/{profile.Id}";
         }
-        return Results.Ok(CustomerView.From(profile));
+        await audit.RecordAsync(req.HttpContext, profile.Id, ReadActions.Read);
+        return Results.Ok(CustomerView.For(profile, ApiCaller.Of(req.HttpContext)));
     }
 
     [Function("GetCustomerBySource")]
+    [RequiresRole(ApiRole.Reader, ApiRole.Marketer, ApiRole.Privacy)]
     [Tags("Customers")]
     [EndpointSummary("Finds a profile by a source system's own customer id.")]
     [ProducesResponseType<CustomerView>(StatusCodes.Status200OK)]
@@ -123,12 +129,16 @@ public sealed class Customers(CustomerLookup lookup, CustomerQuery query, ICusto
         }
         var id = await lookup.FindIdBySourceAsync(source, sourceId, ct);
         var (profile, _) = id is null ? (null, false) : await lookup.FindAsync(id, ct);
-        return profile is null
-            ? ApiProblems.NotFound($"No customer is known to source '{source}' by that id.")
-            : Results.Ok(CustomerView.From(profile));
+        if (profile is null)
+        {
+            return ApiProblems.NotFound($"No customer is known to source '{source}' by that id.");
+        }
+        await audit.RecordAsync(req.HttpContext, profile.Id, ReadActions.ReadBySource);
+        return Results.Ok(CustomerView.For(profile, ApiCaller.Of(req.HttpContext)));
     }
 
     [Function("GetCustomerScores")]
+    [RequiresRole(ApiRole.Reader, ApiRole.Marketer)]
     [Tags("Customers")]
     [EndpointSummary("Live scores from the current champion models, with the reasons behind them.")]
     [EndpointDescription("Churn probability, band and top factors; lifetime value; RFM and behavioural segment; sentiment trend; " +
@@ -150,12 +160,16 @@ public sealed class Customers(CustomerLookup lookup, CustomerQuery query, ICusto
             return ApiProblems.NotFound($"No customer with id '{id}'.");
         }
         var scores = await scoring.ScoreAsync(profile, time.GetUtcNow(), new ScoreRequest(), ct);
-        return scores.ModelVersions.Count == 0
-            ? ApiProblems.Unavailable(string.Join(" ", scores.Unavailable.Values))
-            : Results.Ok(scores);
+        if (scores.ModelVersions.Count == 0)
+        {
+            return ApiProblems.Unavailable(string.Join(" ", scores.Unavailable.Values));
+        }
+        await audit.RecordAsync(req.HttpContext, profile.Id, ReadActions.Scores);
+        return Results.Ok(scores);
     }
 
     [Function("GetCustomerRecommendations")]
+    [RequiresRole(ApiRole.Reader, ApiRole.Marketer)]
     [Tags("Customers")]
     [EndpointSummary("Products to recommend to a customer, each with a score and a reason (popular items for customers with no history).")]
     [QueryParameter("top", typeof(int), "How many products, 1-100 (default 10).")]
@@ -190,6 +204,7 @@ public sealed class Customers(CustomerLookup lookup, CustomerQuery query, ICusto
             return ApiProblems.Unavailable(scores.Unavailable.GetValueOrDefault(ModelKinds.Recommendations)
                 ?? "No recommendations model has been trained yet: run training (POST /api/train) first.");
         }
+        await audit.RecordAsync(req.HttpContext, profile.Id, ReadActions.Recommendations);
         return Results.Ok(new RecommendationList(profile.Id, version, scores.Recommendations));
     }
 }

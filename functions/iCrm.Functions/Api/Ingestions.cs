@@ -10,6 +10,7 @@ namespace iCrm.Functions.Api;
 public sealed class Ingestions(IIngestionLedger ledger)
 {
     [Function("ListIngestions")]
+    [RequiresRole(ApiRole.Reader, ApiRole.Admin)]
     [Tags("Ingestion")]
     [EndpointSummary("Drop reports, page by page.")]
     [QueryParameter("pageSize", typeof(int), "Items per page, 1-500 (default 50).")]
@@ -32,6 +33,7 @@ public sealed class Ingestions(IIngestionLedger ledger)
     }
 
     [Function("GetIngestion")]
+    [RequiresRole(ApiRole.Reader, ApiRole.Admin)]
     [Tags("Ingestion")]
     [EndpointSummary("The report of one drop: counts, rejections by reason, timings.")]
     [ProducesResponseType<IngestionReport>(StatusCodes.Status200OK)]

@@ -8,6 +8,7 @@ namespace iCrm.Functions.Api;
 public sealed class Merges(IMergeReviewStore reviews)
 {
     [Function("ListMerges")]
+    [RequiresRole(ApiRole.Admin, ApiRole.Privacy)]
     [Tags("Identity")]
     [EndpointSummary("Candidate pairs held back for review instead of merged (status=review), with field-by-field evidence, page by page.")]
     [QueryParameter("status", typeof(string), "review (default).")]

@@ -8,6 +8,7 @@ namespace iCrm.Functions.Api;
 public sealed class Models(IModelRegistry registry)
 {
     [Function("ListModels")]
+    [RequiresRole(ApiRole.Reader, ApiRole.Marketer, ApiRole.Admin)]
     [Tags("Models")]
     [EndpointSummary("Every model kind with its current champion (null when none is trained yet).")]
     [ProducesResponseType<ModelList>(StatusCodes.Status200OK)]
@@ -24,6 +25,7 @@ public sealed class Models(IModelRegistry registry)
     }
 
     [Function("GetModel")]
+    [RequiresRole(ApiRole.Reader, ApiRole.Marketer, ApiRole.Admin)]
     [Tags("Models")]
     [EndpointSummary("A model kind: champion, its model card, and all versions.")]
     [ProducesResponseType<ModelDetails>(StatusCodes.Status200OK)]
@@ -42,6 +44,7 @@ public sealed class Models(IModelRegistry registry)
     }
 
     [Function("ListSegments")]
+    [RequiresRole(ApiRole.Reader, ApiRole.Marketer)]
     [Tags("Segments")]
     [EndpointSummary("Size, value and churn rate per RFM segment and behavioural cluster, as stored by the last training run.")]
     [ProducesResponseType<SegmentsResponse>(StatusCodes.Status200OK)]

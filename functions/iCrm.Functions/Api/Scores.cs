@@ -6,7 +6,7 @@ using Microsoft.Azure.Functions.Worker;
 namespace iCrm.Functions.Api;
 
 /// <summary>Scoring on demand: many stored customers at once, a what-if document, and texts for sentiment.</summary>
-public sealed class Scores(CustomerLookup lookup, ICustomerScoring scoring, TimeProvider time)
+public sealed class Scores(CustomerLookup lookup, ICustomerScoring scoring, ReadAudit audit, TimeProvider time)
 {
     private const int BatchParallelism = 16;
 
@@ -26,6 +26,7 @@ public sealed class Scores(CustomerLookup lookup, ICustomerScoring scoring, Time
 
     // A literal colon is fine in ASP.NET Core and Functions route templates (it only means a constraint inside {...}).
     [Function("ScoreBatch")]
+    [RequiresRole(ApiRole.Reader, ApiRole.Marketer)]
     [Tags("Scores")]
     [EndpointSummary("Scores many stored customers at once; each id gets its scores or its own error.")]
     [DescriptionFrom(typeof(Scores), nameof(BatchDescription))]
@@ -82,11 +83,13 @@ public sealed class Scores(CustomerLookup lookup, ICustomerScoring scoring, Time
         {
             return ApiProblems.Unavailable(items[0].Error ?? "No model has been trained yet.");
         }
+        await audit.RecordAsync(req.HttpContext, items.Where(i => i.Status == StatusCodes.Status200OK).Select(i => i.Scores!.CustomerId), ReadActions.BatchScores);
         var succeeded = items.Count(i => i.Status == StatusCodes.Status200OK);
         return Results.Ok(new BatchScoreResponse(items, succeeded, items.Length - succeeded));
     }
 
     [Function("ScoreProfile")]
+    [RequiresRole(ApiRole.Reader, ApiRole.Marketer, ApiRole.Admin)]
     [Tags("Scores")]
     [EndpointSummary("What-if scoring: scores for a supplied profile-shaped document; nothing is read or stored.")]
     [DescriptionFrom(typeof(Scores), nameof(WhatIfDescription))]
@@ -131,6 +134,7 @@ public sealed class Scores(CustomerLookup lookup, ICustomerScoring scoring, Time
     }
 
     [Function("ScoreSentiment")]
+    [RequiresRole(ApiRole.Reader, ApiRole.Marketer, ApiRole.Admin)]
     [Tags("Scores")]
     [EndpointSummary("Sentiment of texts with the configured provider (local model or Azure AI Language).")]
     [DescriptionFrom(typeof(Scores), nameof(SentimentDescription))]

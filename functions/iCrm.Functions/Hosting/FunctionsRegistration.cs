@@ -21,6 +21,7 @@ public static class FunctionsRegistration
         services.AddSingleton<CustomerLookup>();
         services.AddSingleton<CustomerQuery>();
         services.AddSingleton<TrainingJobs>();
+        builder.AddApiAccess();
         return builder;
     }
 

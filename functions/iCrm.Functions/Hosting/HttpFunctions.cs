@@ -51,13 +51,13 @@ public static class HttpFunctions
             {
                 builder.WithMetadata(attribute);
             }
-            // The keys a function needs are part of its contract: 401 without the function key, 403 without the admin key.
+            // The keys a function needs are part of its contract: 401 without a valid key, 403 without one of its roles.
             var declared = function.Method.GetCustomAttributes<ProducesProblemAttribute>().Select(p => p.StatusCode).ToHashSet();
             if (function.AuthLevel != AuthorizationLevel.Anonymous && !declared.Contains(StatusCodes.Status401Unauthorized))
             {
                 builder.WithMetadata(new ProducesProblemAttribute(StatusCodes.Status401Unauthorized));
             }
-            if (function.AuthLevel == AuthorizationLevel.Admin && !declared.Contains(StatusCodes.Status403Forbidden))
+            if (function.AuthLevel != AuthorizationLevel.Anonymous && !declared.Contains(StatusCodes.Status403Forbidden))
             {
                 builder.WithMetadata(new ProducesProblemAttribute(StatusCodes.Status403Forbidden));
             }

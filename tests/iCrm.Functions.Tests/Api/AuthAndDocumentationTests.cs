@@ -34,6 +34,8 @@ public sealed class AuthAndDocumentationTests : IDisposable
         { "POST", "/api/customers/c-1:erase" },
         { "GET", "/api/customers/c-1/export" },
         { "POST", "/api/customers/c-1/consent" },
+        { "GET", "/api/audit" },
+        { "GET", "/api/customers/c-1/audit" },
     };
 
     [Theory]
@@ -86,7 +88,7 @@ public sealed class AuthAndDocumentationTests : IDisposable
         var withAdmin = new HttpRequestMessage(HttpMethod.Post, "/api/train") { Content = ApiTestKit.Json("{}") };
         withAdmin.Headers.Add(ApiKeys.AdminKeyHeader, "local-admin-key");
 
-        Assert.Contains(ApiKeys.AdminKeyHeader, (await withoutAdmin.ProblemAsync(HttpStatusCode.Forbidden)).Detail());
+        Assert.Contains("'admin'", (await withoutAdmin.ProblemAsync(HttpStatusCode.Forbidden)).Detail());
         await (await client.SendAsync(wrongAdmin)).ProblemAsync(HttpStatusCode.Forbidden);
         Assert.Equal(HttpStatusCode.Accepted, (await client.SendAsync(withAdmin)).StatusCode);
         // Reading is not an admin operation.
@@ -105,6 +107,7 @@ public sealed class AuthAndDocumentationTests : IDisposable
             "/api/customers/{id}/recommendations", "/api/scores:batch", "/api/score", "/api/sentiment", "/api/segments", "/api/models",
             "/api/models/{kind}", "/api/ingestions", "/api/ingestions/{id}", "/api/train", "/api/train/{runId}", "/api/health", "/api/merges",
             "/api/customers/{id}:erase", "/api/customers/{id}/export", "/api/customers/{id}/consent",
+            "/api/audit", "/api/customers/{id}/audit",
         ];
         Assert.Equal(expected.Order(), paths.Select(p => p.Key).Order());
         foreach (var (path, item) in paths)
@@ -130,6 +133,13 @@ public sealed class AuthAndDocumentationTests : IDisposable
         Assert.NotNull(schemas["WhatIfProfile"]!["properties"]!["orders"]);
         Assert.Contains("CustomerScores", schemas.Select(s => s.Key));
         Assert.NotNull(document["components"]!["securitySchemes"]!["functionKey"]);
+        Assert.NotNull(document["components"]!["securitySchemes"]!["apiKey"]);
+        // Each secured operation states the roles it needs, in an extension and in its description.
+        var audit = paths["/api/audit"]!["get"]!;
+        Assert.Equal(["privacy"], audit["x-icrm-roles"]!.AsArray().Select(r => r!.GetValue<string>()));
+        Assert.Contains("Roles: privacy.", audit["description"]!.GetValue<string>());
+        Assert.Equal(["reader", "marketer", "privacy"], paths["/api/customers/{id}"]!["get"]!["x-icrm-roles"]!.AsArray().Select(r => r!.GetValue<string>()));
+        Assert.Null(paths["/api/health"]!["get"]!["x-icrm-roles"]);
     }
 
     [Fact]
