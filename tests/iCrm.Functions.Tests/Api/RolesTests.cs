@@ -38,6 +38,9 @@ public sealed class RolesTests : IDisposable
         { "ListMerges", "GET", "/api/merges?status=review" },
         { "GetTrainingRun", "GET", "/api/train/abc" },
         { "StartTraining", "POST", "/api/train" },
+        { "EraseCustomer", "POST", "/api/customers/c-1:erase" },
+        { "ExportCustomer", "GET", "/api/customers/c-1/export" },
+        { "RecordConsent", "POST", "/api/customers/c-1/consent" },
     };
 
     [Fact]
