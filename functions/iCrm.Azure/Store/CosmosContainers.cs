@@ -82,7 +82,12 @@ public sealed class CosmosContainers
         var createdAnew = response.StatusCode == System.Net.HttpStatusCode.Created;
         foreach (var (name, partitionKey) in ResourceNames.CosmosContainers)
         {
-            var container = await response.Database.CreateContainerIfNotExistsAsync(new ContainerProperties(name, partitionKey));
+            var properties = new ContainerProperties(name, partitionKey);
+            if (name == ResourceNames.CustomersContainer)
+            {
+                properties.IndexingPolicy = CustomerIndexing.Policy();
+            }
+            var container = await response.Database.CreateContainerIfNotExistsAsync(properties);
             createdAnew |= container.StatusCode == System.Net.HttpStatusCode.Created;
         }
         var lostData = createdAnew && _created;
