@@ -17,3 +17,6 @@ param sentimentProvider = 'azure'
 param languageSku = 'S'
 param retentionDays = 90
 param enableNetworkIsolation = false
+
+// Entra ID sign-in for people (App Service authentication); empty: function keys only. See infra/README.md.
+param authClientId = readEnvironmentVariable('ICRM_AUTH_CLIENT_ID', '')

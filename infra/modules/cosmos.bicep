@@ -8,8 +8,8 @@ param tags object
 @description('Database name the app uses.')
 param databaseName string
 
-@description('Containers with their partition key path, e.g. { name: \'customers\', partitionKey: \'/id\' }.')
-param containers { name: string, partitionKey: string }[]
+@description('Containers with their partition key path and optional indexing policy, e.g. { name: \'customers\', partitionKey: \'/id\' }.')
+param containers { name: string, partitionKey: string, indexingPolicy: object? }[]
 
 @description('Principal id of the app\'s user-assigned identity (gets Cosmos DB Built-in Data Contributor).')
 param appPrincipalId string
@@ -76,6 +76,8 @@ resource containerResources 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/
           kind: 'Hash'
           version: 2
         }
+        // Absent: Cosmos's default policy (everything indexed, no composite indexes).
+        indexingPolicy: container.?indexingPolicy
       }
     }
   }
