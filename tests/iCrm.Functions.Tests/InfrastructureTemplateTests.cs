@@ -162,7 +162,7 @@ public sealed class InfrastructureTemplateTests(CompiledTemplate template) : ICl
         var properties = auth["properties"]!;
         var entra = properties["identityProviders"]!["azureActiveDirectory"]!;
 
-        Assert.Equal("authsettingsV2", scope.ResolveLastNameSegment(auth));
+        Assert.EndsWith("authsettingsV2')]", auth["name"]!.GetValue<string>());
         Assert.True(properties["platform"]!["enabled"]!.GetValue<bool>());
         // Anonymous requests reach the Functions host, which still asks them for a function key.
         Assert.False(properties["globalValidation"]!["requireAuthentication"]!.GetValue<bool>());

@@ -30,7 +30,8 @@ public static class CustomerListSql
 
     public static QueryDefinition Count(CustomerListQuery query)
     {
-        var (where, parameters) = Where(query with { Sort = CustomerSort.None });
+        // Keeps the sort's "scored customers only" condition: a count describes the list, in any order.
+        var (where, parameters) = Where(query);
         return Define("SELECT VALUE COUNT(1) FROM c WHERE " + where, parameters);
     }
 

@@ -29,7 +29,7 @@ public interface ICustomerStore
     /// query only.</summary>
     Task<Page<CustomerProfile>> QueryAsync(CustomerListQuery query, int pageSize, string? continuationToken, CancellationToken cancellationToken = default);
 
-    /// <summary>How many live profiles match <paramref name="query"/> (its sort is ignored).</summary>
+    /// <summary>How many live profiles <paramref name="query"/> lists (in any order).</summary>
     Task<long> CountAsync(CustomerListQuery query, CancellationToken cancellationToken = default);
 }
 
