@@ -88,6 +88,12 @@ param vnetAddressPrefix string = '10.40.0.0/16'
 @description('Public IPs/CIDRs still allowed to reach storage when it is isolated (e.g. the operator who uploads drops).')
 param allowedIpAddresses string[] = []
 
+@description('Client id of the Entra ID app registration people sign in with (App Service authentication, app roles reader, marketer, admin, privacy). Empty: no sign-in, function keys only.')
+param authClientId string = ''
+
+@description('Tenant of that app registration.')
+param authTenantId string = tenant().tenantId
+
 // Names shared with the app (functions/iCrm.Azure/ResourceNames.cs); InfrastructureTemplateTests checks they match.
 var blobContainers = [
   'drops'
@@ -104,8 +110,76 @@ var queues = [
   'webjobs-blobtrigger-poison'
 ]
 var cosmosDatabase = 'icrm'
+// The customers container's indexing policy, the same as the app's (functions/iCrm.Azure/Store/CustomerIndexing.cs;
+// InfrastructureTemplateTests compares them): customer lists filter and sort on written-back predictions, consent and
+// sources with indexed queries; a list that filters on one field and sorts by a score is served by a composite index
+// (field asc, score desc). Profile history no list queries is left out of the index, so profile writes cost less.
+var customersIndexingPolicy = {
+  indexingMode: 'consistent'
+  automatic: true
+  includedPaths: [
+    { path: '/*' }
+  ]
+  excludedPaths: [
+    { path: '/"_etag"/?' }
+    { path: '/orders/*' }
+    { path: '/orderMonths/*' }
+    { path: '/eventMonths/*' }
+    { path: '/recentEvents/*' }
+    { path: '/feedback/*' }
+    { path: '/seenKeys/*' }
+    { path: '/appliedChunks/*' }
+    { path: '/matchVariants/*' }
+    { path: '/contactValues/*' }
+    { path: '/mergeExplanations/*' }
+    { path: '/predictions/*/topFactors/*' }
+  ]
+  // Each field a list may filter on and lead its ORDER BY with (segment, cluster, consent channel), with each score.
+  compositeIndexes: [
+    [
+      { path: '/predictions/segments/label', order: 'ascending' }
+      { path: '/predictions/churn/value', order: 'descending' }
+    ]
+    [
+      { path: '/predictions/segments/label', order: 'ascending' }
+      { path: '/predictions/clv/value', order: 'descending' }
+    ]
+    [
+      { path: '/predictions/segments/value', order: 'ascending' }
+      { path: '/predictions/churn/value', order: 'descending' }
+    ]
+    [
+      { path: '/predictions/segments/value', order: 'ascending' }
+      { path: '/predictions/clv/value', order: 'descending' }
+    ]
+    [
+      { path: '/consent/email', order: 'ascending' }
+      { path: '/predictions/churn/value', order: 'descending' }
+    ]
+    [
+      { path: '/consent/email', order: 'ascending' }
+      { path: '/predictions/clv/value', order: 'descending' }
+    ]
+    [
+      { path: '/consent/sms', order: 'ascending' }
+      { path: '/predictions/churn/value', order: 'descending' }
+    ]
+    [
+      { path: '/consent/sms', order: 'ascending' }
+      { path: '/predictions/clv/value', order: 'descending' }
+    ]
+    [
+      { path: '/consent/phone', order: 'ascending' }
+      { path: '/predictions/churn/value', order: 'descending' }
+    ]
+    [
+      { path: '/consent/phone', order: 'ascending' }
+      { path: '/predictions/clv/value', order: 'descending' }
+    ]
+  ]
+}
 var cosmosContainers = [
-  { name: 'customers', partitionKey: '/id' }
+  { name: 'customers', partitionKey: '/id', indexingPolicy: customersIndexingPolicy }
   { name: 'identities', partitionKey: '/id' }
   { name: 'ingestions', partitionKey: '/id' }
   // Time to live on without a default: each audit entry carries its own ttl (Audit__RetentionDays).
@@ -283,6 +357,8 @@ module functionApp 'modules/function-app.bicep' = {
     subnetId: network.?outputs.appSubnetId ?? ''
     auditRetentionDays: auditRetentionDays
     trustAppServiceAuthentication: trustAppServiceAuthentication
+    authClientId: authClientId
+    authTenantId: authTenantId
   }
   // The app starts only after every module it takes an output from has finished, role assignments included: the
   // Key Vault reference and the host's storage are resolved at start-up with the identity, and a failed Key Vault

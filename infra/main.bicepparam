@@ -19,3 +19,6 @@ param dropsRetentionDays = 90
 param quarantineRetentionDays = 90
 param auditRetentionDays = 365
 param enableNetworkIsolation = false
+
+// Entra ID sign-in for people (App Service authentication); empty: function keys only. See infra/README.md.
+param authClientId = readEnvironmentVariable('ICRM_AUTH_CLIENT_ID', '')

@@ -18,6 +18,9 @@
 //   - keep-alive instead of Connection: close (a TLS handshake per request costs ~5 ms);
 //   - error bodies always carry a Cosmos error code ({"code":"NotFound","message":...});
 //   - a document request in a missing container or database answers 404 with x-ms-substatus 1003, as Azure does.
+//   - ORDER BY queries are served from a sorted index per ORDER BY path list (see "Indexed ORDER BY" below), so a
+//     page of "highest churn first" reads about a page of documents instead of sorting the whole container, as
+//     Cosmos's range and composite indexes do.
 import { createRequire } from "node:module";
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -44,9 +47,18 @@ const lsnOf = new WeakMap();
 const originalSet = Object.getPrototypeOf(Documents.prototype)._set;
 Documents.prototype._set = function setAndStampLsn(data) {
   const stored = originalSet.call(this, data);
+  bumpVersion(this);
   lastLsn += 1;
   lsnOf.set(data, lastLsn);
   return stored;
+};
+// Every write or delete in a container moves its version on, so its indexes are rebuilt on their next use.
+const writeVersions = new WeakMap(); // documents object → number of writes and deletes
+const bumpVersion = (documents) => writeVersions.set(documents, (writeVersions.get(documents) || 0) + 1);
+const originalDelete = Object.getPrototypeOf(Documents.prototype).delete;
+Object.getPrototypeOf(Documents.prototype).delete = function deleteAndCount(...args) {
+  bumpVersion(this);
+  return originalDelete.apply(this, args);
 };
 
 const ERROR_CODES = {
@@ -207,12 +219,155 @@ async function queryDocuments(account, req, params) {
   return runQuery(account, req, params, body.query, body.parameters);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Indexed ORDER BY. The package's engine sorts every document of the container for each ORDER BY query (about a second
+// at 100,000 documents). Cosmos instead walks a range or composite index in order and stops when the page is full. We
+// imitate that for `SELECT * FROM c WHERE <filter> ORDER BY <path> [ASC|DESC], ...`: the documents sorted by the ORDER
+// BY paths (the engine's own type order, ties by _rid, documents without the path left out for a single path, as the
+// engine does) are kept per collection and rebuilt lazily after a write; a query walks them in order and runs the
+// engine on chunks for the WHERE clause only, until it has a page and one more match. The continuation names the last
+// document returned by its sort values and _rid, so it stays valid when writes rebuild the index.
+const TYPE_ORDER = ["undefined", "null", "boolean", "number", "string", "array", "object"];
+function typeOf(v) {
+  const t = typeof v;
+  if (t !== "object") return t;
+  if (v === null) return "null";
+  return Array.isArray(v) ? "array" : t;
+}
+// The engine's comparator (helpers.js), which the package does not export.
+function compareValues(a, b) {
+  if (a === b) return 0;
+  const at = typeOf(a);
+  const bt = typeOf(b);
+  if (at === bt) return at === "object" ? 0 : a < b ? -1 : 1;
+  return TYPE_ORDER.indexOf(at) - TYPE_ORDER.indexOf(bt) < 0 ? -1 : 1;
+}
+
+const PROPERTY = /^c((?:\.[A-Za-z_$][\w$]*|\[\s*"[^"\\]+"\s*\])+)$/;
+const ORDER_BY_QUERY = /^\s*SELECT\s+\*\s+FROM\s+c(?:\s+WHERE\s+([\s\S]+?))?\s+ORDER\s+BY\s+([\s\S]+?)\s*$/i;
+
+/** `c.a["b"] DESC, c.x` → [{ path: ["a","b"], desc: true }, ...], or null when it is not a plain property list. */
+function parseOrderBy(text) {
+  const items = [];
+  for (const part of text.split(",")) {
+    const m = /^\s*(\S+?)(?:\s+(ASC|DESC))?\s*$/i.exec(part);
+    if (!m) return null;
+    const p = PROPERTY.exec(m[1]);
+    if (!p) return null;
+    const path = [...p[1].matchAll(/\.([A-Za-z_$][\w$]*)|\[\s*"([^"\\]+)"\s*\]/g)].map((x) => x[1] ?? x[2]);
+    items.push({ path, desc: (m[2] || "").toUpperCase() === "DESC" });
+  }
+  return items.length ? items : null;
+}
+
+const sortedIndexes = new WeakMap(); // collection documents object → Map(order key → { version, rows, keys })
+
+function compareKeys(order, a, b) {
+  for (let i = 0; i < order.length; i += 1) {
+    const r = compareValues(a.values[i], b.values[i]);
+    if (r !== 0) return order[i].desc ? -r : r;
+  }
+  return compareValues(a.rid, b.rid);
+}
+
+function sortedRows(collection, order) {
+  let perCollection = sortedIndexes.get(collection.documents);
+  if (!perCollection) {
+    perCollection = new Map();
+    sortedIndexes.set(collection.documents, perCollection);
+  }
+  const key = JSON.stringify(order);
+  const version = writeVersions.get(collection.documents) || 0;
+  const cached = perCollection.get(key);
+  if (cached && cached.version === version) return cached.rows;
+  let rows = allDocuments(collection).map((doc) => ({ doc, rid: doc._rid, values: order.map((o) => valueAt(doc, o.path)) }));
+  if (order.length === 1) rows = rows.filter((r) => r.values[0] !== undefined);
+  rows.sort((a, b) => compareKeys(order, a, b));
+  perCollection.set(key, { version, rows });
+  return rows;
+}
+
+/** First row strictly after the position a continuation names (binary search in index order). */
+function rowAfter(rows, order, position) {
+  let lo = 0;
+  let hi = rows.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (compareKeys(order, rows[mid], position) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+const INDEX_TOKEN = "icrm-index:";
+const CHUNK = 256;
+
+function tryIndexedOrderBy(collection, req, sql, parameters) {
+  const m = ORDER_BY_QUERY.exec(sql);
+  if (!m || partitionKeyFromHeader(req)) return null;
+  const order = parseOrderBy(m[2]);
+  if (!order) return null;
+  // Same rule as the engine and Cosmos: several ORDER BY paths need a matching composite index.
+  const compositeIndexes = (collection.read().indexingPolicy || {}).compositeIndexes || [];
+  if (order.length > 1 && !compositeIndexes.some((index) => index.length === order.length && index.every((p, i) =>
+    p.path === `/${order[i].path.join("/")}` && p.order === (order[i].desc ? "descending" : "ascending")))) {
+    return null; // the engine answers with its own error
+  }
+  const continuation = parseContinuation(req);
+  let start = 0;
+  const rows = sortedRows(collection, order);
+  if (continuation && continuation.token) {
+    if (!String(continuation.token).startsWith(INDEX_TOKEN)) return null;
+    let position;
+    try {
+      position = JSON.parse(Buffer.from(String(continuation.token).slice(INDEX_TOKEN.length), "base64").toString());
+    } catch {
+      return { status: 400, body: { code: "BadRequest", message: "Invalid continuation token" } };
+    }
+    start = rowAfter(rows, order, position);
+  }
+  const where = collection.documents._getQuery(m[1] ? `SELECT * FROM c WHERE ${m[1]}` : "SELECT * FROM c");
+  const limit = maxItemCount(req) || 100;
+  const page = [];
+  let last = null;
+  let more = false;
+  const udf = collection.documents._userDefinedFunctions();
+  for (let i = start; i < rows.length && !more; i += CHUNK) {
+    const chunk = rows.slice(i, i + CHUNK);
+    const docs = chunk.map((r) => r.doc);
+    const matched = new Set(where.exec(docs, { parameters, udf }).result.map((d) => d._rid));
+    for (const row of chunk) {
+      if (!matched.has(row.rid)) continue;
+      if (page.length === limit) {
+        more = true;
+        break;
+      }
+      page.push(row.doc);
+      last = row;
+    }
+  }
+  const headers = { "x-ms-item-count": String(page.length) };
+  if (more) {
+    const token = INDEX_TOKEN + Buffer.from(JSON.stringify({ values: last.values, rid: last.rid })).toString("base64");
+    headers["x-ms-continuation"] = JSON.stringify({ token, range: { min: "", max: "FF" } });
+  }
+  return { status: 200, headers, body: { _rid: collection.read()._rid, Documents: page, _count: page.length } };
+}
+
 // Runs SQL over the container's documents, restricted to the logical partition named by the
 // x-ms-documentdb-partitionkey header when there is one (the package itself ignores that header).
 function runQuery(account, req, { dbId, collId }, sql, parameters) {
   const collection = account.database(dbId).collection(collId);
   const collectionData = collection.read();
   if (!collectionData) return notFound("Resource Not Found");
+
+  try {
+    const indexed = tryIndexedOrderBy(collection, req, sql, parameters);
+    if (indexed) return indexed;
+  } catch (err) {
+    const kind = err instanceof QuerySyntaxError ? "Syntax error" : "Query failed";
+    return { status: 400, body: { code: "BadRequest", message: `${kind}: ${err.message}` } };
+  }
 
   let docs = allDocuments(collection);
   const key = partitionKeyFromHeader(req);

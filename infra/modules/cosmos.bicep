@@ -8,8 +8,8 @@ param tags object
 @description('Database name the app uses.')
 param databaseName string
 
-@description('Containers with their partition key path and optional default time to live (-1: on, no default), e.g. { name: \'customers\', partitionKey: \'/id\' }.')
-param containers { name: string, partitionKey: string, defaultTtl: int? }[]
+@description('Containers with their partition key path, optional default time to live (-1: on, no default) and optional indexing policy, e.g. { name: \'customers\', partitionKey: \'/id\' }.')
+param containers { name: string, partitionKey: string, defaultTtl: int?, indexingPolicy: object? }[]
 
 @description('Principal id of the app\'s user-assigned identity (gets Cosmos DB Built-in Data Contributor).')
 param appPrincipalId string
@@ -77,6 +77,8 @@ resource containerResources 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/
           version: 2
         }
         defaultTtl: container.?defaultTtl
+        // Absent: Cosmos's default policy (everything indexed, no composite indexes).
+        indexingPolicy: container.?indexingPolicy
       }
     }
   }

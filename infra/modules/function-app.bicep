@@ -46,6 +46,11 @@ param auditRetentionDays int
 
 @description('Security__TrustAppServiceAuthentication: read Entra ID app roles from App Service authentication.')
 param trustAppServiceAuthentication bool
+@description('Client id of the Entra ID app registration people sign in with. Empty: no App Service authentication.')
+param authClientId string
+
+@description('Tenant of that app registration.')
+param authTenantId string
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
@@ -157,3 +162,43 @@ resource scmCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@
 
 output name string = app.name
 output url string = 'https://${app.properties.defaultHostName}'
+
+// People sign in with Microsoft Entra ID (App Service authentication). Requests without a token are let through
+// (AllowAnonymous) so that services keep calling with function keys; the Functions host still asks those for a key.
+// A signed-in person's app roles (reader, marketer, admin, privacy) reach the app in X-MS-CLIENT-PRINCIPAL.
+resource auth 'Microsoft.Web/sites/config@2024-04-01' = if (!empty(authClientId)) {
+  parent: app
+  name: 'authsettingsV2'
+  properties: {
+    platform: {
+      enabled: true
+    }
+    globalValidation: {
+      requireAuthentication: false
+      unauthenticatedClientAction: 'AllowAnonymous'
+    }
+    httpSettings: {
+      requireHttps: true
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          clientId: authClientId
+          openIdIssuer: '${environment().authentication.loginEndpoint}${authTenantId}/v2.0'
+        }
+        validation: {
+          allowedAudiences: [
+            'api://${authClientId}'
+            authClientId
+          ]
+        }
+      }
+    }
+    login: {
+      tokenStore: {
+        enabled: false
+      }
+    }
+  }
+}

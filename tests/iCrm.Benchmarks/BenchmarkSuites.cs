@@ -43,6 +43,7 @@ public static class BenchmarkSuites
             ["score"] = ScoreBenchmark.RunAsync,
             ["train"] = TrainBenchmark.RunAsync,
             ["quality"] = QualityBenchmark.RunAsync,
+            ["lists"] = ListBenchmark.RunAsync,
         };
 
     public static double Median(IEnumerable<double> values)

@@ -52,6 +52,12 @@ public sealed class ReferenceCustomerStore : ICustomerStore
         await Task.CompletedTask;
     }
 
+    public Task<Page<CustomerProfile>> QueryAsync(CustomerListQuery query, int pageSize, string? continuationToken, CancellationToken cancellationToken = default) =>
+        Task.FromResult(new Page<CustomerProfile>([.. _items.Values.Select(v => v.Profile).Where(query.Matches).Take(pageSize)], null));
+
+    public Task<long> CountAsync(CustomerListQuery query, CancellationToken cancellationToken = default) =>
+        Task.FromResult((long)_items.Values.Count(v => query.Matches(v.Profile)));
+
     private string NextETag() => Interlocked.Increment(ref _version).ToString(CultureInfo.InvariantCulture);
 }
 
@@ -95,4 +101,9 @@ public sealed class WriteOnlyCustomerStore : ICustomerStore
         await Task.CompletedTask;
         yield break;
     }
+
+    public Task<Page<CustomerProfile>> QueryAsync(CustomerListQuery query, int pageSize, string? continuationToken, CancellationToken cancellationToken = default) =>
+        Task.FromResult(new Page<CustomerProfile>([], null));
+
+    public Task<long> CountAsync(CustomerListQuery query, CancellationToken cancellationToken = default) => Task.FromResult(0L);
 }

@@ -133,6 +133,49 @@ public sealed class InfrastructureTemplateTests(CompiledTemplate template) : ICl
     }
 
     [Fact]
+    public void The_customers_container_declares_the_indexing_policy_the_app_creates_locally()
+    {
+        var (container, scope) = template.Single("Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers");
+        var customers = scope.ResolveParameter(scope.LoopParameter(container))!.AsArray()
+            .Single(c => c!["name"]!.GetValue<string>() == ResourceNames.CustomersContainer)!;
+        var policy = customers["indexingPolicy"] is JsonValue reference
+            ? template.Json["variables"]![System.Text.RegularExpressions.Regex.Match(reference.GetValue<string>(), @"variables\('([^']+)'\)").Groups[1].Value]!
+            : customers["indexingPolicy"]!;
+
+        var declaredComposites = policy["compositeIndexes"]!.AsArray()
+            .Select(index => string.Join(" + ", index!.AsArray().Select(p => $"{p!["path"]} {p["order"]}")))
+            .ToList();
+        var appComposites = iCrm.Azure.Store.CustomerIndexing.CompositeIndexes
+            .Select(index => string.Join(" + ", index.Select(p => $"{p.Path} {(p.Descending ? "descending" : "ascending")}")))
+            .ToList();
+        Assert.Equal(appComposites.Order(), declaredComposites.Order());
+        Assert.Equal(iCrm.Azure.Store.CustomerIndexing.ExcludedPaths.Order(),
+            policy["excludedPaths"]!.AsArray().Select(p => p!["path"]!.GetValue<string>()).Order());
+        Assert.Equal("/*", Assert.Single(policy["includedPaths"]!.AsArray())!["path"]!.GetValue<string>());
+        // The module passes the policy through to the container resource.
+        Assert.Contains("indexingPolicy", container["properties"]!["resource"]!["indexingPolicy"]!.ToJsonString());
+    }
+
+    [Fact]
+    public void People_sign_in_with_Entra_ID_while_function_key_callers_are_let_through()
+    {
+        var (auth, scope) = template.Single("Microsoft.Web/sites/config");
+        var properties = auth["properties"]!;
+        var entra = properties["identityProviders"]!["azureActiveDirectory"]!;
+
+        Assert.EndsWith("authsettingsV2')]", auth["name"]!.GetValue<string>());
+        Assert.True(properties["platform"]!["enabled"]!.GetValue<bool>());
+        // Anonymous requests reach the Functions host, which still asks them for a function key.
+        Assert.False(properties["globalValidation"]!["requireAuthentication"]!.GetValue<bool>());
+        Assert.Equal("AllowAnonymous", properties["globalValidation"]!["unauthenticatedClientAction"]!.GetValue<string>());
+        Assert.Contains("parameters('authClientId')", entra["registration"]!["clientId"]!.GetValue<string>());
+        Assert.Contains("parameters('authTenantId')", entra["registration"]!["openIdIssuer"]!.GetValue<string>());
+        // Only deployed when an app registration is given.
+        Assert.Contains("authClientId", auth["condition"]!.GetValue<string>());
+        Assert.Equal("", template.Json["parameters"]!["authClientId"]!["defaultValue"]!.GetValue<string>());
+    }
+
+    [Fact]
     public void Cosmos_DB_and_storage_accept_Entra_ID_only()
     {
         var cosmos = template.Single("Microsoft.DocumentDB/databaseAccounts").Resource;

@@ -74,6 +74,23 @@ public sealed class InMemoryCustomerStore : ICustomerStore
 
     /// <summary>Deletes a profile (erasure); false when there was none.</summary>
     public bool Remove(string id) => _items.TryRemove(id, out _);
+    /// <summary>The reference meaning of a list (<see cref="CustomerListQuery.Matches"/>), highest score first, ties by id;
+    /// tokens are offsets.</summary>
+    public Task<Page<CustomerProfile>> QueryAsync(CustomerListQuery query, int pageSize, string? continuationToken, CancellationToken cancellationToken = default)
+    {
+        var matches = Live().Where(query.Matches);
+        var ordered = query.Sort == CustomerSort.None
+            ? matches.OrderBy(p => p.Id, StringComparer.Ordinal)
+            : matches.OrderByDescending(query.SortValue).ThenBy(p => p.Id, StringComparer.Ordinal);
+        var all = ordered.ToList();
+        var start = continuationToken is null ? 0 : int.Parse(continuationToken, System.Globalization.CultureInfo.InvariantCulture);
+        var items = all.Skip(start).Take(pageSize).ToList();
+        var next = start + items.Count < all.Count ? (start + items.Count).ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
+        return Task.FromResult(new Page<CustomerProfile>(items, next));
+    }
+
+    public Task<long> CountAsync(CustomerListQuery query, CancellationToken cancellationToken = default) =>
+        Task.FromResult((long)Live().Count(query.Matches));
 
     public IEnumerable<CustomerProfile> All() =>
         _items.Values.Select(v => JsonSerializer.Deserialize<CustomerProfile>(v.Json, Json.Options)!);

@@ -82,11 +82,16 @@ public sealed class CosmosContainers
         var createdAnew = response.StatusCode == System.Net.HttpStatusCode.Created;
         foreach (var (name, partitionKey) in ResourceNames.CosmosContainers)
         {
-            var container = await response.Database.CreateContainerIfNotExistsAsync(new ContainerProperties(name, partitionKey)
+            var properties = new ContainerProperties(name, partitionKey)
             {
                 // As in Bicep: time to live on, no default, so audit entries expire by their own ttl (Audit__RetentionDays).
                 DefaultTimeToLive = name == ResourceNames.AuditContainer ? -1 : null,
-            });
+            };
+            if (name == ResourceNames.CustomersContainer)
+            {
+                properties.IndexingPolicy = CustomerIndexing.Policy();
+            }
+            var container = await response.Database.CreateContainerIfNotExistsAsync(properties);
             createdAnew |= container.StatusCode == System.Net.HttpStatusCode.Created;
         }
         var lostData = createdAnew && _created;

@@ -46,6 +46,22 @@ public sealed class CosmosCustomerStore(CosmosContainers containers) : ICustomer
         await CosmosQueries.PageAsync<CustomerProfile>(await Container(cancellationToken),
             new QueryDefinition("SELECT * FROM c WHERE NOT IS_DEFINED(c.mergedInto)"), pageSize, continuationToken, cancellationToken);
 
+    public async Task<Page<CustomerProfile>> QueryAsync(CustomerListQuery query, int pageSize, string? continuationToken,
+        CancellationToken cancellationToken = default) =>
+        await CosmosQueries.PageAsync<CustomerProfile>(await Container(cancellationToken), CustomerListSql.Select(query), pageSize,
+            continuationToken, cancellationToken);
+
+    public async Task<long> CountAsync(CustomerListQuery query, CancellationToken cancellationToken = default)
+    {
+        // Across partition ranges Cosmos may answer one partial count per page: add them up.
+        long count = 0;
+        await foreach (var partial in CosmosQueries.StreamAsync<long>(await Container(cancellationToken), CustomerListSql.Count(query), 1, cancellationToken))
+        {
+            count += partial;
+        }
+        return count;
+    }
+
     public async IAsyncEnumerable<CustomerProfile> ReadAllAsync(
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {

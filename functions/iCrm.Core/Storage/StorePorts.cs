@@ -23,6 +23,14 @@ public interface ICustomerStore
 
     /// <summary>Every live (not merged-away) profile, streamed.</summary>
     IAsyncEnumerable<CustomerProfile> ReadAllAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>One page of the live profiles matching <paramref name="query"/>, in its order. The store runs the query
+    /// itself (indexed in Cosmos), so the cost follows the page, not the number of profiles; the token continues the same
+    /// query only.</summary>
+    Task<Page<CustomerProfile>> QueryAsync(CustomerListQuery query, int pageSize, string? continuationToken, CancellationToken cancellationToken = default);
+
+    /// <summary>How many live profiles <paramref name="query"/> lists (in any order).</summary>
+    Task<long> CountAsync(CustomerListQuery query, CancellationToken cancellationToken = default);
 }
 
 /// <summary>An entry of the <c>identities</c> container: a hashed match key and the customer that owns it.</summary>

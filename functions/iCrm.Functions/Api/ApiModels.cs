@@ -6,8 +6,11 @@ using iCrm.Ml.Sentiment;
 
 namespace iCrm.Functions.Api;
 
-/// <summary>A page of a listing; <c>continuationToken</c> is null on the last page.</summary>
-public sealed record CustomerPage(IReadOnlyList<CustomerView> Items, string? ContinuationToken, int Scanned);
+/// <summary>A page of a listing; <c>continuationToken</c> is null on the last page. <c>scanned</c>: profiles the store read for
+/// this page (lists run as indexed queries, so it is the page's size). The <c>excluded...</c> counts are given on the first
+/// page only: customers left out for lack of consent to the marketing channel, and for withdrawn consent to profiling.</summary>
+public sealed record CustomerPage(IReadOnlyList<CustomerView> Items, string? ContinuationToken, int Scanned,
+    long? ExcludedWithoutConsent = null, long? ExcludedWithoutProfilingConsent = null);
 
 public sealed record IngestionPage(IReadOnlyList<IngestionReport> Items, string? ContinuationToken);
 

@@ -1,159 +1,79 @@
 using System.Buffers.Text;
+using System.Security.Cryptography;
 using System.Text.Json;
 using iCrm.Core.Profiles;
 using iCrm.Core.Storage;
 
 namespace iCrm.Functions.Api;
 
-/// <summary>What <c>GET /api/customers</c> filters on: the predictions the last training run wrote back to the profiles.</summary>
-public sealed record CustomerFilter(string? Segment, double? MinChurn, double? MinClv)
-{
-    public bool IsEmpty => Segment is null && MinChurn is null && MinClv is null;
-
-    public bool Matches(CustomerProfile profile) =>
-        (Segment is null || (profile.Predictions.TryGetValue("segments", out var s) && string.Equals(s.Label, Segment, StringComparison.OrdinalIgnoreCase)))
-        && (MinChurn is null || (profile.Predictions.TryGetValue("churn", out var c) && c.Value >= MinChurn))
-        && (MinClv is null || (profile.Predictions.TryGetValue("clv", out var v) && v.Value >= MinClv));
-}
-
-public enum CustomerSort
-{
-    None,
-    /// <summary>Highest churn probability first.</summary>
-    Churn,
-    /// <summary>Highest 12-month value first.</summary>
-    Clv,
-}
+/// <summary>A page of <c>GET /api/customers</c> and, on the first page, how many customers consent left out.</summary>
+public sealed record CustomerListResult(IReadOnlyList<CustomerProfile> Items, string? ContinuationToken, long? ExcludedWithoutConsent,
+    long? ExcludedWithoutProfilingConsent);
 
 /// <summary>
-/// Lists profiles with filters and sorting on top of a store that can only page. Filters scan: each request reads store
-/// pages of <see cref="ScanPageSize"/> until it has a page of matches or has read <see cref="MaxScannedPerRequest"/>
-/// profiles, and its continuation token records where the scan stopped (so a short page with a token is not the end).
-/// Sorting reads every profile (bounded top-k), and pages by offset up to <see cref="MaxSortWindow"/>.
+/// Runs customer lists in the store (an indexed query in Cosmos, see <see cref="ICustomerStore.QueryAsync"/>) and applies
+/// consent: a marketing list on a channel keeps only customers who consented to it, and a list built from model output
+/// (a segment or score filter, or a score sort) leaves out customers who withdrew consent to profiling. The first page says
+/// how many each rule left out (one COUNT each); later pages do not repeat it, so their cost stays that of the page.
 /// </summary>
 public sealed class CustomerQuery(ICustomerStore store)
 {
-    public const int ScanPageSize = 200;
-    public const int MaxScannedPerRequest = 5_000;
-    public const int MaxSortWindow = 10_000;
+    private sealed record Position(string F, string T);
 
-
-    private sealed record ScanPosition(string? T, int S);
-
-    public async Task<(IReadOnlyList<CustomerProfile> Items, string? ContinuationToken, int Scanned)> ListAsync(
-        CustomerFilter filter, CustomerSort sort, int pageSize, string? continuationToken, CancellationToken cancellationToken)
+    public async Task<CustomerListResult> ListAsync(CustomerListQuery request, ConsentChannel? marketingChannel, int pageSize,
+        string? continuationToken, CancellationToken cancellationToken)
     {
-        if (sort != CustomerSort.None)
+        var query = request with
         {
-            return await SortedAsync(filter, sort, pageSize, continuationToken, cancellationToken);
-        }
-        if (filter.IsEmpty)
+            WithConsent = marketingChannel ?? request.WithConsent,
+            ExcludeProfilingWithdrawn = request.UsesPredictions,
+        };
+        var fingerprint = Fingerprint(query);
+        string? storeToken = null;
+        if (continuationToken is not null)
         {
-            var page = await store.ListAsync(pageSize, continuationToken is null ? null : PageTokens.Decode(continuationToken), cancellationToken);
-            return (page.Items, PageTokens.Encode(page.ContinuationToken), page.Items.Count);
-        }
-        return await ScanAsync(filter, pageSize, continuationToken, cancellationToken);
-    }
-
-    private async Task<(IReadOnlyList<CustomerProfile>, string?, int)> ScanAsync(CustomerFilter filter, int pageSize, string? token, CancellationToken cancellationToken)
-    {
-        var position = token is null ? new ScanPosition(null, 0) : Decode<ScanPosition>(token, 's');
-        var matches = new List<CustomerProfile>(pageSize);
-        var scanned = 0;
-        var storeToken = position.T;
-        var skip = position.S;
-        while (true)
-        {
-            var page = await store.ListAsync(ScanPageSize, storeToken, cancellationToken);
-            if (skip > page.Items.Count)
+            var position = Decode(continuationToken);
+            if (position.F != fingerprint)
             {
                 throw new InvalidTokenException();
             }
-            for (var i = skip; i < page.Items.Count; i++)
+            storeToken = position.T;
+        }
+        var page = await store.QueryAsync(query, pageSize, storeToken, cancellationToken);
+        long? withoutConsent = null;
+        long? withoutProfiling = null;
+        if (continuationToken is null)
+        {
+            if (marketingChannel is { } channel)
             {
-                scanned++;
-                if (!filter.Matches(page.Items[i]))
-                {
-                    continue;
-                }
-                matches.Add(page.Items[i]);
-                if (matches.Count == pageSize)
-                {
-                    // Resume inside this store page when it has more, else at the next one.
-                    var next = i + 1 < page.Items.Count ? new ScanPosition(storeToken, i + 1)
-                        : page.ContinuationToken is null ? null : new ScanPosition(page.ContinuationToken, 0);
-                    return (matches, next is null ? null : Encode(next, 's'), scanned);
-                }
+                withoutConsent = await store.CountAsync(query with { WithConsent = null, WithoutConsent = channel }, cancellationToken);
             }
-            skip = 0;
-            if (page.ContinuationToken is null)
+            if (query.ExcludeProfilingWithdrawn)
             {
-                return (matches, null, scanned);
-            }
-            storeToken = page.ContinuationToken;
-            if (scanned >= MaxScannedPerRequest)
-            {
-                return (matches, Encode(new ScanPosition(storeToken, 0), 's'), scanned);
+                withoutProfiling = await store.CountAsync(query with { ExcludeProfilingWithdrawn = false, OnlyProfilingWithdrawn = true }, cancellationToken);
             }
         }
+        var next = page.ContinuationToken is null ? null : Encode(new Position(fingerprint, page.ContinuationToken));
+        return new CustomerListResult(page.Items, next, withoutConsent, withoutProfiling);
     }
 
-    private async Task<(IReadOnlyList<CustomerProfile>, string?, int)> SortedAsync(CustomerFilter filter, CustomerSort sort, int pageSize, string? token, CancellationToken cancellationToken)
-    {
-        var offset = token is null ? 0 : Decode<int>(token, 'o');
-        if (offset < 0 || offset + pageSize > MaxSortWindow)
-        {
-            throw new InvalidTokenException();
-        }
-        var window = offset + pageSize;
-        // Min-heap of the best `window` profiles so far: memory stays bounded whatever the store holds.
-        var best = new PriorityQueue<CustomerProfile, (double Key, string Id)>(window + 1, Comparer<(double Key, string Id)>.Create((a, b) =>
-        {
-            var byKey = a.Key.CompareTo(b.Key);
-            return byKey != 0 ? byKey : string.CompareOrdinal(b.Id, a.Id);
-        }));
-        var scanned = 0;
-        var matched = 0;
-        await foreach (var profile in store.ReadAllAsync(cancellationToken))
-        {
-            scanned++;
-            if (!filter.Matches(profile))
-            {
-                continue;
-            }
-            matched++;
-            best.Enqueue(profile, (Key(profile, sort), profile.Id));
-            if (best.Count > window)
-            {
-                best.Dequeue();
-            }
-        }
-        var ordered = new List<CustomerProfile>(best.Count);
-        while (best.Count > 0)
-        {
-            ordered.Add(best.Dequeue());
-        }
-        ordered.Reverse();
-        var items = ordered.Skip(offset).Take(pageSize).ToList();
-        var more = matched > window && window < MaxSortWindow;
-        return (items, more ? Encode(window, 'o') : null, scanned);
-    }
+    // A token only continues the list it came from: it carries a hash of the filters and sort.
+    private static string Fingerprint(CustomerListQuery query) =>
+        Convert.ToHexString(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(query)), 0, 8);
 
-    private static double Key(CustomerProfile profile, CustomerSort sort) =>
-        profile.Predictions.TryGetValue(sort == CustomerSort.Churn ? "churn" : "clv", out var p) ? p.Value : double.NegativeInfinity;
+    private static string Encode(Position position) =>
+        "q" + Base64Url.EncodeToString(JsonSerializer.SerializeToUtf8Bytes(position));
 
-    private static string Encode<T>(T value, char kind) =>
-        kind + Base64Url.EncodeToString(JsonSerializer.SerializeToUtf8Bytes(value));
-
-    private static T Decode<T>(string token, char kind)
+    private static Position Decode(string token)
     {
         try
         {
-            if (token.Length < 2 || token[0] != kind)
+            if (token.Length < 2 || token[0] != 'q')
             {
                 throw new InvalidTokenException();
             }
-            return JsonSerializer.Deserialize<T>(Base64Url.DecodeFromChars(token.AsSpan(1))) ?? throw new InvalidTokenException();
+            var position = JsonSerializer.Deserialize<Position>(Base64Url.DecodeFromChars(token.AsSpan(1)));
+            return position is { F: not null, T: not null } ? position : throw new InvalidTokenException();
         }
         catch (Exception e) when (e is FormatException or JsonException or ArgumentException)
         {

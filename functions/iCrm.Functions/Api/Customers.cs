@@ -1,4 +1,6 @@
+using iCrm.Core.Storage;
 using iCrm.Ml.Registry;
+using iCrm.Ml.Segments;
 using iCrm.Ml.Scoring;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
@@ -9,21 +11,34 @@ namespace iCrm.Functions.Api;
 public sealed class Customers(CustomerLookup lookup, CustomerQuery query, ICustomerScoring scoring, ReadAudit audit, TimeProvider time)
 {
     public static string ListDescription { get; } =
-        "Filters (`segment`, `minChurn`, `minClv`) scan the store page by page: one request reads at most " +
-        $"{CustomerQuery.MaxScannedPerRequest:N0} profiles, so a page may hold fewer than `pageSize` items and still carry a " +
-        "`continuationToken`; only a null token means the end. `sort=churn|clv` reads every profile (top-k in memory) and pages " +
-        $"by offset up to {CustomerQuery.MaxSortWindow:N0} items. `pageSize` is {RequestLimits.MinPageSize}-{RequestLimits.MaxPageSize} (default {RequestLimits.DefaultPageSize}). " +
-        "Pass the returned token with the same filters to get the next page.";
+        "Filters and sorts run as indexed queries in the customer store, so a page costs the same whatever the number of " +
+        "customers. Filters combine (AND): `segment` (an RFM segment name, any case, or a behavioural cluster as `3` or as the " +
+        "segment summaries name it, `3: ...`), `minChurn`/`maxChurn`, `minClv`, `consent` (only customers whose consent for " +
+        "that channel is true), `source` (customers with an identity from that source). `sort=churn|clv` lists only customers " +
+        "with that prediction, highest first. Lists built from model output (a segment or score filter, or a score sort) leave " +
+        "out customers who withdrew consent to profiling, and the first page says how many in `excludedWithoutProfilingConsent`. " +
+        "`purpose=marketing` with `channel=email|sms|phone` keeps only customers who consented to that channel, and the first page " +
+        "says how many were left out in `excludedWithoutConsent`. " +
+        $"`pageSize` is {RequestLimits.MinPageSize}-{RequestLimits.MaxPageSize} (default {RequestLimits.DefaultPageSize}). " +
+        "Pass the returned token with the same parameters to get the next page; a null token means the end.";
+
+    private static readonly Dictionary<string, string> SegmentNames =
+        RfmModel.SegmentNames.Append(SegmentsKind.ProspectSegment).ToDictionary(n => n, StringComparer.OrdinalIgnoreCase);
 
     [Function("ListCustomers")]
     [RequiresRole(ApiRole.Reader, ApiRole.Marketer)]
     [Tags("Customers")]
-    [EndpointSummary("Lists customer profiles, filtered by the predictions written back by the last training run.")]
+    [EndpointSummary("Lists customer profiles, filtered and sorted by the predictions written back by the last training run.")]
     [DescriptionFrom(typeof(Customers), nameof(ListDescription))]
-    [QueryParameter("segment", typeof(string), "Only customers in this RFM segment or behavioural cluster (1-64 characters).")]
+    [QueryParameter("segment", typeof(string), "Only customers in this RFM segment (any case) or behavioural cluster (`3` or `3: description`), 1-64 characters.")]
     [QueryParameter("minChurn", typeof(double), "Only customers whose churn probability is at least this (0-1).")]
+    [QueryParameter("maxChurn", typeof(double), "Only customers whose churn probability is at most this (0-1).")]
     [QueryParameter("minClv", typeof(double), "Only customers whose 12-month value is at least this.")]
-    [QueryParameter("sort", typeof(string), "`churn` (highest risk first) or `clv` (highest value first).")]
+    [QueryParameter("consent", typeof(string), "`email`, `sms` or `phone`: only customers whose consent for that channel is true.")]
+    [QueryParameter("source", typeof(string), "Only customers with an identity from this source system (e.g. `web`).")]
+    [QueryParameter("purpose", typeof(string), "`marketing`: a list to contact people on `channel`; leaves out (and counts) customers without consent for it.")]
+    [QueryParameter("channel", typeof(string), "With `purpose=marketing`: `email`, `sms` or `phone`.")]
+    [QueryParameter("sort", typeof(string), "`churn` (highest risk first) or `clv` (highest value first); only customers with that prediction.")]
     [QueryParameter("pageSize", typeof(int), "Items per page, 1-500 (default 50).")]
     [QueryParameter("continuationToken", typeof(string), "The token of the previous page.")]
     [ProducesResponseType<CustomerPage>(StatusCodes.Status200OK)]
@@ -33,8 +48,9 @@ public sealed class Customers(CustomerLookup lookup, CustomerQuery query, ICusto
     {
         var sizeType = QueryParameters.Int(req, "pageSize", out var pageSize);
         var churnType = QueryParameters.Double(req, "minChurn", out var minChurn);
+        var maxChurnType = QueryParameters.Double(req, "maxChurn", out var maxChurn);
         var clvType = QueryParameters.Double(req, "minClv", out var minClv);
-        if ((sizeType ?? churnType ?? clvType) is { } typeError)
+        if ((sizeType ?? churnType ?? maxChurnType ?? clvType) is { } typeError)
         {
             return typeError;
         }
@@ -50,7 +66,15 @@ public sealed class Customers(CustomerLookup lookup, CustomerQuery query, ICusto
         {
             return ApiProblems.BadRequest("minChurn is a probability between 0 and 1.");
         }
-        if (minClv is < 0 || minClv is double.NaN)
+        if (maxChurn is < 0 or > 1 || maxChurn is double.NaN)
+        {
+            return ApiProblems.BadRequest("maxChurn is a probability between 0 and 1.");
+        }
+        if (minChurn > maxChurn)
+        {
+            return ApiProblems.BadRequest("minChurn must not be greater than maxChurn.");
+        }
+        if (minClv is < 0 || minClv is double.NaN || minClv is double.PositiveInfinity)
         {
             return ApiProblems.BadRequest("minClv must be 0 or more.");
         }
@@ -66,22 +90,92 @@ public sealed class Customers(CustomerLookup lookup, CustomerQuery query, ICusto
             case "clv": order = CustomerSort.Clv; break;
             default: return ApiProblems.BadRequest("sort must be 'churn' (highest risk first) or 'clv' (highest value first).");
         }
+        if (ReadChannel(req, "consent", out var consent) is { } consentError)
+        {
+            return consentError;
+        }
+        var source = QueryParameters.String(req, "source");
+        if (source is not null && !CustomerLookup.IsValidId(source))
+        {
+            return ApiProblems.BadRequest("source must be 1-64 letters, digits, '-' or '_'.");
+        }
+        if (ReadChannel(req, "channel", out var channel) is { } channelError)
+        {
+            return channelError;
+        }
+        ConsentChannel? marketingChannel = null;
+        switch (QueryParameters.String(req, "purpose")?.ToLowerInvariant())
+        {
+            case null or "":
+                if (channel is not null)
+                {
+                    return ApiProblems.BadRequest("channel is only used with purpose=marketing; to filter on consent use consent=email|sms|phone.");
+                }
+                break;
+            case "marketing":
+                if (channel is null)
+                {
+                    return ApiProblems.BadRequest("purpose=marketing needs channel=email|sms|phone: the channel whose consent the list must respect.");
+                }
+                if (consent is not null && consent != channel)
+                {
+                    return ApiProblems.BadRequest("consent and channel name different channels; a marketing list respects the consent of its channel.");
+                }
+                marketingChannel = channel;
+                break;
+            default:
+                return ApiProblems.BadRequest("purpose must be 'marketing' (or absent).");
+        }
         if (continuationToken is { Length: > 4096 })
         {
             return ApiProblems.BadRequest("continuationToken is too long.");
         }
+        var (segmentName, cluster) = ReadSegment(segment);
+        var request = new CustomerListQuery(segmentName, cluster, minChurn, maxChurn, minClv, consent, Source: source?.ToLowerInvariant(), Sort: order);
         try
         {
-            var (items, next, scanned) = await query.ListAsync(new CustomerFilter(segment, minChurn, minClv), order, size,
-                continuationToken is { Length: > 0 } ? continuationToken : null, ct);
+            var result = await query.ListAsync(request, marketingChannel, size, continuationToken is { Length: > 0 } ? continuationToken : null, ct);
             var caller = ApiCaller.Of(req.HttpContext);
-            await audit.RecordAsync(req.HttpContext, items.Select(p => p.Id), ReadActions.List);
-            return Results.Ok(new CustomerPage([.. items.Select(p => CustomerView.For(p, caller))], next, scanned));
+            await audit.RecordAsync(req.HttpContext, result.Items.Select(p => p.Id), ReadActions.List);
+            return Results.Ok(new CustomerPage([.. result.Items.Select(p => CustomerView.For(p, caller))], result.ContinuationToken, result.Items.Count,
+                result.ExcludedWithoutConsent, result.ExcludedWithoutProfilingConsent));
         }
         catch (InvalidTokenException e)
         {
             return ApiProblems.BadRequest(e.Message);
         }
+    }
+
+    private static IResult? ReadChannel(HttpRequest req, string name, out ConsentChannel? channel)
+    {
+        channel = null;
+        switch (QueryParameters.String(req, name)?.ToLowerInvariant())
+        {
+            case null or "": return null;
+            case "email": channel = ConsentChannel.Email; return null;
+            case "sms": channel = ConsentChannel.Sms; return null;
+            case "phone": channel = ConsentChannel.Phone; return null;
+            default: return ApiProblems.BadRequest($"{name} must be 'email', 'sms' or 'phone'.");
+        }
+    }
+
+    /// <summary>An RFM segment name in its stored spelling, or a cluster number (<c>3</c>, or <c>3: ...</c> as the segment
+    /// summaries name clusters); anything else is compared as given (and finds nobody).</summary>
+    private static (string? Segment, int? Cluster) ReadSegment(string? segment)
+    {
+        if (segment is null)
+        {
+            return (null, null);
+        }
+        if (SegmentNames.TryGetValue(segment.Trim(), out var name))
+        {
+            return (name, null);
+        }
+        var colon = segment.IndexOf(':', StringComparison.Ordinal);
+        var number = colon < 0 ? segment : segment[..colon];
+        return int.TryParse(number.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var k)
+            ? (null, k)
+            : (segment, null);
     }
 
     [Function("GetCustomer")]

@@ -21,6 +21,9 @@ public sealed class SegmentsKind(ClusteringOptions? options = null) : IModelTrai
 
     public static IReadOnlyList<string> Channels => FixedFeatures.Channels;
 
+    /// <summary>The segment of a customer with no purchase yet.</summary>
+    public const string ProspectSegment = "Prospect";
+
     public string Kind => ModelKinds.Segments;
 
     public PromotionRule Promotion { get; } = new(0, Always: true);
@@ -147,7 +150,7 @@ public sealed class SegmentsProfileScorer(string version, SegmentsModel model) :
     {
         if (Assign(profile, asOf) is not { } a)
         {
-            return new Prediction(version, asOf, -1, "Prospect", []);
+            return new Prediction(version, asOf, -1, SegmentsKind.ProspectSegment, []);
         }
         List<Factor> factors =
         [

@@ -100,7 +100,7 @@ public sealed class CustomerEndpointTests : IDisposable
     }
 
     [Fact]
-    public async Task Sorting_by_churn_puts_the_highest_risk_first_and_pages_by_offset()
+    public async Task Sorting_by_churn_puts_the_highest_risk_first_and_pages_with_a_token()
     {
         await _app.StoreAsync([.. Enumerable.Range(0, 25).Select(i => ApiTestKit.Profile($"c-{i:00}", churn: (i * 7 % 25) / 25.0))]);
         var client = _app.CreateClient();
