@@ -41,6 +41,7 @@ public static class AzureRegistration
         services.AddSingleton<IMergeReviewStore, CosmosMergeReviewStore>();
         services.AddSingleton<IDropSource, BlobDropSource>();
         services.AddSingleton<IQuarantine, BlobQuarantine>();
+        services.AddSingleton<IRejectedRows, BlobQuarantine>();
         services.AddSingleton<BlobModelRegistry>();
         services.AddSingleton<IModelRegistry>(sp => sp.GetRequiredService<BlobModelRegistry>());
         services.AddSingleton<ITrainingLease>(sp => sp.GetRequiredService<BlobModelRegistry>());

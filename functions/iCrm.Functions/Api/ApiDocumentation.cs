@@ -30,6 +30,7 @@ public sealed class ApiDocumentation : IAsyncDisposable
         ["Segments"] = "RFM segments and behavioural clusters with their size, value and churn rate.",
         ["Models"] = "The model registry: champions, model cards and versions per model kind.",
         ["Ingestion"] = "Reports of the data drops ingested from the drops container.",
+        ["Overview"] = "The CRM at a glance for the dashboard: drops by day and by rejection reason, models and alerts.",
         ["Identity"] = "Identity resolution: candidate pairs the matcher held back for review instead of merging, with their evidence.",
         ["Training"] = "Training runs: start one (admin) and follow its progress.",
         ["Health"] = "Readiness of the customer store and the model registry.",
