@@ -88,6 +88,8 @@ function chart(id, config) {
   return instance;
 }
 const axis = (title, extra = {}) => Object.assign({ title: { display: true, text: title } }, extra);
+// Category axes of horizontal bars name every bar (segment, factor, reason): never skip a label.
+const everyLabel = { ticks: { autoSkip: false } };
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Routing: #/page/arg?query
@@ -109,6 +111,8 @@ async function route() {
   } catch (e) {
     main().innerHTML = `<div class="error-box" role="alert"><strong>Could not load this page.</strong> ${esc(e.message)}</div>`;
   }
+  // Counts finished page loads, so a test (or a person's script) can wait for the page a hash change asked for.
+  document.body.dataset.loads = String(Number(document.body.dataset.loads || 0) + 1);
   document.body.dataset.ready = 'true';
 }
 window.addEventListener('hashchange', () => { route().then(() => main().focus({ preventScroll: true })); });
@@ -162,7 +166,7 @@ async function overview() {
     chart('segment-sizes', {
       type: 'bar',
       data: { labels: seg.rfmSummaries.map(s => s.segment), datasets: [{ label: 'customers', data: seg.rfmSummaries.map(s => s.customers) }] },
-      options: { indexAxis: 'y', plugins: { legend: { display: false } }, scales: { x: axis('customers') } },
+      options: { indexAxis: 'y', plugins: { legend: { display: false } }, scales: { x: axis('customers'), y: everyLabel } },
     });
   }
 }
@@ -209,7 +213,7 @@ async function segments() {
   chart('rfm-value', {
     type: 'bar',
     data: { labels: rfm.map(s => s.segment), datasets: [{ label: 'average value', data: rfm.map(s => s.averageValue), color: PALETTE[2] }] },
-    options: { indexAxis: 'y', plugins: { legend: { display: false } }, scales: { x: axis('average 12-month value') } },
+    options: { indexAxis: 'y', plugins: { legend: { display: false } }, scales: { x: axis('average 12-month value'), y: everyLabel } },
   });
   if (clusters.length) {
     chart('cluster-chart', {
@@ -408,7 +412,7 @@ async function customer([id]) {
         labels: factors.map(f => f.label || f.feature),
         datasets: [{ label: 'contribution', data: factors.map(f => f.contribution), colors: factors.map(f => f.contribution >= 0 ? PALETTE[3] : PALETTE[0]) }],
       },
-      options: { indexAxis: 'y', plugins: { legend: { display: false } }, scales: { x: axis('pushes churn risk up (+) or down (−)') } },
+      options: { indexAxis: 'y', plugins: { legend: { display: false } }, scales: { x: axis('pushes churn risk up (+) or down (−)'), y: everyLabel } },
     });
   }
   chart('order-timeline', {
@@ -468,7 +472,7 @@ async function models(_, params) {
     chart('importance', {
       type: 'bar',
       data: { labels: importance.map(([k]) => labels[k] || k), datasets: [{ label: 'importance', data: importance.map(([, v]) => v), color: PALETTE[0] }] },
-      options: { indexAxis: 'y', plugins: { legend: { display: false } }, scales: { x: axis('importance') } },
+      options: { indexAxis: 'y', plugins: { legend: { display: false } }, scales: { x: axis('importance'), y: everyLabel } },
     });
   }
 }
@@ -510,7 +514,7 @@ async function ingestion([dropId]) {
     chart('rejection-reasons', {
       type: 'bar',
       data: { labels: reasons.map(([k]) => k), datasets: [{ label: 'rows', data: reasons.map(([, v]) => v), color: PALETTE[3] }] },
-      options: { indexAxis: 'y', plugins: { legend: { display: false } }, scales: { x: axis('rejected rows') } },
+      options: { indexAxis: 'y', plugins: { legend: { display: false } }, scales: { x: axis('rejected rows'), y: everyLabel } },
     });
   }
   if (dropId) await dropDetail(dropId);
