@@ -29,6 +29,8 @@ public sealed class AuthAndDocumentationTests : IDisposable
         { "GET", "/api/ingestions" },
         { "GET", "/api/merges?status=review" },
         { "GET", "/api/ingestions/abc" },
+        { "GET", "/api/ingestions/abc/rejected" },
+        { "GET", "/api/overview" },
         { "GET", "/api/train/abc" },
         { "POST", "/api/train" },
     };
@@ -101,6 +103,7 @@ public sealed class AuthAndDocumentationTests : IDisposable
             "/api/customers", "/api/customers/{id}", "/api/customers/by-source/{source}/{sourceId}", "/api/customers/{id}/scores",
             "/api/customers/{id}/recommendations", "/api/scores:batch", "/api/score", "/api/sentiment", "/api/segments", "/api/models",
             "/api/models/{kind}", "/api/ingestions", "/api/ingestions/{id}", "/api/train", "/api/train/{runId}", "/api/health", "/api/merges",
+            "/api/overview", "/api/ingestions/{id}/rejected",
         ];
         Assert.Equal(expected.Order(), paths.Select(p => p.Key).Order());
         foreach (var (path, item) in paths)
