@@ -180,13 +180,20 @@ async function segments() {
     return;
   }
   const clusters = seg.clusterSummaries || [];
-  const descriptions = {};
-  for (const c of (seg.details?.clusters || [])) if (c && c.name) descriptions[c.name] = c.description;
+  // The training run stores cluster descriptions by cluster number; the summary's name starts with that number.
+  const stored = seg.details?.clusterDescriptions;
+  const describe = r => {
+    const k = parseInt(r.segment, 10);
+    const d = Array.isArray(stored) ? stored[k] : stored?.[r.segment] ?? stored?.[k];
+    const text = typeof d === 'string' ? d : d?.description;
+    return text && !r.segment.includes(text) ? text : '';
+  };
+  const describedClusters = clusters.some(describe);
   const table = (rows, kind) => `<table><thead><tr><th>${kind}</th><th class="num">Customers</th><th class="num">Total value</th>
-      <th class="num">Average value</th><th class="num">Churn rate</th>${kind === 'Cluster' ? '<th>Description</th>' : ''}</tr></thead><tbody>
+      <th class="num">Average value</th><th class="num">Churn rate</th>${kind === 'Cluster' && describedClusters ? '<th>Description</th>' : ''}</tr></thead><tbody>
       ${rows.map(r => `<tr><td><a href="#/customers?segment=${encodeURIComponent(r.segment)}">${esc(r.segment)}</a></td>
         <td class="num">${fmt(r.customers)}</td><td class="num">${fmt(r.totalValue, 2)}</td><td class="num">${fmt(r.averageValue, 2)}</td>
-        <td class="num">${pct(r.churnRate)}</td>${kind === 'Cluster' ? `<td>${esc(descriptions[r.segment] || r.description || '')}</td>` : ''}</tr>`).join('')}
+        <td class="num">${pct(r.churnRate)}</td>${kind === 'Cluster' && describedClusters ? `<td>${esc(describe(r))}</td>` : ''}</tr>`).join('')}
       </tbody></table>`;
   main().innerHTML = `
     <h2>Segments</h2>
