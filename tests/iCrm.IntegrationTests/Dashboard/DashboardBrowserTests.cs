@@ -83,7 +83,7 @@ public sealed class DashboardBrowserTests(DashboardFixture fixture) : IClassFixt
     [BrowserFact]
     public async Task Filters_change_the_list_and_a_row_opens_the_right_customer()
     {
-        await using var view = await OpenAsync("#/customers?sort=churn", "customers");
+        await using var view = await OpenAsync("#/customers?sort=churn", "customers-then-customer");
         await view.AssertChartsDrawnAsync("customers-scatter");
         var unfiltered = await view.RowsAsync();
         Assert.NotEmpty(unfiltered);
@@ -102,6 +102,7 @@ public sealed class DashboardBrowserTests(DashboardFixture fixture) : IClassFixt
         var risky = await view.RowsAsync();
         Assert.All(risky, r => Assert.True(r.ChurnPercent >= 50, $"{r.Id} has churn {r.ChurnPercent} %"));
 
+        await view.ScreenshotAsync("customers");
         // A row opens that customer's page.
         var first = risky.Count > 0 ? risky[0] : unfiltered[0];
         if (risky.Count == 0)
@@ -306,6 +307,9 @@ public sealed class DashboardBrowserTests(DashboardFixture fixture) : IClassFixt
             return [.. charts.Select(c => c.Id)];
         }
 
+        public async Task ScreenshotAsync(string name) =>
+            await Page.ScreenshotAsync(Path.Combine(DashboardFixture.ScreenshotDirectory, name + ".png"), new ScreenshotOptions { FullPage = true });
+
         public void AssertNoConsoleErrors()
         {
             lock (_errors)
@@ -318,7 +322,7 @@ public sealed class DashboardBrowserTests(DashboardFixture fixture) : IClassFixt
         {
             try
             {
-                await Page.ScreenshotAsync(Path.Combine(DashboardFixture.ScreenshotDirectory, _screenshotName + ".png"), new ScreenshotOptions { FullPage = true });
+                await ScreenshotAsync(_screenshotName);
             }
             finally
             {

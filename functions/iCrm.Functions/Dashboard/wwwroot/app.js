@@ -69,7 +69,7 @@ const date = v => v ? String(v).slice(0, 10) : '–';
 const when = v => v ? String(v).replace('T', ' ').slice(0, 16) + ' UTC' : '–';
 const main = () => document.getElementById('main');
 const kpi = (label, value, id) => `<div class="kpi"${id ? ` data-kpi="${esc(id)}"` : ''}><div class="value">${value}</div><div class="label">${esc(label)}</div></div>`;
-const chartBox = (id, label) => `<div class="chart"><canvas id="${id}" role="img" aria-label="${esc(label)}"></canvas></div>`;
+const chartBox = (id, label, height) => `<div class="chart"${height ? ` style="height:${height}px"` : ''}><canvas id="${id}" role="img" aria-label="${esc(label)}"></canvas></div>`;
 const band = b => `<span class="band-${esc(b)}">${esc(b)}</span>`;
 
 const charts = [];
@@ -456,7 +456,7 @@ async function models(_, params) {
     ${card ? `<p>${esc(card.description)} <span class="muted">${esc(card.algorithm)} · ${esc(card.evaluationProtocol)}</span></p>` : ''}
     <div class="grid2">
       ${chartsOfCard.map(([name, c], i) => `<section class="panel"><h3>${esc(c.title)}</h3>${chartBox(`card-${i}`, `${c.title}: ${c.yLabel} against ${c.xLabel}`)}<p class="muted">${fmt(c.rows)} rows, out of sample (${esc(name)})</p></section>`).join('')}
-      ${importance.length ? `<section class="panel"><h3>Global importance</h3>${chartBox('importance', 'Global feature importance')}</section>` : ''}
+      ${importance.length ? `<section class="panel"><h3>Global importance</h3>${chartBox('importance', 'Global feature importance', 120 + 22 * importance.length)}</section>` : ''}
     </div>
     ${card ? `<h3>Metrics</h3><table><thead><tr><th>Metric</th><th class="num">Model</th>${Object.keys(card.baselines || {}).map(b => `<th class="num">${esc(b)}</th>`).join('')}</tr></thead><tbody>
       ${Object.entries(card.metrics || {}).map(([k, v]) => `<tr><td>${esc(k)}</td><td class="num">${fmt(v, 4)}</td>${Object.values(card.baselines || {}).map(b => `<td class="num">${fmt(b[k], 4)}</td>`).join('')}</tr>`).join('')}
