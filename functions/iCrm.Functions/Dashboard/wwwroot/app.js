@@ -272,8 +272,8 @@ async function customers(_, params) {
       ${token ? '<a href="#" id="first-page">First page</a>' : ''}
       ${page.continuationToken ? `<a id="next-page" href="#/customers?${esc(customerQuery(params, page.continuationToken))}">Next page</a>` : '<span class="muted">last page</span>'}
     </div>
-    <div class="grid2">
-      <section class="panel">
+    <section class="panel"><h3>Churn risk and value on this page</h3>${chartBox('customers-scatter', 'Churn risk against 12-month value for the customers on this page', 220)}</section>
+    <section class="panel">
         <table id="customer-table"><thead><tr><th>Customer</th><th>Segment</th><th class="num">Churn risk</th><th class="num">CLV (12 m)</th><th class="num">Orders</th><th>Last order</th><th>Sources</th></tr></thead>
         <tbody>${items.map(c => `<tr data-id="${esc(c.id)}"><td><a href="#/customer/${encodeURIComponent(c.id)}">${esc(fullName(c) || c.id)}</a></td>
           <td>${esc(prediction(c, 'segments')?.label || '')}</td>
@@ -282,9 +282,7 @@ async function customers(_, params) {
           <td class="num">${fmt(c.history?.orders)}</td><td>${date(c.history?.lastOrder)}</td>
           <td>${esc(Object.keys(c.identities || {}).join(', '))}</td></tr>`).join('')}</tbody></table>
         ${items.length === 0 ? '<p class="muted">No customers match this filter on this page.</p>' : ''}
-      </section>
-      <section class="panel"><h3>Churn risk and value on this page</h3>${chartBox('customers-scatter', 'Churn risk against 12-month value for the customers on this page')}</section>
-    </div>`;
+    </section>`;
   document.getElementById('customer-filters').addEventListener('submit', e => {
     e.preventDefault();
     const q = new URLSearchParams();
