@@ -56,6 +56,7 @@ if [ "$EMPTY" = 1 ]; then
 
 iCrm is running locally, empty (no sample data, no models yet).
   API:        $API   (OpenAPI: $API/openapi.json)
+  Dashboard:  $API/dashboard/
   Drop a file: scripts/drop.sh FILE SOURCE ENTITY   e.g. scripts/drop.sh orders.csv web orders
   Follow it:  curl $API/ingestions
   Train:      curl -X POST $API/train -H 'content-type: application/json' -d '{}'
@@ -103,6 +104,7 @@ curl -sf "$API/customers/$customer/scores" | json 'JSON.stringify(o,null,2)'
 cat <<MSG
 
 iCrm is running locally.
+  Dashboard:      $API/dashboard/   (overview, segments, customers, models, ingestion; this customer: $API/dashboard/#/customer/$customer)
   API:            $API   (e.g. curl $API/customers/$customer)
   OpenAPI:        $API/openapi.json
   Drop more data: upload to the Azurite container 'drops' as {source}/{entity}/{file}; the app picks it up.

@@ -46,6 +46,7 @@ public static class AzureRegistration
         services.AddSingleton<BlobQuarantine>();
         services.AddSingleton<IQuarantine>(sp => sp.GetRequiredService<BlobQuarantine>());
         services.AddSingleton<IQuarantineEraser>(sp => sp.GetRequiredService<BlobQuarantine>());
+        services.AddSingleton<IRejectedRows>(sp => sp.GetRequiredService<BlobQuarantine>());
         services.AddSingleton<ISubjectErasureStore, CosmosSubjectErasureStore>();
         services.AddSingleton<SubjectErasure>();
         services.AddOptions<PrivacyOptions>().BindConfiguration(PrivacyOptions.Section).ValidateOnStart();

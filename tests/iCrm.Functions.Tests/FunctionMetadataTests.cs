@@ -73,16 +73,16 @@ public sealed partial class FunctionMetadataTests : IDisposable
         var local = LocalRoutes().Order().ToList();
 
         Assert.Equal(metadata, local);
-        Assert.Equal(29, Triggers().Count);
+        Assert.Equal(32, Triggers().Count);
     }
 
     [Fact]
-    public void Every_route_is_under_api_and_only_health_and_the_documentation_are_anonymous()
+    public void Every_route_is_under_api_and_only_health_the_documentation_and_the_dashboard_assets_are_anonymous()
     {
         var routes = MetadataRoutes();
 
         Assert.All(routes, r => Assert.StartsWith("api/", r.Route, StringComparison.Ordinal));
-        Assert.Equal(["ApiReference", "ApiReferenceConfiguration", "ApiReferenceIcon", "ApiReferenceScript", "Health", "OpenApi"],
+        Assert.Equal(["ApiReference", "ApiReferenceConfiguration", "ApiReferenceIcon", "ApiReferenceScript", "Dashboard", "Health", "OpenApi"],
             routes.Where(r => r.AuthLevel == "anonymous").Select(r => r.Name).Order());
         // Roles (RequiresRole, checked by the app) decide who may train: no route needs the host's master key.
         Assert.DoesNotContain(routes, r => r.AuthLevel == "admin");

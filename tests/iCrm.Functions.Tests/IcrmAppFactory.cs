@@ -43,6 +43,7 @@ public sealed class IcrmAppFactory : WebApplicationFactory<Program>
             services.RemoveAll<IIdentityStore>().AddSingleton<IIdentityStore>(Identities);
             services.RemoveAll<IIngestionLedger>().AddSingleton<IIngestionLedger>(Ledger);
             services.RemoveAll<IQuarantine>().AddSingleton<IQuarantine>(Quarantine);
+            services.RemoveAll<IRejectedRows>().AddSingleton<IRejectedRows>(Quarantine);
             services.RemoveAll<IAuditLog>().AddSingleton<IAuditLog>(Audit);
             services.RemoveAll<IMergeReviewStore>().AddSingleton<IMergeReviewStore>(Reviews);
             services.RemoveAll<IDropSource>().AddSingleton<IDropSource>(Drops);

@@ -14,6 +14,27 @@ namespace iCrm.IntegrationTests;
 public sealed class QuarantineTests
 {
     [Fact]
+    public async Task Rejected_rows_read_back_in_order_up_to_the_limit_and_a_drop_without_a_file_has_none()
+    {
+        var quarantine = new BlobQuarantine(LocalStack.Blobs());
+        var dropId = "d-" + LocalStack.Unique();
+        await quarantine.BeginAsync(dropId);
+        await quarantine.AppendRejectedAsync(dropId, [.. Enumerable.Range(1, 5).Select(i =>
+            new RowRejection(i * 10, i % 2 == 0 ? null : "email", "invalid_email", $"'x{i}@' is not a valid email address.", $"C{i},x{i}@,\"a, b\""))]);
+
+        var rows = await quarantine.ReadAsync(dropId, 3);
+
+        Assert.NotNull(rows);
+        Assert.Equal([10L, 20L, 30L], rows.Select(r => r.Line));
+        Assert.Equal("email", rows[0].Field);
+        Assert.Null(rows[1].Field);
+        Assert.Equal("C1,x1@,\"a, b\"", rows[0].RawText);
+        Assert.Equal("'x3@' is not a valid email address.", rows[2].Message);
+        Assert.Equal(5, (await quarantine.ReadAsync(dropId, 100))!.Count);
+        Assert.Null(await quarantine.ReadAsync("d-" + LocalStack.Unique(), 10));
+    }
+
+    [Fact]
     public async Task Rejected_rows_and_the_report_are_written_as_the_drop_format_says()
     {
         var blobs = LocalStack.Blobs();

@@ -175,7 +175,7 @@ public sealed class InMemoryIngestionLedger : IIngestionLedger
             [.. _reports.Values.Select(j => JsonSerializer.Deserialize<IngestionReport>(j, Json.Options)!).OrderByDescending(r => r.StartedAt).Take(pageSize)], null));
 }
 
-public sealed class InMemoryQuarantine : IQuarantine
+public sealed class InMemoryQuarantine : IQuarantine, IRejectedRows
 {
     public ConcurrentDictionary<string, List<RowRejection>> Rejected { get; } = new();
 
@@ -200,6 +200,14 @@ public sealed class InMemoryQuarantine : IQuarantine
     {
         Reports[report.Id] = Json.Copy(report);
         return Task.FromResult($"quarantine/{report.Id}/report.json");
+    }
+
+    public Task<IReadOnlyList<RowRejection>?> ReadAsync(string dropId, int max, CancellationToken cancellationToken = default)
+    {
+        lock (Rejected)
+        {
+            return Task.FromResult<IReadOnlyList<RowRejection>?>(Rejected.TryGetValue(dropId, out var rows) ? [.. rows.Take(max)] : null);
+        }
     }
 }
 

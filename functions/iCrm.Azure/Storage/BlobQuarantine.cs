@@ -11,7 +11,7 @@ namespace iCrm.Azure.Storage;
 
 /// <summary>Rejected rows as JSON lines in an append blob <c>quarantine/{dropId}/rejected.jsonl</c>, plus <c>report.json</c>.
 /// Erasure rewrites these files without the erased person's rows (<see cref="QuarantineErasure"/>).</summary>
-public sealed partial class BlobQuarantine(BlobServiceClient blobs) : IQuarantine
+public sealed partial class BlobQuarantine(BlobServiceClient blobs) : IQuarantine, IRejectedRows
 {
     private const int MaxAppendBytes = 4 * 1024 * 1024;
     private readonly BlobContainerClient _container = blobs.GetBlobContainerClient(ResourceNames.QuarantineContainer);
@@ -66,6 +66,39 @@ public sealed partial class BlobQuarantine(BlobServiceClient blobs) : IQuarantin
         var json = JsonSerializer.Serialize(report, new JsonSerializerOptions(CosmosJsonSerializer.Options) { WriteIndented = true });
         await _container.GetBlobClient(ReportPath(report.Id)).UploadAsync(BinaryData.FromString(json), overwrite: true, cancellationToken);
         return $"{ResourceNames.QuarantineContainer}/{ReportPath(report.Id)}";
+    }
+
+    public async Task<IReadOnlyList<RowRejection>?> ReadAsync(string dropId, int max, CancellationToken cancellationToken = default)
+    {
+        Stream stream;
+        try
+        {
+            stream = await _container.GetBlobClient(RejectedPath(dropId)).OpenReadAsync(cancellationToken: cancellationToken);
+        }
+        catch (global::Azure.RequestFailedException e) when (e.Status == 404)
+        {
+            return null;
+        }
+        var rows = new List<RowRejection>();
+        await using (stream)
+        {
+            // Streams from the start and stops after max rows: a drop with millions of rejections costs one small read.
+            using var reader = new StreamReader(stream);
+            while (rows.Count < max && await reader.ReadLineAsync(cancellationToken) is { } line)
+            {
+                if (line.Length == 0)
+                {
+                    continue;
+                }
+                using var json = JsonDocument.Parse(line);
+                var root = json.RootElement;
+                string? Text(string name) => root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+                rows.Add(new RowRejection(
+                    root.TryGetProperty("line", out var number) && number.TryGetInt64(out var n) ? n : 0,
+                    Text("field"), Text("reason") ?? "", Text("message") ?? "", Text("raw") ?? ""));
+            }
+        }
+        return rows;
     }
 
     private static async Task FlushAsync(AppendBlobClient blob, MemoryStream buffer, CancellationToken cancellationToken)

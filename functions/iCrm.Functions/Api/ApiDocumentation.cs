@@ -31,6 +31,7 @@ public sealed class ApiDocumentation : IAsyncDisposable
         ["Models"] = "The model registry: champions, model cards and versions per model kind.",
         ["Ingestion"] = "Reports of the data drops ingested from the drops container.",
         ["Audit"] = "The audit trail (privacy role): who read, changed, merged, exported or erased which customer, when and for what purpose; no personal data.",
+        ["Overview"] = "The CRM at a glance for the dashboard: drops by day and by rejection reason, models and alerts.",
         ["Identity"] = "Identity resolution: candidate pairs the matcher held back for review instead of merging, with their evidence.",
         ["Training"] = "Training runs: start one (admin) and follow its progress.",
         ["Health"] = "Readiness of the customer store and the model registry.",

@@ -86,7 +86,9 @@ public static class HttpFunctions
             {
                 return c => c.RequestAborted;
             }
-            if (p.ParameterType == typeof(string) && function.Route.Contains('{' + p.Name, StringComparison.OrdinalIgnoreCase))
+            // {name}, {name?} and the catch-all {*name} bind alike.
+            if (p.ParameterType == typeof(string) && (function.Route.Contains('{' + p.Name, StringComparison.OrdinalIgnoreCase)
+                || function.Route.Contains("{*" + p.Name, StringComparison.OrdinalIgnoreCase)))
             {
                 var name = p.Name!;
                 return c => c.Request.RouteValues[name] as string;

@@ -29,6 +29,8 @@ public sealed class AuthAndDocumentationTests : IDisposable
         { "GET", "/api/ingestions" },
         { "GET", "/api/merges?status=review" },
         { "GET", "/api/ingestions/abc" },
+        { "GET", "/api/ingestions/abc/rejected" },
+        { "GET", "/api/overview" },
         { "GET", "/api/train/abc" },
         { "POST", "/api/train" },
         { "POST", "/api/customers/c-1:erase" },
@@ -108,6 +110,7 @@ public sealed class AuthAndDocumentationTests : IDisposable
             "/api/models/{kind}", "/api/ingestions", "/api/ingestions/{id}", "/api/train", "/api/train/{runId}", "/api/health", "/api/merges",
             "/api/customers/{id}:erase", "/api/customers/{id}/export", "/api/customers/{id}/consent",
             "/api/audit", "/api/customers/{id}/audit",
+            "/api/overview", "/api/ingestions/{id}/rejected",
         ];
         Assert.Equal(expected.Order(), paths.Select(p => p.Key).Order());
         foreach (var (path, item) in paths)

@@ -35,6 +35,8 @@ public sealed class RolesTests : IDisposable
         { "GetModel", "GET", "/api/models/churn" },
         { "ListIngestions", "GET", "/api/ingestions" },
         { "GetIngestion", "GET", "/api/ingestions/abc" },
+        { "GetRejectedRows", "GET", "/api/ingestions/abc/rejected" },
+        { "GetOverview", "GET", "/api/overview" },
         { "ListMerges", "GET", "/api/merges?status=review" },
         { "GetTrainingRun", "GET", "/api/train/abc" },
         { "StartTraining", "POST", "/api/train" },
