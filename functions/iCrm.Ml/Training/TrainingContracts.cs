@@ -7,8 +7,33 @@ namespace iCrm.Ml.Training;
 /// <param name="AsOf">The run's date: the <c>asOf</c> of the request, or the wall clock when none was given.</param>
 public sealed record TrainingSnapshot(IReadOnlyList<CustomerProfile> Profiles, DateTimeOffset AsOf)
 {
+    /// <summary>How the profiles were drawn from the store (null: the caller passed them all).</summary>
+    public TrainingSampleInfo? Sample { get; init; }
+
+    /// <summary>The latest activity of the whole store when <see cref="Profiles"/> is a sample of it (set by the runner,
+    /// which sees every profile while sampling), so the data's end does not depend on which customers were drawn.</summary>
+    public DateTimeOffset? StoreLatestActivity { get; init; }
+
     /// <summary>The latest order, feedback or event in the snapshot (null when there is none).</summary>
     public DateTimeOffset? LatestActivity()
+    {
+        if (StoreLatestActivity is { } known)
+        {
+            return known;
+        }
+        DateTimeOffset? latest = null;
+        foreach (var p in Profiles)
+        {
+            if (LatestActivityOf(p) is { } t && (latest is null || t > latest))
+            {
+                latest = t;
+            }
+        }
+        return latest;
+    }
+
+    /// <summary>The latest order, feedback or event of one profile (null when there is none).</summary>
+    public static DateTimeOffset? LatestActivityOf(CustomerProfile p)
     {
         DateTimeOffset? latest = null;
         void See(DateTimeOffset t)
@@ -18,27 +43,24 @@ public sealed record TrainingSnapshot(IReadOnlyList<CustomerProfile> Profiles, D
                 latest = t;
             }
         }
-        foreach (var p in Profiles)
+        if (p.Orders.Count > 0)
         {
-            if (p.Orders.Count > 0)
+            See(p.Orders[^1].Date); // the order log is kept oldest first
+        }
+        foreach (var m in p.OrderMonths)
+        {
+            if (DateOnly.TryParseExact(m.Month + "-01", "yyyy-MM-dd", out var start))
             {
-                See(p.Orders[^1].Date); // the order log is kept oldest first
+                See(new DateTimeOffset(start.AddMonths(1).AddDays(-1).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero));
             }
-            foreach (var m in p.OrderMonths)
-            {
-                if (DateOnly.TryParseExact(m.Month + "-01", "yyyy-MM-dd", out var start))
-                {
-                    See(new DateTimeOffset(start.AddMonths(1).AddDays(-1).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero));
-                }
-            }
-            foreach (var f in p.Feedback)
-            {
-                See(f.Timestamp);
-            }
-            foreach (var e in p.RecentEvents)
-            {
-                See(e.Timestamp);
-            }
+        }
+        foreach (var f in p.Feedback)
+        {
+            See(f.Timestamp);
+        }
+        foreach (var e in p.RecentEvents)
+        {
+            See(e.Timestamp);
         }
         return latest;
     }
