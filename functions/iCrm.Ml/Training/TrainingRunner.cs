@@ -279,8 +279,9 @@ public sealed class TrainingRunner(
         if (done.CompletedAt is null)
         {
             run.Status = TrainingRunStatus.Failed;
-            var failed = _slices is InProcessScoreSliceQueue inProcess ? string.Join("; ", inProcess.Poisoned.Where(p => p.Message.RunId == run.RunId)
-                .OrderBy(p => p.Message.Slice).Take(3).Select(p => $"slice {p.Message.Slice}: {p.Error}")) : "";
+            var poisoned = _slices is InProcessScoreSliceQueue inProcess ? [.. inProcess.Poisoned.Where(p => p.Message.RunId == run.RunId).OrderBy(p => p.Message.Slice)] : new List<(ScoreSliceMessage Message, string Error)>();
+            done.SlicesDone = done.Slices - poisoned.Count;
+            var failed = string.Join("; ", poisoned.Take(3).Select(p => $"slice {p.Message.Slice}: {p.Error}"));
             run.Error = string.Join("; ", new[] { run.Error, $"write-back: {done.Slices - done.SlicesDone} of {done.Slices} slices failed after every attempt {failed}".Trim() }
                 .Where(e => !string.IsNullOrEmpty(e)));
         }
