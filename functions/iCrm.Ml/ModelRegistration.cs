@@ -28,7 +28,7 @@ public static class ModelRegistration
         Add(services, sp => new ChurnKind(labels: new Core.Features.ChurnLabelOptions { WindowDays = Options(sp).ChurnWindowDays }));
         Add(services, sp => new LifetimeKind(Options(sp).ClvHoldoutDays, minimumHoldoutCustomers: Options(sp).ClvMinHoldoutCustomers));
         Add(services, _ => new SegmentsKind());
-        Add(services, sp => new RecommendationsKind(new RecommenderOptions { TuningSeconds = Options(sp).RecommendationsTuningSeconds }));
+        Add(services, sp => new RecommendationsKind(Recommender(Options(sp))));
         services.AddSingleton<ChampionModels>();
         // Without a queue (tests, a single process) the write-back's slices are scored in this process; the Azure
         // registration puts the score-slices queue and blob reports in their place.
@@ -45,16 +45,20 @@ public static class ModelRegistration
         return services;
     }
 
+    private static RecommenderOptions Recommender(ModelOptions options) =>
+        new() { TuningSeconds = options.RecommendationsTuningSeconds, MaxEaseItems = options.RecommendationsMaxItemsForEase };
+
     private static ModelOptions Options(IServiceProvider services) => services.GetService<ModelOptions>() ?? new ModelOptions();
 
-    /// <summary>All model kinds with default options, in training order (sentiment first).</summary>
-    public static IReadOnlyList<(IModelTrainer Trainer, IModelLoader Loader)> DefaultKinds()
+    /// <summary>All model kinds with default options (or those of <paramref name="options"/>), in training order (sentiment first).</summary>
+    public static IReadOnlyList<(IModelTrainer Trainer, IModelLoader Loader)> DefaultKinds(ModelOptions? options = null)
     {
+        options ??= new ModelOptions();
         var sentiment = new SentimentKind();
-        var churn = new ChurnKind();
-        var clv = new LifetimeKind();
+        var churn = new ChurnKind(labels: new Core.Features.ChurnLabelOptions { WindowDays = options.ChurnWindowDays });
+        var clv = new LifetimeKind(options.ClvHoldoutDays, minimumHoldoutCustomers: options.ClvMinHoldoutCustomers);
         var segments = new SegmentsKind();
-        var recommendations = new RecommendationsKind();
+        var recommendations = new RecommendationsKind(Recommender(options));
         return [(sentiment, sentiment), (churn, churn), (clv, clv), (segments, segments), (recommendations, recommendations)];
     }
 
