@@ -54,7 +54,9 @@ public static class TrainScaleBenchmark
             {
                 throw new InvalidOperationException($"train-scale child for {size} customers exited with {child.ExitCode}.");
             }
-            using var json = JsonDocument.Parse(output.Trim().Split('\n')[^1]);
+            var last = output.Trim().Split('\n')[^1];
+            await Console.Error.WriteLineAsync(last); // each size as soon as it is measured: a later size may not finish
+            using var json = JsonDocument.Parse(last);
             foreach (var m in json.RootElement.GetProperty("metrics").EnumerateObject())
             {
                 metrics[$"{size}_{m.Name}"] = m.Value.GetDouble();
