@@ -106,8 +106,12 @@ var deadLetterContainer = 'eventgrid-deadletter'
 var deploymentContainer = 'app-package'
 // The blob extension moves a drop that failed every attempt to this queue (in the trigger's storage account). It
 // creates the queue itself; declaring it makes it exist, visible and monitorable from the first deployment.
+// After a training run, one message per slice of the store goes to score-slices (the ScoreSlice queue trigger writes
+// predictions back); the queue extension moves a slice that failed every attempt to score-slices-poison.
 var queues = [
   'webjobs-blobtrigger-poison'
+  'score-slices'
+  'score-slices-poison'
 ]
 var cosmosDatabase = 'icrm'
 // The customers container's indexing policy, the same as the app's (functions/iCrm.Azure/Store/CustomerIndexing.cs;

@@ -70,6 +70,9 @@ public static class AzureRegistration
         services.AddOptions<ModelOptions>().BindConfiguration(ModelOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ModelOptions>>(new OptionsProblems<ModelOptions>(o => o.Problems()));
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<ModelOptions>>().Value);
+        // The write-back fans out over the score-slices queue; slices report to blobs in the registry container.
+        services.AddSingleton<iCrm.Ml.Scoring.IScoringResults, iCrm.Azure.Storage.BlobScoringResults>();
+        services.AddSingleton<iCrm.Ml.Scoring.IScoreSliceQueue, iCrm.Azure.Storage.StorageQueueScoreSlices>();
         services.AddIcrmModels();
         services.AddOptions<SentimentOptions>().BindConfiguration(SentimentOptions.Section)
             .PostConfigure<IConfiguration>((o, c) => o.LanguageEndpoint ??= c.GetSection(SettingNames.LanguagePrefix).GetValue<Uri?>("endpoint"))

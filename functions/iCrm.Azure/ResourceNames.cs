@@ -9,6 +9,12 @@ public static class ResourceNames
     public const string EventGridDeadLetterContainer = "eventgrid-deadletter";
     public const string TrainLockBlob = "train.lock";
 
+    /// <summary>One message per slice of the store after a training run: the ScoreSlice function writes its predictions back.</summary>
+    public const string ScoreSlicesQueue = "score-slices";
+
+    /// <summary>Where the queue extension moves a slice that failed every attempt (<c>{queue}-poison</c>, fixed by the extension).</summary>
+    public const string ScoreSlicesPoisonQueue = ScoreSlicesQueue + "-poison";
+
     public const string CosmosDatabase = "icrm";
     public const string CustomersContainer = "customers";
     public const string IdentitiesContainer = "identities";

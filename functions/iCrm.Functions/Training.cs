@@ -8,7 +8,8 @@ namespace iCrm.Functions;
 
 /// <summary>Trains every model kind on the schedule <c>TRAIN_SCHEDULE</c> (NCRONTAB with seconds, UTC), and on demand
 /// over HTTP (202 + a status URL: HTTP responses are cut after about 230 s in Azure).</summary>
-public sealed class Training(TrainingRunner runner, TrainingJobs jobs, ITrainingRunLog runs, ITrainingLease lease, TimeProvider time, ILogger<Training> log)
+public sealed class Training(TrainingRunner runner, TrainingJobs jobs, ITrainingRunLog runs, ITrainingLease lease, iCrm.Ml.Scoring.IScoringResults slices,
+    TimeProvider time, ILogger<Training> log)
 {
     [Function("Train")]
     public async Task<TrainingRunRecord> Train([TimerTrigger("%" + iCrm.Azure.SettingNames.TrainSchedule + "%")] TimerInfo timer, CancellationToken cancellationToken)
@@ -68,6 +69,7 @@ public sealed class Training(TrainingRunner runner, TrainingJobs jobs, ITraining
     [RequiresRole(ApiRole.Admin)]
     [Tags("Training")]
     [EndpointSummary("Progress and outcome of a training run.")]
+    [EndpointDescription("`scoring` shows the fan-out write-back after the models: slices done / total, and the totals once the last slice reported.")]
     [ProducesResponseType<TrainingRunRecord>(StatusCodes.Status200OK)]
     [ProducesProblem(StatusCodes.Status400BadRequest)]
     [ProducesProblem(StatusCodes.Status404NotFound)]
@@ -79,6 +81,11 @@ public sealed class Training(TrainingRunner runner, TrainingJobs jobs, ITraining
             return ApiProblems.InvalidId(runId);
         }
         var run = await runs.GetAsync(runId, ct);
+        if (run?.Scoring is { CompletedAt: null } scoring)
+        {
+            // Slices report to their own blobs (no write contention on the record): count them.
+            scoring.SlicesDone = Math.Min(scoring.Slices, await slices.CountSlicesAsync(run.RunId, ct));
+        }
         return run is null ? ApiProblems.NotFound($"No training run '{runId}'.") : Results.Ok(run);
     }
 }

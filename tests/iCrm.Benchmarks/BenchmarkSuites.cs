@@ -42,6 +42,7 @@ public static class BenchmarkSuites
             ["ingest-e2e"] = IngestEndToEndBenchmark.RunAsync,
             ["score"] = ScoreBenchmark.RunAsync,
             ["train"] = TrainBenchmark.RunAsync,
+            ["train-scale"] = TrainScaleBenchmark.RunAsync,
             ["quality"] = QualityBenchmark.RunAsync,
             ["lists"] = ListBenchmark.RunAsync,
         };

@@ -73,7 +73,7 @@ public sealed partial class FunctionMetadataTests : IDisposable
         var local = LocalRoutes().Order().ToList();
 
         Assert.Equal(metadata, local);
-        Assert.Equal(32, Triggers().Count);
+        Assert.Equal(33, Triggers().Count);
     }
 
     [Fact]
@@ -101,6 +101,17 @@ public sealed partial class FunctionMetadataTests : IDisposable
         var train = triggers["Train"];
         Assert.Equal("timerTrigger", train.GetProperty("type").GetString());
         Assert.Equal("%TRAIN_SCHEDULE%", train.GetProperty("schedule").GetString());
+    }
+
+    [Fact]
+    public void ScoreSlice_is_a_queue_trigger_on_score_slices_through_IcrmStorage_with_five_attempts()
+    {
+        var slice = Triggers().Single(t => t.Function == nameof(ScoreSlice)).Binding;
+
+        Assert.Equal("queueTrigger", slice.GetProperty("type").GetString());
+        Assert.Equal(iCrm.Azure.ResourceNames.ScoreSlicesQueue, slice.GetProperty("queueName").GetString());
+        Assert.Equal(iCrm.Azure.SettingNames.StoragePrefix, slice.GetProperty("connection").GetString());
+        Assert.Equal(ScoreSlice.MaxAttempts, Ingest.MaxAttempts); // one host.json maxDequeueCount serves both
     }
 
     [Fact]

@@ -100,8 +100,9 @@ public sealed class InfrastructureTemplateTests(CompiledTemplate template) : ICl
     {
         var declared = template.LoopedNames("Microsoft.Storage/storageAccounts/queueServices/queues");
 
-        // A drop that failed every attempt of the blob trigger ends here (the extension's fixed name).
-        Assert.Equal(new[] { "webjobs-blobtrigger-poison" }, declared.Order());
+        // A drop that failed every attempt of the blob trigger ends here (the extension's fixed name); the write-back's
+        // slices go through score-slices and, after every attempt failed, score-slices-poison.
+        Assert.Equal(new[] { ResourceNames.ScoreSlicesQueue, ResourceNames.ScoreSlicesPoisonQueue, "webjobs-blobtrigger-poison" }, declared.Order());
     }
 
     [Fact]

@@ -92,6 +92,19 @@ public sealed class InMemoryCustomerStore : ICustomerStore
     public Task<long> CountAsync(CustomerListQuery query, CancellationToken cancellationToken = default) =>
         Task.FromResult((long)Live().Count(query.Matches));
 
+    /// <summary>Only the slice's documents are deserialized (the ids are the dictionary's keys).</summary>
+    public async IAsyncEnumerable<Versioned<CustomerProfile>> ReadSliceAsync(CustomerSlice slice, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        foreach (var (id, item) in _items)
+        {
+            if (slice.Contains(id) && JsonSerializer.Deserialize<CustomerProfile>(item.Json, Json.Options) is { MergedInto: null } profile)
+            {
+                yield return new Versioned<CustomerProfile>(profile, item.ETag);
+            }
+        }
+        await Task.CompletedTask;
+    }
+
     public IEnumerable<CustomerProfile> All() =>
         _items.Values.Select(v => JsonSerializer.Deserialize<CustomerProfile>(v.Json, Json.Options)!);
 

@@ -31,6 +31,18 @@ public interface ICustomerStore
 
     /// <summary>How many live profiles <paramref name="query"/> lists (in any order).</summary>
     Task<long> CountAsync(CustomerListQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>The live profiles of one id range, with their versions (training reads slices in parallel, scoring
+    /// works slice by slice). Stores with a range query override the full-read fallback.</summary>
+    IAsyncEnumerable<Versioned<CustomerProfile>> ReadSliceAsync(CustomerSlice slice, CancellationToken cancellationToken = default) =>
+        CustomerSliceReads.FilterAsync(this, slice, cancellationToken);
+
+    /// <summary>Writes a profile's predictions (and its feedback, when sentiment was scored) if it still has
+    /// <paramref name="etag"/>, without rewriting the rest (a Cosmos patch); returns the new ETag, or null when the profile
+    /// changed or is gone.</summary>
+    Task<string?> TryWritePredictionsAsync(string id, string etag, IReadOnlyDictionary<string, Prediction> predictions,
+        IReadOnlyList<FeedbackItem>? feedback, CancellationToken cancellationToken = default) =>
+        CustomerSliceReads.ReplaceAsync(this, id, etag, predictions, feedback, cancellationToken);
 }
 
 /// <summary>An entry of the <c>identities</c> container: a hashed match key and the customer that owns it.</summary>

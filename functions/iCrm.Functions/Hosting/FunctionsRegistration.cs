@@ -42,11 +42,19 @@ public static class FunctionsRegistration
             .PostConfigure<IConfiguration>((o, c) => o.TrainSchedule = c[SettingNames.TrainSchedule] is { Length: > 0 } schedule ? schedule : o.TrainSchedule)
             .Validate(o => o.DropPollInterval > TimeSpan.Zero && o.RetryDelay >= TimeSpan.Zero && o.MaxAttempts > 0,
                 "LocalTriggers__DropPollInterval must be positive, LocalTriggers__RetryDelay not negative, LocalTriggers__MaxAttempts at least 1.")
+            .Validate(o => o.ScoreWorkers is >= 1 and <= 64 && o.ScorePollInterval > TimeSpan.Zero && o.ScoreVisibilityTimeout > TimeSpan.Zero,
+                "LocalTriggers__ScoreWorkers must be between 1 and 64, LocalTriggers__ScorePollInterval and LocalTriggers__ScoreVisibilityTimeout positive.")
             .ValidateOnStart();
         if (config.GetSection(LocalTriggerOptions.Section).GetValue(nameof(LocalTriggerOptions.Enabled), false))
         {
             builder.Services.AddHostedService<DropWatcher>();
             builder.Services.AddHostedService<TrainScheduler>();
+            builder.Services.AddHostedService<ScoreSliceRunner>();
+        }
+        else
+        {
+            // Nothing would take slices off the score-slices queue: score them in this process after the run instead.
+            builder.Services.AddSingleton<iCrm.Ml.Scoring.IScoreSliceQueue>(sp => new iCrm.Ml.Scoring.InProcessScoreSliceQueue(sp.GetRequiredService<iCrm.Ml.Scoring.SliceScorer>()));
         }
         return builder;
     }

@@ -85,24 +85,41 @@ internal sealed class InteractionData
         return [.. Enumerable.Range(0, Items.Length).OrderByDescending(i => buyers[i]).ThenBy(i => i).Take(count)];
     }
 
-    /// <summary>Co-occurrence counts C = XᵀX over customers' distinct item sets (diagonal: buyers per item), n×n row-major.</summary>
-    public int[] CoOccurrence()
+    /// <summary>
+    /// XᵀX as sparse rows: for each item, the items bought by the same customers (itself included, its count being its
+    /// number of buyers) and how many customers bought both. Counted row by row in parallel from an item → buyers index,
+    /// so memory grows with the pairs that occur, not with items² (a dense table of 100,000 items would take 40 GB).
+    /// </summary>
+    public ItemCooccurrence CoOccurrence()
     {
         int n = Items.Length;
-        var c = new int[(long)n * n];
-        var seen = new HashSet<int>();
-        var basket = new List<int>();
-        foreach (var p in Purchases)
+        var baskets = new int[Purchases.Length][];
+        var buyers = new int[n];
+        for (int c = 0; c < Purchases.Length; c++)
         {
-            seen.Clear(); basket.Clear();
-            foreach (var x in p) if (seen.Add(x.Item)) basket.Add(x.Item);
-            for (int a = 0; a < basket.Count; a++)
-            {
-                long row = (long)basket[a] * n;
-                for (int b = 0; b < basket.Count; b++) c[row + basket[b]]++;
-            }
+            baskets[c] = [.. Purchases[c].Select(x => x.Item).Distinct()];
+            foreach (var i in baskets[c]) buyers[i]++;
         }
-        return c;
+        var buyersOf = new int[n][];
+        for (int i = 0; i < n; i++) buyersOf[i] = new int[buyers[i]];
+        var filled = new int[n];
+        for (int c = 0; c < baskets.Length; c++)
+            foreach (var i in baskets[c]) buyersOf[i][filled[i]++] = c;
+        var ids = new int[n][];
+        var counts = new int[n][];
+        Parallel.For(0, n, () => (Scratch: new int[n], Touched: new List<int>()), (i, _, local) =>
+        {
+            foreach (var c in buyersOf[i])
+                foreach (var j in baskets[c])
+                    if (local.Scratch[j]++ == 0) local.Touched.Add(j);
+            local.Touched.Sort();
+            ids[i] = [.. local.Touched];
+            counts[i] = [.. local.Touched.Select(j => local.Scratch[j])];
+            foreach (var j in local.Touched) local.Scratch[j] = 0;
+            local.Touched.Clear();
+            return local;
+        }, _ => { });
+        return new ItemCooccurrence(ids, counts, buyers);
     }
 
     /// <summary>Items by distinct buyers, most first (ties by index), with the share of customers who bought them.</summary>
@@ -148,5 +165,18 @@ internal sealed class InteractionData
             }
         }
         return buyers.Select((b, i) => b > 0 ? (float)repeaters[i] / b : 0f).ToArray();
+    }
+}
+
+/// <summary>Sparse XᵀX: <see cref="Neighbours"/>[i] (ascending) are the items bought together with item i, <see cref="Counts"/>[i]
+/// how many customers bought both; <see cref="Buyers"/>[i] is the diagonal.</summary>
+public sealed record ItemCooccurrence(int[][] Neighbours, int[][] Counts, int[] Buyers)
+{
+    public long NonZeros => Neighbours.Sum(r => (long)r.Length);
+
+    public int Count(int i, int j)
+    {
+        var k = Array.BinarySearch(Neighbours[i], j);
+        return k >= 0 ? Counts[i][k] : 0;
     }
 }

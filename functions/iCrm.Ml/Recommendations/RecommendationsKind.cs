@@ -66,7 +66,7 @@ public sealed class RecommendationsKind(RecommenderOptions? options = null) : IM
                 RecommenderKinds.ItemSimilarity => $"SAR-like item similarity ({result.ChosenCandidate.Similarity}, " +
                     (result.ChosenCandidate.HalfLifeDays > 0 ? $"time-decayed affinity, half-life {result.ChosenCandidate.HalfLifeDays:G} days)" : "no time decay)"),
                 _ => "popularity",
-            },
+            } + (result.EaseDecision.Length > 0 ? $". {result.EaseDecision}" : ""),
             PromotionMetric = "ndcg_at_10",
             PromotionValue = notComparable is null ? chosen.NdcgAt10 : double.NaN,
             HigherIsBetter = true,
@@ -104,6 +104,7 @@ public sealed class RecommendationsKind(RecommenderOptions? options = null) : IM
                 ["holdout_fraction"] = _options.HoldoutFraction.ToString(inv),
                 ["neighbours"] = _options.Neighbours.ToString(inv),
                 ["max_ease_items"] = _options.MaxEaseItems.ToString(inv),
+                ["ease_decision"] = result.EaseDecision,
                 ["repurchase_threshold"] = _options.RepurchaseThreshold.ToString(inv),
             },
             DurationSeconds = Math.Round(clock.Elapsed.TotalSeconds, 3),

@@ -30,8 +30,9 @@ public sealed record RecommenderOptions
     public IReadOnlyList<string> Similarities { get; init; } = ["jaccard", "lift", "cooccurrence"];
     /// <summary>SAR half-lives searched (days; 0 = no time decay).</summary>
     public IReadOnlyList<double> HalfLives { get; init; } = [0, 30, 60, 180, 365];
-    /// <summary>EASE inverts a dense items × items matrix (O(n³)): it is fitted on the this-many most bought items only;
-    /// the rest of the catalogue is still recommended by popularity and reached by the other kinds.</summary>
+    /// <summary>EASE inverts a dense items × items matrix (O(n³)): it is a candidate only while the catalogue has at most
+    /// this many items (<c>Models__RecommendationsMaxItemsForEase</c>); beyond it the sparse item similarity is used. When
+    /// EASE is the only kind asked for, it is fitted on this many most bought items.</summary>
     public int MaxEaseItems { get; init; } = 2_000;
     public double RepurchaseThreshold { get; init; } = 0.3;
     public int PopularItems { get; init; } = 200;
@@ -94,7 +95,8 @@ public sealed record RecommenderTrainingResult(
     int Items,
     int Customers,
     int EaseItems,
-    double TotalSeconds);
+    double TotalSeconds,
+    string EaseDecision = "");
 
 /// <summary>
 /// Chooses the recommender and its hyperparameters by a per-user random holdout: for every customer with at least
@@ -118,7 +120,7 @@ public static class RecommenderTrainer
         var data = InteractionData.Build(interactions);
         var (train, selection, report) = data.PerUserSplit(options.HoldoutFraction, options.MinimumItemsPerCustomer, options.Seed);
         var popularTenth = train.TopItems(Math.Max(1, data.Items.Length / 10));
-        Lazy<int[]>? coOccurrence = new(train.CoOccurrence);
+        Lazy<ItemCooccurrence>? coOccurrence = new(train.CoOccurrence);
 
         var metrics = new List<RecommenderMetrics>();
         var models = new Dictionary<RecommenderCandidate, RecommendationModel>();
@@ -149,7 +151,8 @@ public static class RecommenderTrainer
         var final = options.RefitOnAllData ? Fit(chosen.Candidate, data, options, null) : models[chosen.Candidate];
         int holdoutLines = data.LineCount - train.LineCount;
         return new RecommenderTrainingResult(final, chosen.Kind, chosen.Candidate, metrics, reported, skipped,
-            train.LineCount, holdoutLines, data.Items.Length, data.CustomerCount, Math.Min(data.Items.Length, options.MaxEaseItems), total.Elapsed.TotalSeconds);
+            train.LineCount, holdoutLines, data.Items.Length, data.CustomerCount, Math.Min(data.Items.Length, options.MaxEaseItems), total.Elapsed.TotalSeconds,
+            EaseDecision(options, data.Items.Length).Reason);
     }
 
     /// <summary>Best nDCG@10; among candidates within the tolerance of it, the widest coverage; then the simplest kind.</summary>
@@ -173,7 +176,7 @@ public static class RecommenderTrainer
                 foreach (var h in options.HalfLives)
                     if (!(s == options.Similarity && h == options.HalfLifeDays)) sar.Add(new(RecommenderKinds.ItemSimilarity, Similarity: s, HalfLifeDays: h));
         }
-        if (options.Kinds.Contains(RecommenderKinds.Ease) && options.MaxEaseItems >= 2 && items >= 2)
+        if (EaseDecision(options, items).Tried)
         {
             ease.Add(new(RecommenderKinds.Ease, Lambda: options.EaseLambda));
             foreach (var l in options.EaseLambdas) if (l != options.EaseLambda) ease.Add(new(RecommenderKinds.Ease, Lambda: l));
@@ -188,6 +191,32 @@ public static class RecommenderTrainer
         }
     }
 
+    /// <summary>
+    /// Whether EASE is a candidate, and why in words for the card: only while the catalogue fits
+    /// <see cref="RecommenderOptions.MaxEaseItems"/> (its dense items × items inverse grows with items² in memory and
+    /// items³ in time), unless EASE is the only kind asked for (then it is fitted on that many most bought items).
+    /// </summary>
+    public static (bool Tried, string Reason) EaseDecision(RecommenderOptions options, int items)
+    {
+        if (!options.Kinds.Contains(RecommenderKinds.Ease))
+        {
+            return (false, "EASE not tried: not among the kinds asked for");
+        }
+        if (options.MaxEaseItems < 2 || items < 2)
+        {
+            return (false, $"EASE not tried: the item budget is {options.MaxEaseItems} (Models__RecommendationsMaxItemsForEase) and the catalogue has {items} items");
+        }
+        if (items <= options.MaxEaseItems)
+        {
+            return (true, $"EASE tried: the catalogue's {items:N0} items fit the EASE budget of {options.MaxEaseItems:N0} (Models__RecommendationsMaxItemsForEase)");
+        }
+        var gigabytes = 8.0 * items * items / 1e9;
+        return options.Kinds.All(k => k == RecommenderKinds.Ease)
+            ? (true, $"EASE on the {options.MaxEaseItems:N0} most bought of {items:N0} items only (the only kind asked for)")
+            : (false, $"EASE not tried: the catalogue's {items:N0} items exceed the EASE budget of {options.MaxEaseItems:N0} (Models__RecommendationsMaxItemsForEase; " +
+                $"its dense inverse would take {gigabytes:0.#} GB and items³ time); the sparse item-similarity (SAR) recommender is used");
+    }
+
     /// <summary>Fits one kind with the options' default hyperparameters.</summary>
     internal static RecommendationModel Fit(string kind, InteractionData data, RecommenderOptions options) =>
         Fit(kind switch
@@ -198,11 +227,11 @@ public static class RecommenderTrainer
         }, data, options, null);
 
     /// <summary>Fits one candidate on the given data (<paramref name="coOccurrence"/>: the data's XᵀX when already computed).</summary>
-    internal static RecommendationModel Fit(RecommenderCandidate candidate, InteractionData data, RecommenderOptions options, Lazy<int[]>? coOccurrence)
+    internal static RecommendationModel Fit(RecommenderCandidate candidate, InteractionData data, RecommenderOptions options, Lazy<ItemCooccurrence>? coOccurrence)
     {
         var (popularIds, popularScores) = data.Popularity(options.PopularItems);
         var repurchase = data.RepurchaseRates();
-        coOccurrence ??= new Lazy<int[]>(data.CoOccurrence);
+        coOccurrence ??= new Lazy<ItemCooccurrence>(data.CoOccurrence);
         (int[][] ids, float[][] weights) = candidate.Kind switch
         {
             RecommenderKinds.Popularity => (Array.Empty<int[]>(), Array.Empty<float[]>()),
@@ -226,20 +255,21 @@ public static class RecommenderTrainer
 
     /// <summary>SAR-like similarity from co-occurrence of items in customers' baskets (all time): Jaccard, lift or the raw
     /// count, top-K per item.</summary>
-    private static (int[][], float[][]) ItemSimilarity(int n, int[] c, string similarity, int neighbours)
+    private static (int[][], float[][]) ItemSimilarity(int n, ItemCooccurrence c, string similarity, int neighbours)
     {
         var kind = similarity.ToLowerInvariant();
         var ids = new int[n][];
         var weights = new float[n][];
         Parallel.For(0, n, i =>
         {
-            var row = new List<(int, float)>();
-            double cii = c[(long)i * n + i];
-            for (int j = 0; j < n; j++)
+            var cooccurring = c.Neighbours[i];
+            var row = new List<(int, float)>(cooccurring.Length);
+            double cii = c.Buyers[i];
+            for (int k = 0; k < cooccurring.Length; k++)
             {
-                int cij = c[(long)i * n + j];
-                if (cij == 0) continue;
-                double cjj = c[(long)j * n + j];
+                int j = cooccurring[k];
+                int cij = c.Counts[i][k];
+                double cjj = c.Buyers[j];
                 double s = kind switch
                 {
                     "lift" => cij / (cii * cjj),
@@ -258,17 +288,21 @@ public static class RecommenderTrainer
     /// <see cref="RecommenderOptions.MaxEaseItems"/> most bought items (the dense inverse is O(n³)); other items get no
     /// neighbours. Only the K largest positive entries of each row of B are kept so scoring stays sparse.
     /// </summary>
-    private static (int[][], float[][]) Ease(InteractionData data, int[] c, double lambda, RecommenderOptions options)
+    private static (int[][], float[][]) Ease(InteractionData data, ItemCooccurrence c, double lambda, RecommenderOptions options)
     {
         int all = data.Items.Length;
         var kept = data.TopItems(Math.Min(all, options.MaxEaseItems));
         Array.Sort(kept);
         int n = kept.Length;
+        var position = new int[all];
+        Array.Fill(position, -1);
+        for (int a = 0; a < n; a++) position[kept[a]] = a;
         var g = new double[(long)n * n];
         for (int a = 0; a < n; a++)
         {
-            long row = (long)kept[a] * all;
-            for (int b = 0; b < n; b++) g[(long)a * n + b] = c[row + kept[b]];
+            var row = c.Neighbours[kept[a]];
+            for (int k = 0; k < row.Length; k++)
+                if (position[row[k]] is var b and >= 0) g[(long)a * n + b] = c.Counts[kept[a]][k];
             g[(long)a * n + a] += lambda;
         }
         SymmetricInverse.InvertInPlace(g, n);

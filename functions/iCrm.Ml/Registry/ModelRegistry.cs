@@ -48,6 +48,9 @@ public sealed class ModelCard
     public string DataFingerprint { get; init; } = "";
     public JsonObject? Details { get; init; }
 
+    /// <summary>How the customers this model was fitted on were drawn from the store (set by the training run).</summary>
+    public iCrm.Ml.Training.TrainingSampleInfo? Sample { get; set; }
+
     /// <summary>
     /// How every metric on this card was measured out of sample, in a stable name a program can check
     /// (<see cref="EvaluationProtocols"/>) followed by words for people, e.g.

@@ -29,6 +29,12 @@ public sealed class TrainingRunRecord
     /// <summary>Profiles left out of the snapshot because their profiling consent is withdrawn (<c>consent.profiling</c> false).</summary>
     public long ProfilesWithoutProfilingConsent { get; set; }
     public long PredictionsWritten { get; set; }
+
+    /// <summary>How the fitting sample was drawn (null for runs that read every profile into one list).</summary>
+    public iCrm.Ml.Training.TrainingSampleInfo? Sample { get; set; }
+
+    /// <summary>The fan-out write-back: slices done / total; null until the run has enqueued it.</summary>
+    public iCrm.Ml.Scoring.ScoringProgress? Scoring { get; set; }
     public Dictionary<string, double> StageSeconds { get; set; } = [];
     public string? Error { get; set; }
 }

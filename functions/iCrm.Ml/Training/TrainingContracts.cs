@@ -10,8 +10,33 @@ public sealed record TrainingSnapshot(IReadOnlyList<CustomerProfile> Profiles, D
     /// <summary>Whether a profile stays out of training: its profiling consent is withdrawn.</summary>
     public static bool Excludes(CustomerProfile profile) => profile.Consent.Profiling == false;
 
+    /// <summary>How the profiles were drawn from the store (null: the caller passed them all).</summary>
+    public TrainingSampleInfo? Sample { get; init; }
+
+    /// <summary>The latest activity of the whole store when <see cref="Profiles"/> is a sample of it (set by the runner,
+    /// which sees every profile while sampling), so the data's end does not depend on which customers were drawn.</summary>
+    public DateTimeOffset? StoreLatestActivity { get; init; }
+
     /// <summary>The latest order, feedback or event in the snapshot (null when there is none).</summary>
     public DateTimeOffset? LatestActivity()
+    {
+        if (StoreLatestActivity is { } known)
+        {
+            return known;
+        }
+        DateTimeOffset? latest = null;
+        foreach (var p in Profiles)
+        {
+            if (LatestActivityOf(p) is { } t && (latest is null || t > latest))
+            {
+                latest = t;
+            }
+        }
+        return latest;
+    }
+
+    /// <summary>The latest order, feedback or event of one profile (null when there is none).</summary>
+    public static DateTimeOffset? LatestActivityOf(CustomerProfile p)
     {
         DateTimeOffset? latest = null;
         void See(DateTimeOffset t)
@@ -21,27 +46,24 @@ public sealed record TrainingSnapshot(IReadOnlyList<CustomerProfile> Profiles, D
                 latest = t;
             }
         }
-        foreach (var p in Profiles)
+        if (p.Orders.Count > 0)
         {
-            if (p.Orders.Count > 0)
+            See(p.Orders[^1].Date); // the order log is kept oldest first
+        }
+        foreach (var m in p.OrderMonths)
+        {
+            if (DateOnly.TryParseExact(m.Month + "-01", "yyyy-MM-dd", out var start))
             {
-                See(p.Orders[^1].Date); // the order log is kept oldest first
+                See(new DateTimeOffset(start.AddMonths(1).AddDays(-1).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero));
             }
-            foreach (var m in p.OrderMonths)
-            {
-                if (DateOnly.TryParseExact(m.Month + "-01", "yyyy-MM-dd", out var start))
-                {
-                    See(new DateTimeOffset(start.AddMonths(1).AddDays(-1).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero));
-                }
-            }
-            foreach (var f in p.Feedback)
-            {
-                See(f.Timestamp);
-            }
-            foreach (var e in p.RecentEvents)
-            {
-                See(e.Timestamp);
-            }
+        }
+        foreach (var f in p.Feedback)
+        {
+            See(f.Timestamp);
+        }
+        foreach (var e in p.RecentEvents)
+        {
+            See(e.Timestamp);
         }
         return latest;
     }

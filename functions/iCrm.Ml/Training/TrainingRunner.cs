@@ -2,12 +2,17 @@ using System.Diagnostics;
 using iCrm.Core.Profiles;
 using iCrm.Core.Storage;
 using iCrm.Ml.Registry;
+using iCrm.Ml.Scoring;
 
 namespace iCrm.Ml.Training;
 
 /// <summary>
-/// One training run: snapshot the profiles, train each model kind, evaluate, publish, promote when not worse than the
-/// champion (the champion swap is the commit point), then write fresh predictions back to the profiles. Two runs never
+/// One training run: stream the profiles from the store (slices read in parallel) into a bounded stratified sample
+/// (<see cref="TrainingSampler"/>, at most <c>Models__MaxTrainingCustomers</c>), train each model kind on it, evaluate,
+/// publish, promote when not worse than the champion (the champion swap is the commit point), then fan the write-back
+/// out: one <see cref="ScoreSliceMessage"/> per slice of the store to <see cref="IScoreSliceQueue"/> (queue
+/// <c>score-slices</c> in Azure, scored by the <c>ScoreSlice</c> function on as many instances as Functions scales to;
+/// in-process otherwise). Memory of the training instance is bounded by the sample, not the store. Two runs never
 /// overlap (lease); a run that fails before a swap changes nothing the API serves.
 /// <para>
 /// Comparison with the champion: each kind's card carries its promotion metric measured on a time-based holdout of the
@@ -31,8 +36,14 @@ public sealed class TrainingRunner(
     IEnumerable<IModelTrainer> trainers,
     IEnumerable<IModelLoader> loaders,
     ChampionModels champions,
-    TimeProvider time)
+    TimeProvider time,
+    ModelOptions? options = null,
+    IScoreSliceQueue? slices = null)
 {
+    private readonly ModelOptions _options = options ?? new ModelOptions();
+    private readonly IScoreSliceQueue _slices = slices ?? new InProcessScoreSliceQueue(
+        new SliceScorer(customers, champions, loaders, new InProcessScoringResults(), runs, time, (options ?? new ModelOptions()).ScoreConcurrency));
+
     public IReadOnlyList<string> AvailableKinds => [.. trainers.Select(t => t.Kind)];
 
     public async Task<TrainingRunRecord> RunAsync(TrainingRunRecord run, CancellationToken cancellationToken = default)
@@ -55,23 +66,32 @@ public sealed class TrainingRunner(
             run.Stage = "snapshot";
             await runs.SaveAsync(run, cancellationToken);
             var stage = Stopwatch.StartNew();
-            var profiles = new List<CustomerProfile>();
-            await foreach (var profile in customers.ReadAllAsync(cancellationToken))
-            {
-                // Withdrawn profiling consent: the person is not trained on (nor written back to) from this run on.
-                // Erased people are gone from the store; their tombstones live in identities, which training never reads.
-                if (TrainingSnapshot.Excludes(profile))
+            var sampler = new TrainingSampler(_options.MaxTrainingCustomers, _options.TrainingSampleSeed, run.AsOf, _options.ChurnWindowDays);
+            long withoutProfilingConsent = 0;
+            // More slices than readers, so a slow range does not leave the others idle at the end.
+            var readSlices = CustomerSlice.Split(Math.Min(CustomerSlice.MaxCount, _options.TrainingReadParallelism * 4));
+            await Parallel.ForEachAsync(readSlices, new ParallelOptions { MaxDegreeOfParallelism = _options.TrainingReadParallelism, CancellationToken = cancellationToken },
+                async (slice, ct) =>
                 {
-                    run.ProfilesWithoutProfilingConsent++;
-                    continue;
-                }
-                profiles.Add(profile);
-            }
-            run.Profiles = profiles.Count;
+                    await foreach (var stored in customers.ReadSliceAsync(slice, ct))
+                    {
+                        // Withdrawn profiling consent: the person is not trained on (nor written back to) from this run on.
+                        // Erased people are gone from the store; their tombstones live in identities, which training never reads.
+                        if (TrainingSnapshot.Excludes(stored.Value))
+                        {
+                            Interlocked.Increment(ref withoutProfilingConsent);
+                            continue;
+                        }
+                        sampler.Add(stored.Value);
+                    }
+                });
+            var (profiles, sample) = sampler.Complete();
+            run.ProfilesWithoutProfilingConsent = withoutProfilingConsent;
+            run.Profiles = sample.CustomersRead;
+            run.Sample = sample;
             run.StageSeconds["snapshot"] = Math.Round(stage.Elapsed.TotalSeconds, 3);
-            var snapshot = new TrainingSnapshot(profiles, run.AsOf);
+            var snapshot = new TrainingSnapshot(profiles, run.AsOf) { Sample = sample, StoreLatestActivity = sampler.LatestActivity };
             var version = $"{run.AsOf:yyyyMMdd}-{time.GetUtcNow():HHmmss}-{run.RunId[..Math.Min(6, run.RunId.Length)]}";
-            var enrichedSnapshot = new Dictionary<string, string>();
 
             foreach (var trainer in trainers.Where(t => run.Kinds.Count == 0 || run.Kinds.Contains(t.Kind)))
             {
@@ -80,20 +100,12 @@ public sealed class TrainingRunner(
                 stage.Restart();
                 using var model = TrainingTelemetry.StartModel(trainer.Kind);
                 run.Models[trainer.Kind] = await TrainOneAsync(trainer, snapshot, version, cancellationToken);
-                if (await EnrichSnapshotAsync(trainer.Kind, profiles, cancellationToken) is { } enrichedBy)
-                {
-                    enrichedSnapshot[trainer.Kind] = enrichedBy;
-                }
+                await EnrichSnapshotAsync(trainer.Kind, profiles, cancellationToken);
                 run.StageSeconds[trainer.Kind] = Math.Round(stage.Elapsed.TotalSeconds, 3);
                 TrainingTelemetry.Record(model, trainer.Kind, run.Models[trainer.Kind], stage.Elapsed);
             }
             champions.Invalidate();
 
-            run.Stage = "write-back";
-            await runs.SaveAsync(run, cancellationToken);
-            stage.Restart();
-            run.PredictionsWritten = await WriteBackAsync(profiles, run.AsOf, enrichedSnapshot, cancellationToken);
-            run.StageSeconds["write-back"] = Math.Round(stage.Elapsed.TotalSeconds, 3);
             run.Status = run.Models.Values.Any(m => m.Reason.StartsWith("failed", StringComparison.Ordinal))
                 ? TrainingRunStatus.Failed
                 : TrainingRunStatus.Succeeded;
@@ -101,6 +113,15 @@ public sealed class TrainingRunner(
             {
                 run.Error = string.Join("; ", run.Models.Where(m => m.Value.Reason.StartsWith("failed", StringComparison.Ordinal)).Select(m => $"{m.Key}: {m.Value.Reason}"));
             }
+            stage.Restart();
+            run.StageSeconds["write-back"] = 0;
+            if (await FanOutWriteBackAsync(run, cancellationToken))
+            {
+                // Slices are under way on the queue and their reducer updates the record: saving it again could undo that.
+                TrainingTelemetry.Finish(activity, run);
+                return run;
+            }
+            run.StageSeconds["write-back"] = Math.Round(stage.Elapsed.TotalSeconds, 3);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -122,6 +143,7 @@ public sealed class TrainingRunner(
             using (TrainingTelemetry.StartStep(TrainingTelemetry.TrainSpan, trainer.Kind))
             {
                 trained = await trainer.TrainAsync(snapshot, version, cancellationToken);
+                trained.Card.Sample ??= snapshot.Sample;
                 // A bundle that cannot be loaded back is never published, let alone promoted.
                 var loader = loaders.First(l => l.Kind == trainer.Kind);
                 loader.Load(new MemoryStream(trained.Bundle), trained.Card).Score(snapshot.Profiles.Count > 0
@@ -228,89 +250,50 @@ public sealed class TrainingRunner(
         return scorer.Version;
     }
 
-    /// <summary>Copies feedback sentiment the snapshot already holds (scored by the current champion in this run) onto the
-    /// freshly read profile, so the write-back does not score the same texts twice. Returns whether anything changed.</summary>
-    private static bool CopyFeedbackSentiment(CustomerProfile from, CustomerProfile to)
+    /// <summary>
+    /// Enqueues one slice per <c>Models__ScoreSlices</c> of the store. The run record is saved with the progress first
+    /// (status final, stage "write-back"), so a slice that finishes before this method returns finds it. With a queue
+    /// that completes inline (no queue configured) the slices are done on return and the record is read back with the
+    /// reduced totals; a slice that failed every attempt fails the run, and the next run completes it (the write-back
+    /// skips what is current).
+    /// </summary>
+    /// <returns>True when the slices went to a queue (the record is saved and belongs to their reducer now).</returns>
+    private async Task<bool> FanOutWriteBackAsync(TrainingRunRecord run, CancellationToken cancellationToken)
     {
-        if (ReferenceEquals(from, to) || from.Feedback.Count == 0)
+        var versions = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var kind in loaders.Select(l => l.Kind).Distinct())
+        {
+            if (await registry.GetChampionAsync(kind, cancellationToken) is { } champion)
+            {
+                versions[kind] = champion.Value.Version;
+            }
+        }
+        var messages = CustomerSlice.Split(_options.ScoreSlices)
+            .Select(s => new ScoreSliceMessage(run.RunId, s.Index, s.Count, run.AsOf, versions)).ToList();
+        run.Scoring = new ScoringProgress { Slices = messages.Count };
+        run.Stage = null;
+        run.CompletedAt = time.GetUtcNow();
+        await runs.SaveAsync(run, cancellationToken);
+        await _slices.EnqueueAsync(messages, cancellationToken);
+        if (!_slices.CompletesInline)
+        {
+            return true;
+        }
+        if (await runs.GetAsync(run.RunId, cancellationToken) is not { Scoring: { } done })
         {
             return false;
         }
-        var scored = new Dictionary<(DateTimeOffset, string), double>();
-        foreach (var f in from.Feedback)
+        run.Scoring = done;
+        run.PredictionsWritten = done.PredictionsWritten;
+        if (done.CompletedAt is null)
         {
-            if (f.Sentiment is { } s)
-            {
-                scored[(f.Timestamp, f.Text)] = s;
-            }
+            run.Status = TrainingRunStatus.Failed;
+            var poisoned = _slices is InProcessScoreSliceQueue inProcess ? [.. inProcess.Poisoned.Where(p => p.Message.RunId == run.RunId).OrderBy(p => p.Message.Slice)] : new List<(ScoreSliceMessage Message, string Error)>();
+            done.SlicesDone = done.Slices - poisoned.Count;
+            var failed = string.Join("; ", poisoned.Take(3).Select(p => $"slice {p.Message.Slice}: {p.Error}"));
+            run.Error = string.Join("; ", new[] { run.Error, $"write-back: {done.Slices - done.SlicesDone} of {done.Slices} slices failed after every attempt {failed}".Trim() }
+                .Where(e => !string.IsNullOrEmpty(e)));
         }
-        var changed = false;
-        foreach (var f in to.Feedback)
-        {
-            if (scored.TryGetValue((f.Timestamp, f.Text), out var s) && f.Sentiment != s)
-            {
-                f.Sentiment = s;
-                changed = true;
-            }
-        }
-        return changed;
-    }
-
-    /// <summary>Writes each profile's predictions from the current champions. Idempotent: unchanged versions are skipped,
-    /// so a failed write-back is simply completed by the next run.</summary>
-    private async Task<long> WriteBackAsync(List<CustomerProfile> profiles, DateTimeOffset asOf, IReadOnlyDictionary<string, string> enrichedSnapshot, CancellationToken cancellationToken)
-    {
-        var scorers = new List<IProfileScorer>();
-        // Enrichers (sentiment) first, so the other kinds score profiles with fresh feedback sentiment.
-        foreach (var kind in trainers.Select(t => t.Kind))
-        {
-            var (scorer, _) = await champions.GetAsync(kind, cancellationToken);
-            if (scorer is not null)
-            {
-                scorers.Add(scorer);
-            }
-        }
-        scorers = [.. scorers.OrderBy(s => s is IProfileEnricher ? 0 : 1)];
-        long written = 0;
-        await Parallel.ForEachAsync(profiles, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (snapshotProfile, ct) =>
-        {
-            for (var attempt = 0; attempt < 10; attempt++)
-            {
-                var stored = await customers.GetAsync(snapshotProfile.Id, ct);
-                if (stored is null || stored.Value.MergedInto is not null)
-                {
-                    return;
-                }
-                var profile = stored.Value;
-                var changed = false;
-                foreach (var scorer in scorers)
-                {
-                    var current = profile.Predictions.TryGetValue(scorer.Kind, out var existing) && existing.ModelVersion == scorer.Version;
-                    // Feedback that arrived since the last run has no sentiment yet: score it even when the model is unchanged.
-                    var enriched = false;
-                    if (scorer is IProfileEnricher enricher)
-                    {
-                        var snapshotFresh = enrichedSnapshot.TryGetValue(scorer.Kind, out var by) && by == scorer.Version;
-                        enriched = snapshotFresh && CopyFeedbackSentiment(snapshotProfile, profile);
-                        enriched |= await enricher.EnrichAsync(profile, rescore: !current && !snapshotFresh, ct);
-                    }
-                    if (current && !enriched)
-                    {
-                        continue;
-                    }
-                    profile.Predictions[scorer.Kind] = scorer.Score(profile, asOf);
-                    changed = true;
-                }
-                if (!changed || await customers.TryReplaceAsync(profile, stored.ETag, ct) is not null)
-                {
-                    if (changed)
-                    {
-                        Interlocked.Increment(ref written);
-                    }
-                    return;
-                }
-            }
-        });
-        return written;
+        return false;
     }
 }

@@ -53,7 +53,8 @@ public class RecommenderMeasurement(ITestOutputHelper output)
         double coSeconds = sw.Elapsed.TotalSeconds;
         int n = indexed.Items.Length;
         var gram = new double[(long)n * n];
-        for (long k = 0; k < gram.Length; k++) gram[k] = co[k];
+        for (int i = 0; i < n; i++)
+            for (int k = 0; k < co.Neighbours[i].Length; k++) gram[(long)i * n + co.Neighbours[i][k]] = co.Counts[i][k];
         for (int i = 0; i < n; i++) gram[(long)i * n + i] += 100;
         sw.Restart();
         SymmetricInverse.InvertInPlace(gram, n);
