@@ -53,17 +53,19 @@ public sealed class BatchedIdentityLookupTests
     [Fact]
     public async Task Two_customers_drops_creating_the_same_people_at_once_end_with_one_profile_each()
     {
+        // The same export sent twice under two names and ingested at the same time: each chunk's batch may read every key
+        // as free in both drops; create-if-absent claims still give each person one profile.
         var harness = new IngestionHarness(new IngestionOptions { ChunkSize = 25 }, Now);
         harness.Drops.Put("web/customers/a.csv", People("web", 100, i => $"W{i}"));
-        harness.Drops.Put("app/customers/b.csv", People("app", 100, i => $"A{i}"));
+        harness.Drops.Put("web/customers/b.csv", People("web", 100, i => $"W{i}"));
 
         var reports = await Task.WhenAll(
             Task.Run(() => harness.Pipeline.IngestAsync("web/customers/a.csv")),
-            Task.Run(() => harness.Pipeline.IngestAsync("app/customers/b.csv")));
+            Task.Run(() => harness.Pipeline.IngestAsync("web/customers/b.csv")));
 
         Assert.All(reports, r => Assert.Equal(IngestionStatus.Completed, r.Status));
         var live = harness.Customers.All().Where(p => p.MergedInto is null).ToList();
         Assert.Equal(100, live.Count);
-        Assert.All(live, p => Assert.Equal(["app", "web"], p.Identities.Select(i => i.Source).Order()));
+        Assert.All(live, p => Assert.Equal("web", Assert.Single(p.Identities).Source));
     }
 }
