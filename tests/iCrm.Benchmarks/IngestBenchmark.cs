@@ -23,6 +23,10 @@ public static class IngestBenchmark
 
     public static async Task<IReadOnlyDictionary<string, double>> RunAsync(BenchmarkOptions o)
     {
+        if (o.Values.ContainsKey("file"))
+        {
+            return await IngestFileBenchmark.RunAsync(o); // --file PATH --entity orders: an external file instead of the generated drops
+        }
         var orderRows = o.Int("orders", 1_000_000);
         var orderCustomers = o.Int("order-customers", 50_000);
         var customerRows = o.Int("customers", 200_000);

@@ -98,6 +98,22 @@ public sealed class CosmosStoreTests
     }
 
     [Fact]
+    public async Task A_batched_read_returns_the_claims_that_exist_and_leaves_out_the_others()
+    {
+        var keys = Enumerable.Range(0, 250).Select(i => $"em:{LocalStack.Unique()}-{i}").ToList(); // more than are read at once
+        foreach (var (key, i) in keys.Select((k, i) => (k, i)).Where(p => p.i % 3 == 0))
+        {
+            await _identities.ClaimAsync(key, "em", $"c-{i}");
+        }
+
+        var found = await _identities.GetManyAsync([.. keys, "em:missing-" + LocalStack.Unique()]);
+
+        Assert.Equal(keys.Where((_, i) => i % 3 == 0).Order(StringComparer.Ordinal), found.Keys.Order(StringComparer.Ordinal));
+        Assert.All(found, f => Assert.Equal($"c-{keys.IndexOf(f.Key)}", f.Value.CustomerId));
+        Assert.Empty(await _identities.GetManyAsync([]));
+    }
+
+    [Fact]
     public async Task Concurrent_claims_of_one_match_key_agree_on_a_single_owner()
     {
         var key = "em:" + LocalStack.Unique();

@@ -119,8 +119,38 @@ public sealed class InMemoryIdentityStore : IIdentityStore
 
     public IReadOnlyDictionary<string, IdentityClaim> Claims => _claims;
 
-    public Task<IdentityClaim?> GetAsync(string key, CancellationToken cancellationToken = default) =>
-        Task.FromResult(_claims.TryGetValue(key, out var claim) ? claim : null);
+    public Task<IdentityClaim?> GetAsync(string key, CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref _pointReads);
+        return Task.FromResult(_claims.TryGetValue(key, out var claim) ? claim : null);
+    }
+
+    /// <summary>Single-key reads made (<see cref="GetAsync"/>).</summary>
+    public int PointReads => _pointReads;
+
+    /// <summary>Batched reads made (each <see cref="GetManyAsync"/> call counts once), for tests of the batched path.</summary>
+    public int BatchReads => _batchReads;
+
+    /// <summary>Makes batched reads answer "no such key" for every key: as if other drops claimed them all right after
+    /// the batch was read (the race a batched lookup must survive).</summary>
+    public bool StaleBatchReads { get; set; }
+
+    private int _pointReads;
+    private int _batchReads;
+
+    public Task<IReadOnlyDictionary<string, IdentityClaim>> GetManyAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref _batchReads);
+        var found = new Dictionary<string, IdentityClaim>(StringComparer.Ordinal);
+        foreach (var key in StaleBatchReads ? [] : keys)
+        {
+            if (_claims.TryGetValue(key, out var claim))
+            {
+                found[key] = claim;
+            }
+        }
+        return Task.FromResult<IReadOnlyDictionary<string, IdentityClaim>>(found);
+    }
 
     /// <summary>Writes a claim as it is (erasure tombstones, candidate lists).</summary>
     public void Put(IdentityClaim claim) => _claims[claim.Id] = claim;

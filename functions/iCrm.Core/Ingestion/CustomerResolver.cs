@@ -28,7 +28,8 @@ public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher h
     {
         if (record is CustomerRecord customer)
         {
-            return ResolveAsync(record, hasher.DeterministicKeys(customer), MatchCandidate.FromRecord(customer), owners: null, profiles, cancellationToken);
+            var prepared = profiles.Cache.Prepared.TryGetValue(record, out var keys) ? keys : Prepare(customer);
+            return ResolveAsync(record, prepared.Keys, prepared.Variant, owners: null, profiles, cancellationToken, prepared.BlockingKeys);
         }
         // Activity rows (orders, events, …) name a customer by source id only: one resolution per customer per chunk.
         var source = (record.Source, record.SourceCustomerId);
@@ -37,15 +38,77 @@ public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher h
             : ResolveActivityAsync(record, source, profiles, cancellationToken);
     }
 
-    private async ValueTask<Resolution> ResolveActivityAsync(DropRecord record, (string Source, string SourceId) source, IProfileLookup profiles,
-        CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the identity documents of every key the chunk's rows will look up (customer rows: their deterministic and
+    /// blocking keys; activity rows: their source key) in one batched read, so resolving a row needs no read round trip.
+    /// Claims made and candidates filed while the chunk is resolved update these answers (see <see cref="FileCandidate"/>);
+    /// another drop's claims made meanwhile surface as they do without batching: a claim of a key read as free returns
+    /// the other owner (create-if-absent), and the two profiles are merged.
+    /// </summary>
+    public async ValueTask PrepareChunkAsync(IReadOnlyList<DropRecord> records, IProfileLookup profiles, CancellationToken cancellationToken)
     {
         var cache = profiles.Cache;
+        var wanted = new HashSet<string>(StringComparer.Ordinal);
+        DropRecord? previous = null;
+        for (var i = 0; i < records.Count; i++)
+        {
+            var record = records[i];
+            if (record is CustomerRecord customer)
+            {
+                var prepared = Prepare(customer);
+                cache.Prepared[record] = prepared;
+                foreach (var key in prepared.Keys)
+                {
+                    wanted.Add(key.Value);
+                }
+                foreach (var key in prepared.BlockingKeys)
+                {
+                    wanted.Add(key.Value);
+                }
+                previous = null;
+                continue;
+            }
+            // An activity drop holds each customer's rows together: one key per run of rows.
+            if (previous is not null && previous.SourceCustomerId == record.SourceCustomerId && previous.Source == record.Source)
+            {
+                continue;
+            }
+            previous = record;
+            wanted.Add(SourceKeyOf(record, cache));
+        }
+        wanted.ExceptWith(cache.KeyOwners.Keys);
+        if (wanted.Count == 0)
+        {
+            return;
+        }
+        var found = await identities.GetManyAsync(wanted, cancellationToken);
+        foreach (var key in wanted)
+        {
+            cache.Claims[key] = found.GetValueOrDefault(key);
+        }
+    }
+
+    private PreparedKeys Prepare(CustomerRecord customer)
+    {
+        var variant = MatchCandidate.FromRecord(customer);
+        return new PreparedKeys(hasher.DeterministicKeys(customer), variant, variant.IsEmpty ? [] : hasher.BlockingKeysOf(variant));
+    }
+
+    private string SourceKeyOf(DropRecord record, DropResolutionCache cache)
+    {
+        var source = (record.Source, record.SourceCustomerId);
         if (!cache.SourceKeys.TryGetValue(source, out var sourceKey))
         {
             sourceKey = hasher.SourceKey(record.Source, record.SourceCustomerId).Value;
             cache.SourceKeys[source] = sourceKey;
         }
+        return sourceKey;
+    }
+
+    private async ValueTask<Resolution> ResolveActivityAsync(DropRecord record, (string Source, string SourceId) source, IProfileLookup profiles,
+        CancellationToken cancellationToken)
+    {
+        var sourceKey = SourceKeyOf(record, profiles.Cache);
         // A known customer (the usual case) needs no decision; a new one goes through the resolver and claims its key.
         var owner = await OwnerAsync(sourceKey, profiles, cancellationToken);
         var resolution = profiles.Cache.ErasedKeys.Contains(sourceKey) ? Erased
@@ -58,8 +121,9 @@ public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher h
     }
 
     /// <param name="owners">The keys' owners when the caller has looked them up already (null: look them up here).</param>
+    /// <param name="blockingKeys">The variant's blocking keys when the caller has hashed them already (null: hash them here).</param>
     private async ValueTask<Resolution> ResolveAsync(DropRecord record, IReadOnlyList<MatchKey> keys, MatchCandidate? variant,
-        Dictionary<string, string>? owners, IProfileLookup profiles, CancellationToken cancellationToken)
+        Dictionary<string, string>? owners, IProfileLookup profiles, CancellationToken cancellationToken, IReadOnlyList<MatchKey>? blockingKeys = null)
     {
         if (owners is null)
         {
@@ -80,7 +144,7 @@ public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher h
             }
         }
 
-        var blockingKeys = variant is { IsEmpty: false } ? hasher.BlockingKeysOf(variant) : [];
+        blockingKeys ??= variant is { IsEmpty: false } ? hasher.BlockingKeysOf(variant) : [];
         var candidates = owners.Count == 0 && blockingKeys.Count > 0
             ? await CandidatesAsync(blockingKeys, profiles, cancellationToken)
             : [];
@@ -88,13 +152,26 @@ public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher h
 
         var customerId = decision.CustomerId;
         var mergeFrom = new List<string>(decision.MergedIds);
-        foreach (var key in keys)
+        // The row's free keys are claimed together (one round trip, not one per key), then judged in order of strength.
+        var unowned = keys.Where(k => !owners.ContainsKey(k.Value)).ToList();
+        var claimedFor = customerId;
+        var claimed = unowned.Count switch
         {
-            if (owners.ContainsKey(key.Value))
+            0 => [],
+            1 => [await identities.ClaimAsync(unowned[0].Value, MatchKey.Prefix(unowned[0].Kind), claimedFor, cancellationToken)],
+            _ => await Task.WhenAll(unowned.Select(k => identities.ClaimAsync(k.Value, MatchKey.Prefix(k.Kind), claimedFor, cancellationToken))),
+        };
+        for (var i = 0; i < unowned.Count; i++)
+        {
+            var key = unowned[i];
+            var owner = claimed[i];
+            if (owner == claimedFor && customerId != claimedFor)
             {
-                continue;
+                // A stronger key of this row proved the person exists under another id: this key, claimed at the same time,
+                // points there too, as if it had been claimed after that was known.
+                await identities.RepointAsync(key.Value, MatchKey.Prefix(key.Kind), customerId, cancellationToken);
+                owner = customerId;
             }
-            var owner = await identities.ClaimAsync(key.Value, MatchKey.Prefix(key.Kind), customerId, cancellationToken);
             owner = await FollowMergesAsync(owner, profiles, cancellationToken);
             if (owner != customerId)
             {
@@ -113,12 +190,12 @@ public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher h
         if (blockingKeys.Count > 0)
         {
             var filed = (await profiles.FindAsync(customerId, cancellationToken))?.MatchKeys;
-            foreach (var key in blockingKeys)
+            var unfiled = blockingKeys.Where(k => filed?.Contains(k.Value) != true).ToList();
+            // Each key is its own document: filed together, one round trip for the row.
+            await Task.WhenAll(unfiled.Select(k => identities.AddCandidateAsync(k.Value, customerId, BlockingKeys.CandidateCap, cancellationToken)));
+            foreach (var key in unfiled)
             {
-                if (filed?.Contains(key.Value) != true)
-                {
-                    await identities.AddCandidateAsync(key.Value, customerId, BlockingKeys.CandidateCap, cancellationToken);
-                }
+                FileCandidate(profiles.Cache, key.Value, customerId);
             }
         }
 
@@ -186,7 +263,7 @@ public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher h
         }
         if (!profiles.Cache.KeyOwners.TryGetValue(key, out var owner))
         {
-            var claim = await identities.GetAsync(key, cancellationToken);
+            var claim = profiles.Cache.Claims.TryGetValue(key, out var read) ? read : await identities.GetAsync(key, cancellationToken);
             if (claim is { Kind: ErasedKeys.Kind })
             {
                 if (privacy?.AllowRecreationAfterErase != true)
@@ -196,6 +273,7 @@ public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher h
                 }
                 // A new relationship may start: the key is free again (the erasure record itself stays).
                 await identities.ReleaseAsync(key, claim.CustomerId, cancellationToken);
+                profiles.Cache.Claims[key] = null;
                 return null;
             }
             owner = claim?.CustomerId;
@@ -215,7 +293,8 @@ public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher h
         var ids = new HashSet<string>(StringComparer.Ordinal);
         foreach (var key in blockingKeys)
         {
-            if (await identities.GetAsync(key.Value, cancellationToken) is { Candidates: { } listed })
+            var claim = profiles.Cache.Claims.TryGetValue(key.Value, out var read) ? read : await identities.GetAsync(key.Value, cancellationToken);
+            if (claim is { Candidates: { } listed })
             {
                 ids.UnionWith(listed);
             }
@@ -231,6 +310,31 @@ public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher h
             }
         }
         return candidates;
+    }
+
+    /// <summary>Keeps the chunk's copy of a blocking key's document as the store now has it (the same append and cap as
+    /// <see cref="IIdentityStore.AddCandidateAsync"/>), so the chunk's later rows find the candidate without a read.</summary>
+    private static void FileCandidate(DropResolutionCache cache, string key, string customerId)
+    {
+        if (!cache.Claims.TryGetValue(key, out var claim))
+        {
+            return; // not read in this chunk: the next lookup reads the store
+        }
+        if (claim is null)
+        {
+            cache.Claims[key] = new IdentityClaim(key, customerId, "block", [customerId]);
+            return;
+        }
+        var candidates = new List<string>(claim.Candidates ?? []);
+        if (!candidates.Contains(customerId))
+        {
+            candidates.Add(customerId);
+        }
+        if (candidates.Count > BlockingKeys.CandidateCap)
+        {
+            candidates.RemoveRange(0, candidates.Count - BlockingKeys.CandidateCap);
+        }
+        cache.Claims[key] = claim with { Candidates = candidates };
     }
 
     private static async ValueTask<string> FollowMergesAsync(string customerId, IProfileLookup profiles, CancellationToken cancellationToken)

@@ -427,6 +427,7 @@ public sealed class IngestionPipeline(
         // These two spans are ended explicitly, not by using, to keep the per-row loop out of a try/finally (the method
         // stays as it was without telemetry). A chunk that throws leaves its span unexported; the drop's span reports it.
         var resolve = IngestionTelemetry.StartPhase(IngestionTelemetry.Resolve, records.Count, chunkIndex);
+        await resolver.PrepareChunkAsync(records, working, cancellationToken);
         for (var i = 0; i < records.Count; i++)
         {
             var record = records[i];

@@ -1,5 +1,7 @@
 using iCrm.Core.Drops;
+using iCrm.Core.Identity;
 using iCrm.Core.Profiles;
+using iCrm.Core.Storage;
 
 namespace iCrm.Core.Ingestion;
 
@@ -17,6 +19,11 @@ public sealed record Resolution(
 public interface IIdentityResolver
 {
     ValueTask<Resolution> ResolveAsync(DropRecord record, IProfileLookup profiles, CancellationToken cancellationToken);
+
+    /// <summary>Looks up, in a few batched requests, what a chunk's rows will ask the identity store for, before they are
+    /// resolved one by one (the answers are kept in <see cref="IProfileLookup.Cache"/> for the chunk).</summary>
+    ValueTask PrepareChunkAsync(IReadOnlyList<DropRecord> records, IProfileLookup profiles, CancellationToken cancellationToken) =>
+        ValueTask.CompletedTask;
 }
 
 /// <summary>Profiles as the current chunk sees them (including changes not yet written), and what the drop has already resolved.</summary>
@@ -54,14 +61,27 @@ public sealed class DropResolutionCache(int capacity = 100_000)
     /// <summary>(source, source id) → its hashed source-id key.</summary>
     public Dictionary<(string Source, string SourceId), string> SourceKeys { get; } = [];
 
-    /// <summary>Called before each chunk: forgets key owners, and the source keys once they reach the capacity.</summary>
+    /// <summary>Identity documents read for this chunk in one batch before its rows were resolved: key → the claim, or null
+    /// when there was none. Kept for one chunk only, like <see cref="KeyOwners"/>, which take precedence (claims made since).</summary>
+    public Dictionary<string, IdentityClaim?> Claims { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The match keys of this chunk's customer rows, hashed once for the batched lookup and reused to resolve them.</summary>
+    public Dictionary<DropRecord, PreparedKeys> Prepared { get; } = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>Called before each chunk: forgets key owners, claims read and prepared keys, and the source keys once they
+    /// reach the capacity.</summary>
     public void StartChunk()
     {
         KeyOwners.Clear();
         ErasedKeys.Clear();
+        Claims.Clear();
+        Prepared.Clear();
         if (SourceKeys.Count >= capacity)
         {
             SourceKeys.Clear();
         }
     }
 }
+
+/// <summary>A customer row's deterministic keys, spelling variant and blocking keys, hashed once per chunk.</summary>
+public sealed record PreparedKeys(IReadOnlyList<MatchKey> Keys, MatchCandidate Variant, IReadOnlyList<MatchKey> BlockingKeys);

@@ -30,7 +30,9 @@ public sealed partial class ProfileHistory
     {
         Bound(profile);
         var budget = options.MaxProfileBytes;
-        if (ProfileSize.UpperBound(profile) <= budget)
+        // The length-only bound costs a walk of list counts and string lengths; the escape-aware one scans every
+        // character, so it is only paid for the rare profile the cheap one cannot clear.
+        if (ProfileSize.QuickUpperBound(profile) <= budget || ProfileSize.UpperBound(profile) <= budget)
         {
             return BudgetOutcome.Fits;
         }
@@ -127,10 +129,11 @@ public sealed partial class ProfileHistory
 
 /// <summary>
 /// A profile's serialized size: <see cref="UpperBound"/> walks it without serializing (every string at up to 6 bytes per
-/// character that the JSON writer escapes, every item with a generous allowance for names, numbers and dates), and
-/// <see cref="Measure"/> serializes it as the Cosmos store does (System.Text.Json, web defaults, nulls omitted) into a
-/// counter. The bound is never below the measurement for the fields it walks; fields not walked (consent, dates, labels)
-/// are covered by <see cref="FixedAllowance"/>.
+/// character that the JSON writer escapes, every item with a generous allowance for names, numbers and dates),
+/// <see cref="QuickUpperBound"/> walks it the same way but counts every character at 6 bytes (only lengths are read, so it
+/// is several times cheaper and looser), and <see cref="Measure"/> serializes it as the Cosmos store does (System.Text.Json,
+/// web defaults, nulls omitted) into a counter. Both bounds are never below the measurement for the fields they walk;
+/// fields not walked (consent, dates, labels) are covered by <see cref="FixedAllowance"/>.
 /// </summary>
 public static class ProfileSize
 {
@@ -159,8 +162,33 @@ public static class ProfileSize
     }
 
     /// <summary>A bound the profile's JSON is not larger than, computed without serializing it.</summary>
-    public static long UpperBound(CustomerProfile profile)
+    public static long UpperBound(CustomerProfile profile) => Walk<EscapeAware>(profile);
+
+    /// <summary>A looser bound than <see cref="UpperBound"/> (every character taken as escaped), from string lengths alone.</summary>
+    public static long QuickUpperBound(CustomerProfile profile) => Walk<EveryCharacterEscaped>(profile);
+
+    /// <summary>How many bytes a string takes in JSON at most, by one of the two bounds.</summary>
+    private interface IStringBound
     {
+        static abstract long Of(string text);
+    }
+
+    private readonly struct EscapeAware : IStringBound
+    {
+        public static long Of(string text) => Escaped(text);
+    }
+
+    private readonly struct EveryCharacterEscaped : IStringBound
+    {
+        public static long Of(string text) => 6L * text.Length + 2;
+    }
+
+    // Generic over a struct so the JIT compiles one walk per bound with the string cost inlined.
+    private static long Walk<TBound>(CustomerProfile profile)
+        where TBound : struct, IStringBound
+    {
+        static long Text(string? text) => text is null ? 0 : TBound.Of(text);
+
         long size = FixedAllowance;
         foreach (var identity in profile.Identities)
         {
@@ -250,12 +278,8 @@ public static class ProfileSize
     }
 
     /// <summary>Bytes a string takes in JSON at most: quotes, plus 6 per character the encoder escapes, 1 per other.</summary>
-    private static long Text(string? text)
+    private static long Escaped(string text)
     {
-        if (text is null)
-        {
-            return 0;
-        }
         long size = text.Length + 2;
         var rest = text.AsSpan();
         for (var i = rest.IndexOfAnyExcept(Plain); i >= 0; i = rest.IndexOfAnyExcept(Plain))

@@ -53,6 +53,11 @@ public interface IIdentityStore
 {
     Task<IdentityClaim?> GetAsync(string key, CancellationToken cancellationToken = default);
 
+    /// <summary>The claims of those of <paramref name="keys"/> that exist (absent keys are not in the result), read as one
+    /// batch (concurrently or in batched requests) rather than one round trip after another: ingestion looks up a whole
+    /// chunk's keys at once.</summary>
+    Task<IReadOnlyDictionary<string, IdentityClaim>> GetManyAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken = default);
+
     /// <summary>Claims <paramref name="key"/> for <paramref name="customerId"/> if nobody owns it; returns the owner either way.</summary>
     Task<string> ClaimAsync(string key, string kind, string customerId, CancellationToken cancellationToken = default);
 

@@ -172,6 +172,7 @@ public sealed class ProfileBudgetTests
 
         Assert.True(ProfileSize.UpperBound(profile) >= ProfileSize.Measure(profile));
         Assert.True(ProfileSize.UpperBound(profile) < 4 * ProfileSize.Measure(profile), "the bound stays close enough to spare serializing most profiles");
+        Assert.True(ProfileSize.QuickUpperBound(profile) >= ProfileSize.UpperBound(profile), "the length-only bound is the looser one");
     }
 
     [Fact]
@@ -203,6 +204,7 @@ public sealed class ProfileBudgetTests
         Assert.True(measured > ProfileSize.FixedAllowance, "the contact values alone are larger than the fixed allowance");
         Assert.True(ProfileSize.UpperBound(profile) >= measured);
         Assert.True(ProfileSize.UpperBound(profile) < 4 * measured, "the bound stays close enough to spare serializing most profiles");
+        Assert.True(ProfileSize.QuickUpperBound(profile) >= ProfileSize.UpperBound(profile), "the length-only bound is the looser one");
     }
 
     [Fact]
