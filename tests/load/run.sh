@@ -2,7 +2,8 @@
 # Load test of the scoring API on loopback: starts the local Azure stack, builds and starts the app on 127.0.0.1,
 # seeds a small generated drop set through the real ingestion path, trains, then drives POST /api/score and
 # GET /api/customers/{id}/scores with wrk for DURATION seconds each. Prints ONE JSON object (per endpoint: req/s,
-# p50/p99 latency in ms, errors = non-2xx + socket errors) and the machine's load average.
+# p50/p99 latency in ms, errors = non-2xx + socket errors, the app's CPU time per request and wrk's CPU time) and the
+# machine's load average (the machine may be shared: compare CPU per request as well as req/s).
 #   tests/load/run.sh                       # 30 s per endpoint, 64 connections, 300 customers
 #   DURATION=10 WARMUP=5 CONNECTIONS=32 CUSTOMERS=500 tests/load/run.sh   (WARMUP: unmeasured seconds per endpoint first)
 # Ports (defaults chosen away from a normal local run): PORT=7171, AZURITE_BLOB/QUEUE/TABLE_PORT=21000-21002, COSMOS_PORT=21081.
@@ -101,11 +102,25 @@ export SCORE_BODY="{\"orders\":[$orders],\"eventMonths\":[{\"month\":\"$(date -u
 export LOAD_DIR="$ROOT/tests/load"
 curl -sf -X POST "$API/score" -H 'content-type: application/json' -d "$SCORE_BODY" >/dev/null || { log "POST /score failed"; exit 1; }
 
+# CPU seconds (user + system) a process has used so far, from /proc (clock ticks).
+cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"; }
+# On a shared machine req/s depends on what else runs; the app's CPU time per request does much less, so it is reported
+# too (app_cpu_us_per_request), with wrk's own CPU time (wrk_cpu_s) to show what the load generator took from the app.
 measure() {
-  local script="$1" url="$2" out
-  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 5s -s "$LOAD_DIR/$script" "$url" 2>&1) || { log "wrk failed: $out"; exit 1; }
+  local script="$1" url="$2" out app_before app_after wrk_pid wrk_cpu requests
+  app_before=$(cpu_seconds "$APP_PID")
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 5s -s "$LOAD_DIR/$script" "$url" >"$STATE/wrk.out" 2>&1 &
+  wrk_pid=$!
+  wrk_cpu=0
+  while [ -d "/proc/$wrk_pid" ]; do wrk_cpu=$(cpu_seconds "$wrk_pid" 2>/dev/null || echo "$wrk_cpu"); sleep 0.5; done
+  wait "$wrk_pid" || { log "wrk failed: $(cat "$STATE/wrk.out")"; exit 1; }
+  app_after=$(cpu_seconds "$APP_PID")
+  out=$(cat "$STATE/wrk.out")
   echo "$out" >>"$STATE/wrk.log"
-  echo "$out" | grep '^{"requests"' | tail -1
+  out=$(echo "$out" | grep '^{"requests"' | tail -1)
+  requests=$(echo "$out" | json 'o.requests')
+  echo "$out" | APP_CPU=$(awk -v a="$app_before" -v b="$app_after" 'BEGIN{printf "%.2f", b - a}') WRK_CPU="$wrk_cpu" REQUESTS="$requests" \
+    json 'JSON.stringify(Object.assign(o, {app_cpu_s: +process.env.APP_CPU, app_cpu_us_per_request: +(process.env.APP_CPU * 1e6 / Math.max(1, process.env.REQUESTS)).toFixed(1), wrk_cpu_s: +process.env.WRK_CPU}))'
 }
 # Warm-up, not measured: on a busy 2-core machine tiered JIT needs a while to reach optimised code.
 log "warm-up: ${WARMUP}s per endpoint"

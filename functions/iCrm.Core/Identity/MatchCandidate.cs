@@ -54,8 +54,30 @@ public sealed record MatchCandidate(
         }
 
         return new MatchCandidate(
-            Normalise(givenName), Normalise(surname), number, street, Normalise(suburb), Normalise(postcode, keepSpaces: false),
+            Normalise(givenName), Normalise(surname), number, street, Normalise(suburb), NormalisePostcode(postcode),
             Normalise(state), birthDate);
+    }
+
+    /// <summary>
+    /// Postcodes as channels write the same one differently: a US ZIP+4 (<c>02116-1234</c>) is its five-digit ZIP, and
+    /// leading zeros are not significant (tills and spreadsheets that store postcodes as numbers turn <c>02116</c> into
+    /// <c>2116</c>; both sides lose them, so no two different postcodes become equal).
+    /// </summary>
+    internal static string? NormalisePostcode(string? text)
+    {
+        var spaced = Normalise(text);
+        if (spaced is null)
+        {
+            return null;
+        }
+        var space = spaced.IndexOf(' ');
+        var zipPlusFour = space == 5 && spaced.Length == 10
+            && !spaced.AsSpan(0, 5).ContainsAnyExceptInRange('0', '9') && !spaced.AsSpan(6).ContainsAnyExceptInRange('0', '9');
+        var code = zipPlusFour
+            ? spaced[..5]
+            : spaced.Replace(" ", "", StringComparison.Ordinal);
+        var trimmed = code.TrimStart('0');
+        return trimmed.Length == 0 ? code : trimmed;
     }
 
     /// <summary>True when nothing the matcher could use is present (such a record is never matched probabilistically).</summary>

@@ -112,6 +112,14 @@ public sealed record MatchOptions
     /// held for review (a new profile, and a review candidate) instead of being merged.</summary>
     public bool ReviewConflictingIdentifiers { get; init; } = true;
 
+    /// <summary>
+    /// A different email alone does not hold a pair for review when the birth date and part of the address (street number,
+    /// street, suburb or postcode) agree too: people sign up with a private address in one channel and a work address in
+    /// another, so an email disagreement is weak evidence (it still weighs against, <see cref="MatchWeights.Default"/>).
+    /// A different phone or loyalty id, or a different email with names and birth date only, is still held.
+    /// </summary>
+    public bool EmailMayDifferWhenBirthDateAndAddressAgree { get; init; } = true;
+
     /// <summary>At most this many review candidates are kept per record (the highest scores).</summary>
     public int MaxReviewsPerRecord { get; init; } = 3;
 }
@@ -190,25 +198,31 @@ public sealed class ProbabilisticMatcher(MatchOptions options)
     {
         ArgumentNullException.ThrowIfNull(recordKeys);
         ArgumentNullException.ThrowIfNull(variants);
-        var (identifiers, identifierSupport, conflicting) = CompareIdentifiers(recordKeys, profileKeys, null);
+        var (identifiers, identifierSupport, conflict) = CompareIdentifiers(recordKeys, profileKeys, null);
         double best = double.NegativeInfinity, bestCorroborated = double.NegativeInfinity;
         int bestIndex = -1, bestCorroboratedIndex = -1;
+        bool bestPlaced = false, bestCorroboratedPlaced = false;
         for (var i = 0; i < variants.Count; i++)
         {
-            var (score, _, support) = Compare(record, variants[i], null);
+            var (score, _, support, placed) = Compare(record, variants[i], null);
             if (score > best)
             {
-                (best, bestIndex) = (score, i);
+                (best, bestIndex, bestPlaced) = (score, i, placed);
             }
             if (support + identifierSupport >= Options.MinCorroboratingWeight && score > bestCorroborated)
             {
-                (bestCorroborated, bestCorroboratedIndex) = (score, i);
+                (bestCorroborated, bestCorroboratedIndex, bestCorroboratedPlaced) = (score, i, placed);
             }
         }
         return bestCorroboratedIndex >= 0
-            ? new MatchAssessment(bestCorroborated + identifiers, bestCorroboratedIndex, true, conflicting)
-            : new MatchAssessment(best + identifiers, bestIndex, false, conflicting);
+            ? new MatchAssessment(bestCorroborated + identifiers, bestCorroboratedIndex, true, Conflicts(conflict, bestCorroboratedPlaced))
+            : new MatchAssessment(best + identifiers, bestIndex, false, Conflicts(conflict, bestPlaced));
     }
+
+    /// <summary>Whether the identifiers conflict for a variant: a phone or loyalty id always; an email unless birth date and
+    /// address agree (<see cref="MatchOptions.EmailMayDifferWhenBirthDateAndAddressAgree"/>).</summary>
+    private bool Conflicts(IdentifierConflict conflict, bool bornAndPlaced) =>
+        conflict.Strong || (conflict.Email && !(bornAndPlaced && Options.EmailMayDifferWhenBirthDateAndAddressAgree));
 
     /// <summary>The best score of <paramref name="record"/> against any of a profile's variants.</summary>
     public double BestScore(MatchCandidate record, IReadOnlyList<MatchCandidate> variants, out int bestIndex)
@@ -232,7 +246,7 @@ public sealed class ProbabilisticMatcher(MatchOptions options)
     public MatchExplanation Explain(MatchCandidate a, MatchCandidate b)
     {
         var evidence = new List<MatchEvidence>(8);
-        var (score, swapped, _) = Compare(a, b, evidence);
+        var (score, swapped, _, _) = Compare(a, b, evidence);
         return new MatchExplanation(Math.Round(score, 2), swapped, evidence);
     }
 
@@ -241,21 +255,24 @@ public sealed class ProbabilisticMatcher(MatchOptions options)
     {
         ArgumentNullException.ThrowIfNull(recordKeys);
         var evidence = new List<MatchEvidence>(11);
-        var (score, swapped, _) = Compare(record, variant, evidence);
+        var (score, swapped, _, _) = Compare(record, variant, evidence);
         var (identifiers, _, _) = CompareIdentifiers(recordKeys, profileKeys, evidence);
         return new MatchExplanation(Math.Round(score + identifiers, 2), swapped, evidence);
     }
 
+    /// <summary>Which identifiers disagree: the email, or a strong one (phone, loyalty id).</summary>
+    private readonly record struct IdentifierConflict(bool Email, bool Strong);
+
     /// <summary>Email, phone and loyalty id: Exact when the record's key is among the profile's, Disagree when both have
     /// keys of that kind and none is shared, Missing otherwise.</summary>
-    private (double Score, double Support, bool Conflicting) CompareIdentifiers(IReadOnlyList<MatchKey> recordKeys, IReadOnlyList<string>? profileKeys,
+    private (double Score, double Support, IdentifierConflict Conflict) CompareIdentifiers(IReadOnlyList<MatchKey> recordKeys, IReadOnlyList<string>? profileKeys,
         List<MatchEvidence>? evidence)
     {
         double score = 0, support = 0;
-        var conflicting = false;
+        IdentifierConflict conflict = default;
         if (profileKeys is null || profileKeys.Count == 0)
         {
-            return (0, 0, false);
+            return (0, 0, conflict);
         }
         var w = Options.Weights;
         for (var kind = MatchKeyKind.LoyaltyId; kind <= MatchKeyKind.Phone; kind++)
@@ -272,10 +289,13 @@ public sealed class ProbabilisticMatcher(MatchOptions options)
             {
                 support += weight;
             }
-            conflicting |= level == Agreement.Disagree;
+            if (level == Agreement.Disagree)
+            {
+                conflict = field == MatchField.Email ? conflict with { Email = true } : conflict with { Strong = true };
+            }
             evidence?.Add(new MatchEvidence(field, level, Math.Round(weight, 2)));
         }
-        return (score, support, conflicting);
+        return (score, support, conflict);
     }
 
     internal static Agreement IdentifierLevel(IReadOnlyList<MatchKey> recordKeys, MatchKeyKind kind, IReadOnlyList<string> profileKeys)
@@ -312,8 +332,9 @@ public sealed class ProbabilisticMatcher(MatchOptions options)
         return Agreement.Missing;
     }
 
-    /// <summary>The score, whether the names were swapped, and the support: the positive weight of fields other than the names.</summary>
-    private (double Score, bool Swapped, double Support) Compare(MatchCandidate a, MatchCandidate b, List<MatchEvidence>? evidence)
+    /// <summary>The score, whether the names were swapped, the support (the positive weight of fields other than the names),
+    /// and whether the birth date and at least one address field (number, street, suburb, postcode) agree.</summary>
+    private (double Score, bool Swapped, double Support, bool BornAndPlaced) Compare(MatchCandidate a, MatchCandidate b, List<MatchEvidence>? evidence)
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
@@ -372,7 +393,9 @@ public sealed class ProbabilisticMatcher(MatchOptions options)
             Add(MatchField.BirthDate, birth);
         }
 
-        return (score, swapped, support);
+        var placed = w[MatchField.StreetNumber, number] > 0 || w[MatchField.Street, street] > 0
+            || w[MatchField.Suburb, suburb] > 0 || w[MatchField.Postcode, postcode] > 0;
+        return (score, swapped, support, placed && w[MatchField.BirthDate, birth] > 0);
     }
 
     internal static Agreement NameLevel(string? a, string? b) => SimilarityLevel(a, b, NameSimilar, NamePartial);

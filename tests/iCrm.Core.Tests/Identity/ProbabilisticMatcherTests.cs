@@ -157,7 +157,7 @@ public sealed class ProbabilisticMatcherTests
     private static readonly string OtherEmail = "em:" + new string('b', 64);
 
     [Fact]
-    public void A_disagreeing_email_weighs_against_a_match_and_marks_a_conflict()
+    public void A_disagreeing_email_weighs_against_a_match_and_marks_a_conflict_unless_birth_date_and_address_agree()
     {
         var same = Matcher.Assess(Person(), [RecordEmail], [Person()], [RecordEmail.Value]);
         var different = Matcher.Assess(Person(), [RecordEmail], [Person()], [OtherEmail]);
@@ -165,8 +165,14 @@ public sealed class ProbabilisticMatcherTests
 
         Assert.True(same.Score > unknown.Score && unknown.Score > different.Score);
         Assert.Equal(MatchWeights.Default[MatchField.Email, Agreement.Disagree], different.Score - unknown.Score, 6);
-        Assert.True(different.Conflicting);
         Assert.False(unknown.Conflicting);
+        // A private and a work address: with birth date and address agreeing, a different email weighs against but does
+        // not hold the pair back; with names and birth date only, or with the option off, it does.
+        Assert.False(different.Conflicting);
+        var namesAndBirthDate = Person(street: null, suburb: null, postcode: null, state: null);
+        Assert.True(Matcher.Assess(namesAndBirthDate, [RecordEmail], [Person()], [OtherEmail]).Conflicting);
+        var strict = new ProbabilisticMatcher(new MatchOptions { EmailMayDifferWhenBirthDateAndAddressAgree = false });
+        Assert.True(strict.Assess(Person(), [RecordEmail], [Person()], [OtherEmail]).Conflicting);
         var evidence = Matcher.Explain(Person(), Person(), [RecordEmail], [OtherEmail]).Evidence;
         Assert.Contains(evidence, e => e.Field == MatchField.Email && e.Level == Agreement.Disagree && e.Weight < 0);
     }
@@ -182,5 +188,30 @@ public sealed class ProbabilisticMatcherTests
 
         Assert.False(assessment.Corroborated);
         Assert.True(Matcher.Assess(Person(), [], [Person()], null).Corroborated);
+    }
+}
+
+/// <summary>Postcodes written differently by different channels compare equal (ZIP+4, leading zeros lost by a till).</summary>
+public sealed class PostcodeNormalisationTests
+{
+    [Theory]
+    [InlineData("02116", "2116")]
+    [InlineData("02116-1234", "2116")]
+    [InlineData("02116 1234", "2116")]
+    [InlineData("87185-4099", "87185")]
+    [InlineData("4000", "4000")]
+    [InlineData("0800", "800")]
+    [InlineData("SW1A 1AA", "sw1a1aa")]
+    [InlineData("000", "000")]
+    public void Postcodes_are_compared_without_zip_plus_four_and_leading_zeros(string written, string compared) =>
+        Assert.Equal(compared, iCrm.Core.Identity.MatchCandidate.Create(null, null, null, null, written, null, null).Postcode);
+
+    [Fact]
+    public void A_till_that_dropped_the_leading_zero_agrees_with_the_web_shop()
+    {
+        var web = iCrm.Core.Identity.MatchCandidate.Create("Ann", "Lee", null, null, "02116-4099", null, new DateOnly(1980, 3, 7));
+        var till = iCrm.Core.Identity.MatchCandidate.Create("Ann", "Lee", null, null, "2116", null, new DateOnly(1980, 3, 7));
+        var evidence = new iCrm.Core.Identity.ProbabilisticMatcher().Explain(web, till).Evidence;
+        Assert.Contains(evidence, e => e is { Field: iCrm.Core.Identity.MatchField.Postcode, Level: iCrm.Core.Identity.Agreement.Exact });
     }
 }

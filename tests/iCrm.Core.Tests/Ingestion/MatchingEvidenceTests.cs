@@ -48,26 +48,53 @@ public sealed class MatchingEvidenceTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Same_person_by_name_address_and_birth_date_but_a_different_email_is_held_for_review()
+    public async Task Same_person_by_name_address_and_birth_date_but_a_different_phone_is_held_for_review()
     {
         var harness = new IngestionHarness();
         var report = await harness.IngestAsync("web/customers/conflict.csv", Header
-            + "w-1,anna@example.com,,Anna,Nowak,12 Long Street,Springfield,4000,QLD,1980-03-07\n"
-            + "w-2,anna.nowak@work.example,,Anna,Nowak,12 Long Street,Springfield,4000,QLD,1980-03-07\n");
+            + "w-1,,+61400000001,Anna,Nowak,12 Long Street,Springfield,4000,QLD,1980-03-07\n"
+            + "w-2,,+61400000002,Anna,Nowak,12 Long Street,Springfield,4000,QLD,1980-03-07\n");
 
         Assert.Equal(2, harness.Customers.All().Count(p => p.MergedInto is null));
         Assert.Equal(0, report.CustomersMerged);
         var review = Assert.Single(harness.Reviews.All());
         Assert.Equal("ConflictingIdentifiers", review.Reason);
         Assert.Equal(report.Id, review.DropId);
-        Assert.Contains(review.Evidence, e => e is { Field: "Email", Level: "Disagree" } && e.Weight < 0);
+        Assert.Contains(review.Evidence, e => e is { Field: "Phone", Level: "Disagree" } && e.Weight < 0);
         Assert.Contains(review.Evidence, e => e is { Field: "BirthDate", Level: "Exact" } && e.Weight > 0);
         Assert.StartsWith("src:", review.RecordKey, StringComparison.Ordinal);
         var json = JsonSerializer.Serialize(review);
-        foreach (var personal in new[] { "anna", "nowak", "example", "w-2", "springfield" })
+        foreach (var personal in new[] { "anna", "nowak", "61400", "w-2", "springfield" })
         {
             Assert.DoesNotContain(personal, json, StringComparison.OrdinalIgnoreCase);
         }
+    }
+
+    [Fact]
+    public async Task A_work_email_beside_a_private_one_merges_when_birth_date_and_address_agree()
+    {
+        var harness = new IngestionHarness();
+        var report = await harness.IngestAsync("web/customers/work-email.csv", Header
+            + "w-1,anna@example.com,,Anna,Nowak,12 Long Street,Springfield,4000,QLD,1980-03-07\n"
+            + "w-2,anna.nowak@work.example,,Anna,Nowak,,,4000,,1980-03-07\n");
+
+        Assert.Equal(1, harness.Customers.All().Count(p => p.MergedInto is null));
+        Assert.Equal((1, 1), (report.CustomersCreated, report.CustomersMerged));
+        Assert.Empty(harness.Reviews.All());
+        var profile = await harness.FindBySourceAsync("web", "w-2");
+        Assert.Contains(profile!.MergeExplanations, m => m.Evidence.Contains("Email:Disagree:-3.65"));
+    }
+
+    [Fact]
+    public async Task A_different_email_with_names_and_birth_date_only_is_held_for_review()
+    {
+        var harness = new IngestionHarness();
+        await harness.IngestAsync("web/customers/names-and-birth-date.csv", Header
+            + "w-1,anna@example.com,,Anna,Nowak,12 Long Street,Springfield,4000,QLD,1980-03-07\n"
+            + "w-2,anna.nowak@work.example,,Anna,Nowak,,,,,1980-03-07\n");
+
+        Assert.Equal(2, harness.Customers.All().Count(p => p.MergedInto is null));
+        Assert.Equal("ConflictingIdentifiers", Assert.Single(harness.Reviews.All()).Reason);
     }
 
     [Fact]
