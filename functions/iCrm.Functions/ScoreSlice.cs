@@ -17,8 +17,11 @@ public sealed class ScoreSlice(SliceScorer scorer, ILogger<ScoreSlice> log)
     /// <summary>Attempts before a slice is poisoned (host.json <c>extensions.queues.maxDequeueCount</c>).</summary>
     public const int MaxAttempts = 5;
 
+    /// <param name="dequeueCount">The delivery's attempt number (the queue trigger's <c>DequeueCount</c> metadata): when the
+    /// last attempt fails, the run is marked failed before the message goes to the poison queue.</param>
     [Function(nameof(ScoreSlice))]
-    public async Task Run([QueueTrigger(ResourceNames.ScoreSlicesQueue, Connection = SettingNames.StoragePrefix)] string message, CancellationToken cancellationToken)
+    public async Task Run([QueueTrigger(ResourceNames.ScoreSlicesQueue, Connection = SettingNames.StoragePrefix)] string message, long dequeueCount,
+        CancellationToken cancellationToken)
     {
         ScoreSliceMessage? slice;
         try
@@ -36,7 +39,16 @@ public sealed class ScoreSlice(SliceScorer scorer, ILogger<ScoreSlice> log)
             Log.MalformedSlice(log, problem ?? "");
             return;
         }
-        var tally = await scorer.ScoreAsync(slice, cancellationToken);
+        ScoringTally? tally;
+        try
+        {
+            tally = await scorer.ScoreAsync(slice, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException && dequeueCount >= MaxAttempts)
+        {
+            await scorer.AbandonAsync(slice, $"{e.GetType().Name}: {e.Message}", cancellationToken);
+            throw;
+        }
         Log.SliceScored(log, slice.RunId, slice.Slice + 1, slice.Slices, tally?.Customers ?? 0, tally?.Written ?? 0, tally is null);
     }
 }

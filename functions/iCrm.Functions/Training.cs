@@ -18,8 +18,9 @@ public sealed class Training(TrainingRunner runner, TrainingJobs jobs, ITraining
         var run = new TrainingRunRecord { RunId = Guid.NewGuid().ToString("N"), Trigger = "timer", RequestedAt = now, AsOf = now };
         var result = await runner.RunAsync(run, cancellationToken);
         Log.TrainingFinished(log, result.RunId, run.Trigger, result.Status.ToString());
-        // A failed run fails the invocation, so the host records it as failed (the next occurrence tries again).
-        return result.Status is TrainingRunStatus.Succeeded or TrainingRunStatus.Skipped
+        // A failed run fails the invocation, so the host records it as failed (the next occurrence tries again). A run
+        // still running has trained its models and handed the write-back to the score-slices queue.
+        return result.Status is TrainingRunStatus.Succeeded or TrainingRunStatus.Skipped or TrainingRunStatus.Running
             ? result
             : throw new InvalidOperationException($"Training run {result.RunId} {result.Status}: {result.Error}");
     }

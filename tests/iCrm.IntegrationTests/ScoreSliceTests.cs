@@ -175,15 +175,20 @@ public sealed class ScoreSliceTests
         var run = await runner.RunAsync(new TrainingRunRecord { RunId = "it" + LocalStack.Unique(), Trigger = "test", AsOf = DateTimeOffset.UtcNow, RequestedAt = DateTimeOffset.UtcNow });
         await RunQueueAsync(scorer, async () => (await registry.GetAsync(run.RunId))!.Scoring!.CompletedAt is not null);
         Assert.NotNull((await registry.GetAsync(run.RunId))!.Scoring!.CompletedAt);
+        Assert.Equal(TrainingRunStatus.Running, run.Status); // when the runner returned, the slices were on the queue
+        Assert.Equal(TrainingRunStatus.Succeeded, (await registry.GetAsync(run.RunId))!.Status);
 
         // Always failing: five deliveries, then score-slices-poison.
         var broken = new FlakyStore(_customers, failures: int.MaxValue);
-        var (runner2, _, scorer2, _) = World(broken, _results, new StorageQueueScoreSlices(queues), slices: 1);
+        var (runner2, registry2, scorer2, _) = World(broken, _results, new StorageQueueScoreSlices(queues), slices: 1);
         var run2 = await runner2.RunAsync(new TrainingRunRecord { RunId = "it" + LocalStack.Unique(), Trigger = "test", AsOf = DateTimeOffset.UtcNow, RequestedAt = DateTimeOffset.UtcNow });
         await RunQueueAsync(scorer2, async () => (await poison.PeekMessagesAsync(32)).Value.Any(m => StorageQueueScoreSlices.Decode(m.Body.ToString())!.RunId == run2.RunId));
         var poisoned = (await poison.PeekMessagesAsync(32)).Value.Select(m => StorageQueueScoreSlices.Decode(m.Body.ToString())!).Single(m => m.RunId == run2.RunId);
         Assert.Equal(0, poisoned.Slice);
         Assert.Equal(0, await _results.CountSlicesAsync(run2.RunId));
+        var failed = (await registry2.GetAsync(run2.RunId))!;
+        Assert.Equal(TrainingRunStatus.Failed, failed.Status); // the last attempt marked the run before the poison queue
+        Assert.Contains("slice 0 of 1 failed after every attempt", failed.Error, StringComparison.Ordinal);
     }
 
     private static async Task RunQueueAsync(SliceScorer scorer, Func<Task<bool>> done)

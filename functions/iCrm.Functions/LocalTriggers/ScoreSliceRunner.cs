@@ -10,7 +10,8 @@ namespace iCrm.Functions.LocalTriggers;
 /// each take a message from <c>score-slices</c> (invisible for <see cref="LocalTriggerOptions.ScoreVisibilityTimeout"/> while
 /// it runs), call the function, delete the message on success, and on failure let it reappear after
 /// <see cref="LocalTriggerOptions.RetryDelay"/>; a message that failed its <see cref="ScoreSlice.MaxAttempts"/>th delivery
-/// goes to <c>score-slices-poison</c>, as the extension does with <c>maxDequeueCount</c> 5.
+/// goes to <c>score-slices-poison</c>, as the extension does with host.json's <c>maxDequeueCount</c> 5 (the function has
+/// marked the run failed by then).
 /// </summary>
 public sealed class ScoreSliceRunner(QueueServiceClient queues, IServiceProvider services, IOptions<LocalTriggerOptions> options,
     TimeProvider time, ILogger<ScoreSliceRunner> log) : BackgroundService
@@ -53,7 +54,7 @@ public sealed class ScoreSliceRunner(QueueServiceClient queues, IServiceProvider
                 await using (var scope = services.CreateAsyncScope())
                 {
                     var function = ActivatorUtilities.CreateInstance<ScoreSlice>(scope.ServiceProvider);
-                    await function.Run(message.Body.ToString(), stoppingToken);
+                    await function.Run(message.Body.ToString(), message.DequeueCount, stoppingToken);
                 }
                 await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, stoppingToken);
             }
@@ -72,7 +73,7 @@ public sealed class ScoreSliceRunner(QueueServiceClient queues, IServiceProvider
     {
         try
         {
-            if (message.DequeueCount >= settings.MaxAttempts)
+            if (message.DequeueCount >= ScoreSlice.MaxAttempts)
             {
                 await poison.SendMessageAsync(message.Body.ToString(), cancellationToken);
                 await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, cancellationToken);

@@ -37,6 +37,19 @@ public sealed class TrainingRunRecord
     public iCrm.Ml.Scoring.ScoringProgress? Scoring { get; set; }
     public Dictionary<string, double> StageSeconds { get; set; } = [];
     public string? Error { get; set; }
+
+    /// <summary>The status the models alone give the run: failed when a kind failed to train, else succeeded. A run ends
+    /// with it once its write-back is done (until then it is running, stage <c>write-back</c>).</summary>
+    public TrainingRunStatus StatusOfModels() =>
+        Models.Values.Any(m => m.Reason.StartsWith("failed", StringComparison.Ordinal)) ? TrainingRunStatus.Failed : TrainingRunStatus.Succeeded;
+
+    /// <summary>Ends the run after its write-back: the models' status, no stage, completed at <paramref name="at"/>.</summary>
+    public void Complete(DateTimeOffset at)
+    {
+        Status = StatusOfModels();
+        Stage = null;
+        CompletedAt = at;
+    }
 }
 
 /// <summary>What happened to one model kind in a run: trained version, its metric, and whether it became champion.</summary>

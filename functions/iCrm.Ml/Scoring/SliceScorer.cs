@@ -161,7 +161,31 @@ public sealed class SliceScorer(
             progress.CompletedAt = summary.CompletedAt;
             progress.Summary = $"models/runs/{runId}/summary.json";
             run.PredictionsWritten = summary.Totals.Written;
+            if (run.Status == TrainingRunStatus.Running)
+            {
+                run.Complete(summary.CompletedAt);
+            }
             await runs.SaveAsync(run, cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// Called when a slice failed its last attempt (the queue moves it to <c>score-slices-poison</c>): the run ends as
+    /// failed and says which slice and why, instead of staying at "write-back" for ever. Its other slices still write
+    /// their predictions; the next run's write-back completes the rest.
+    /// </summary>
+    public async Task AbandonAsync(ScoreSliceMessage message, string error, CancellationToken cancellationToken = default)
+    {
+        if (await runs.GetAsync(message.RunId, cancellationToken) is not { } run || run.Scoring is not { CompletedAt: null } progress)
+        {
+            return;
+        }
+        progress.SlicesDone = Math.Min(progress.Slices, await results.CountSlicesAsync(message.RunId, cancellationToken));
+        var failed = $"write-back: slice {message.Slice} of {message.Slices} failed after every attempt ({error})";
+        run.Error = string.IsNullOrEmpty(run.Error) ? failed : $"{run.Error}; {failed}";
+        run.Status = TrainingRunStatus.Failed;
+        run.Stage = null;
+        run.CompletedAt ??= time.GetUtcNow();
+        await runs.SaveAsync(run, cancellationToken);
     }
 }

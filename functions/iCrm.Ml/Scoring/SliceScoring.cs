@@ -208,7 +208,7 @@ public sealed class InProcessScoringResults : IScoringResults
 /// <summary>
 /// Processes the slices right away in this process, with <paramref name="workers"/> slices at once and the queue
 /// extension's retry policy (<paramref name="maxAttempts"/> attempts per slice); a slice that fails every attempt is
-/// reported in <see cref="Poisoned"/> (the queue would move it to <c>score-slices-poison</c>). The default when no
+/// reported in <see cref="Poisoned"/> and fails its run (the queue would move it to <c>score-slices-poison</c>). The default when no
 /// queue is configured: tests, benchmarks, a single process.
 /// </summary>
 public sealed class InProcessScoreSliceQueue(SliceScorer scorer, int workers = 2, int maxAttempts = 5) : IScoreSliceQueue
@@ -219,7 +219,9 @@ public sealed class InProcessScoreSliceQueue(SliceScorer scorer, int workers = 2
 
     public IReadOnlyCollection<(ScoreSliceMessage Message, string Error)> Poisoned => _poisoned;
 
-    public async Task EnqueueAsync(IReadOnlyList<ScoreSliceMessage> messages, CancellationToken cancellationToken = default) =>
+    public async Task EnqueueAsync(IReadOnlyList<ScoreSliceMessage> messages, CancellationToken cancellationToken = default)
+    {
+        var failed = new ConcurrentBag<(ScoreSliceMessage Message, string Error)>();
         await Parallel.ForEachAsync(messages, new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = cancellationToken }, async (m, ct) =>
         {
             for (var attempt = 1; ; attempt++)
@@ -234,11 +236,18 @@ public sealed class InProcessScoreSliceQueue(SliceScorer scorer, int workers = 2
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    _poisoned.Add((m, $"{e.GetType().Name}: {e.Message}"));
+                    failed.Add((m, $"{e.GetType().Name}: {e.Message}"));
                     return;
                 }
             }
         });
+        // After every slice had its chance, so the run's record counts the slices that did complete.
+        foreach (var (message, error) in failed.OrderBy(f => f.Message.Slice))
+        {
+            _poisoned.Add((message, error));
+            await scorer.AbandonAsync(message, error, cancellationToken);
+        }
+    }
 }
 
 /// <summary>Progress of a run's fan-out write-back, on the run record (<c>GET /api/train/{runId}</c>).</summary>

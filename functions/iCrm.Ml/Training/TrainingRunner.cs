@@ -106,10 +106,7 @@ public sealed class TrainingRunner(
             }
             champions.Invalidate();
 
-            run.Status = run.Models.Values.Any(m => m.Reason.StartsWith("failed", StringComparison.Ordinal))
-                ? TrainingRunStatus.Failed
-                : TrainingRunStatus.Succeeded;
-            if (run.Status == TrainingRunStatus.Failed)
+            if (run.StatusOfModels() == TrainingRunStatus.Failed)
             {
                 run.Error = string.Join("; ", run.Models.Where(m => m.Value.Reason.StartsWith("failed", StringComparison.Ordinal)).Select(m => $"{m.Key}: {m.Value.Reason}"));
             }
@@ -117,7 +114,8 @@ public sealed class TrainingRunner(
             run.StageSeconds["write-back"] = 0;
             if (await FanOutWriteBackAsync(run, cancellationToken))
             {
-                // Slices are under way on the queue and their reducer updates the record: saving it again could undo that.
+                // Slices are under way on the queue: the run stays running (stage write-back) and the reducer of the last
+                // slice ends it; saving the record again here could undo its update.
                 TrainingTelemetry.Finish(activity, run);
                 return run;
             }
@@ -251,11 +249,11 @@ public sealed class TrainingRunner(
     }
 
     /// <summary>
-    /// Enqueues one slice per <c>Models__ScoreSlices</c> of the store. The run record is saved with the progress first
-    /// (status final, stage "write-back"), so a slice that finishes before this method returns finds it. With a queue
-    /// that completes inline (no queue configured) the slices are done on return and the record is read back with the
-    /// reduced totals; a slice that failed every attempt fails the run, and the next run completes it (the write-back
-    /// skips what is current).
+    /// Enqueues one slice per <c>Models__ScoreSlices</c> of the store. The run record is saved first, still running at
+    /// stage "write-back" with its progress, so a slice that finishes before this method returns finds it; the reducer of
+    /// the last slice ends the run (<see cref="TrainingRunRecord.Complete"/>), and a slice that failed every attempt fails
+    /// it (<see cref="SliceScorer.AbandonAsync"/>; the next run completes the write-back, which skips what is current).
+    /// With a queue that completes inline (no queue configured) the slices are done on return and the record is read back.
     /// </summary>
     /// <returns>True when the slices went to a queue (the record is saved and belongs to their reducer now).</returns>
     private async Task<bool> FanOutWriteBackAsync(TrainingRunRecord run, CancellationToken cancellationToken)
@@ -271,29 +269,22 @@ public sealed class TrainingRunner(
         var messages = CustomerSlice.Split(_options.ScoreSlices)
             .Select(s => new ScoreSliceMessage(run.RunId, s.Index, s.Count, run.AsOf, versions)).ToList();
         run.Scoring = new ScoringProgress { Slices = messages.Count };
-        run.Stage = null;
-        run.CompletedAt = time.GetUtcNow();
+        run.Stage = "write-back";
         await runs.SaveAsync(run, cancellationToken);
         await _slices.EnqueueAsync(messages, cancellationToken);
         if (!_slices.CompletesInline)
         {
             return true;
         }
-        if (await runs.GetAsync(run.RunId, cancellationToken) is not { Scoring: { } done })
+        if (await runs.GetAsync(run.RunId, cancellationToken) is not { } done)
         {
             return false;
         }
-        run.Scoring = done;
+        run.Status = done.Status != TrainingRunStatus.Running ? done.Status
+            : done.Scoring?.CompletedAt is null ? TrainingRunStatus.Failed : run.StatusOfModels();
+        run.Error = done.Error;
+        run.Scoring = done.Scoring;
         run.PredictionsWritten = done.PredictionsWritten;
-        if (done.CompletedAt is null)
-        {
-            run.Status = TrainingRunStatus.Failed;
-            var poisoned = _slices is InProcessScoreSliceQueue inProcess ? [.. inProcess.Poisoned.Where(p => p.Message.RunId == run.RunId).OrderBy(p => p.Message.Slice)] : new List<(ScoreSliceMessage Message, string Error)>();
-            done.SlicesDone = done.Slices - poisoned.Count;
-            var failed = string.Join("; ", poisoned.Take(3).Select(p => $"slice {p.Message.Slice}: {p.Error}"));
-            run.Error = string.Join("; ", new[] { run.Error, $"write-back: {done.Slices - done.SlicesDone} of {done.Slices} slices failed after every attempt {failed}".Trim() }
-                .Where(e => !string.IsNullOrEmpty(e)));
-        }
         return false;
     }
 }

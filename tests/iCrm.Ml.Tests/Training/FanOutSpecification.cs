@@ -106,7 +106,8 @@ public sealed class FanOutSpecification
         Assert.Equal(0, replay!.Written);
         Assert.Equal(tally.Written, replay.AlreadyCurrent);
         Assert.Equal(writes, world.Store.Writes);
-        Assert.Equal(TrainingRunStatus.Succeeded, run.Status);
+        Assert.Equal(TrainingRunStatus.Running, run.Status); // three slices are still on the queue
+        Assert.Equal("write-back", run.Stage);
     }
 
     [Fact]
@@ -115,6 +116,9 @@ public sealed class FanOutSpecification
         var queue = new CollectingQueue();
         var world = await CreateAsync(120, queue, slices: 6);
         var run = await world.Runner.RunAsync(TrainingWorld.Run());
+        Assert.Equal(TrainingRunStatus.Running, run.Status); // models trained, predictions not yet written
+        Assert.Equal(TrainingRunStatus.Running, (await world.Registry.GetAsync(run.RunId))!.Status);
+        Assert.Null(run.CompletedAt);
         Assert.Equal(6, run.Scoring!.Slices);
         Assert.Equal(0, run.Scoring.SlicesDone);
         Assert.Null(run.Scoring.CompletedAt);
@@ -126,6 +130,7 @@ public sealed class FanOutSpecification
         }
         Assert.Equal(4, await world.Results.CountSlicesAsync(run.RunId));
         Assert.Null((await world.Registry.GetAsync(run.RunId))!.Scoring!.CompletedAt);
+        Assert.Equal(TrainingRunStatus.Running, (await world.Registry.GetAsync(run.RunId))!.Status);
 
         foreach (var m in messages.Skip(4).Reverse())
         {
@@ -136,6 +141,9 @@ public sealed class FanOutSpecification
         Assert.NotNull(done.Scoring.CompletedAt);
         Assert.Equal(120, done.Scoring.Customers);
         Assert.Equal(120, done.PredictionsWritten);
+        Assert.Equal(TrainingRunStatus.Succeeded, done.Status); // the last slice's reducer ended the run
+        Assert.Null(done.Stage);
+        Assert.NotNull(done.CompletedAt);
     }
 
     [Fact]
@@ -176,8 +184,11 @@ public sealed class FanOutSpecification
 
         Assert.Equal(TrainingRunStatus.Failed, run.Status);
         Assert.Equal(1, run.Scoring!.SlicesDone);
-        Assert.Contains("1 of 2 slices failed", run.Error, StringComparison.Ordinal);
-        Assert.Contains("slice 1: IOException", run.Error, StringComparison.Ordinal);
+        Assert.Contains("write-back: slice 1 of 2 failed after every attempt (IOException", run.Error, StringComparison.Ordinal);
+        var saved = (await world.Registry.GetAsync(run.RunId))!;
+        Assert.Equal(TrainingRunStatus.Failed, saved.Status);
+        Assert.Equal(run.Error, saved.Error);
+        Assert.NotNull(saved.CompletedAt);
     }
 
     [Fact]
