@@ -89,7 +89,8 @@ public sealed class PersonalDataLoggingTests : IDisposable
         var lines = logs.Lines.ToList();
         Assert.Contains(lines, l => l.Contains("/api/customers/by-source/{source}/{sourceId}", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.Contains("POST /api/scores:batch answered", StringComparison.Ordinal));
-        foreach (var secret in new[] { Email, email, Name, surname, phone, tel, "7700", "900123" })
+        // The phone normalised or in parts; not a bare "7700", which a trace id or a GUID in a log line can hold by chance.
+        foreach (var secret in new[] { Email, email, Name, surname, phone, tel, "7700900123", "7700 900", "900123" })
         {
             Assert.DoesNotContain(lines, l => l.Contains(secret, StringComparison.OrdinalIgnoreCase));
         }
