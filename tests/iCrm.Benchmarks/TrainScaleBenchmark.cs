@@ -87,7 +87,8 @@ public static class TrainScaleBenchmark
         var clock = Stopwatch.StartNew();
         var run = await runner.RunAsync(new TrainingRunRecord { RunId = "fit" + customers, Trigger = "benchmark", AsOf = asOf, RequestedAt = asOf });
         var fitSeconds = clock.Elapsed.TotalSeconds;
-        if (run.Status != TrainingRunStatus.Succeeded)
+        // The slices went to the collecting queue: the run is still running (stage write-back) until they are scored below.
+        if (run.Status != TrainingRunStatus.Running || run.Scoring is null)
         {
             throw new InvalidOperationException($"Training failed: {run.Error}");
         }

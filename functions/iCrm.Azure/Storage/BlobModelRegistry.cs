@@ -14,14 +14,11 @@ public sealed class BlobModelRegistry(BlobServiceClient blobs) : IModelRegistry,
 {
     private static readonly JsonSerializerOptions CardJson = new(CosmosJsonSerializer.Options) { WriteIndented = true };
     private readonly BlobContainerClient _container = blobs.GetBlobContainerClient(ResourceNames.ModelsContainer);
-    private int _created;
+    private CreateOnce? _created;
 
     private async Task<BlobContainerClient> ContainerAsync(CancellationToken ct)
     {
-        if (Interlocked.CompareExchange(ref _created, 1, 0) == 0)
-        {
-            await _container.CreateIfNotExistsAsync(cancellationToken: ct);
-        }
+        await LazyInitializer.EnsureInitialized(ref _created, () => new CreateOnce(() => _container.CreateIfNotExistsAsync())).EnsureAsync(ct);
         return _container;
     }
 

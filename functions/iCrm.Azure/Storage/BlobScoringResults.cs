@@ -17,7 +17,7 @@ public sealed class BlobScoringResults(BlobServiceClient blobs) : IScoringResult
 {
     private static readonly JsonSerializerOptions Json = CosmosJsonSerializer.Options;
     private readonly BlobContainerClient _container = blobs.GetBlobContainerClient(ResourceNames.ModelsContainer);
-    private int _created;
+    private CreateOnce? _created;
 
     private static string SlicePath(string runId, int slice) => $"runs/{runId}/slices/{slice.ToString("D3", CultureInfo.InvariantCulture)}.json";
 
@@ -88,10 +88,7 @@ public sealed class BlobScoringResults(BlobServiceClient blobs) : IScoringResult
 
     private async Task<BlobContainerClient> ContainerAsync(CancellationToken ct)
     {
-        if (Interlocked.CompareExchange(ref _created, 1, 0) == 0)
-        {
-            await _container.CreateIfNotExistsAsync(cancellationToken: ct);
-        }
+        await LazyInitializer.EnsureInitialized(ref _created, () => new CreateOnce(() => _container.CreateIfNotExistsAsync())).EnsureAsync(ct);
         return _container;
     }
 }

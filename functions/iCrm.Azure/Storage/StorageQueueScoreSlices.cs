@@ -10,16 +10,13 @@ namespace iCrm.Azure.Storage;
 public sealed class StorageQueueScoreSlices(QueueServiceClient queues) : IScoreSliceQueue
 {
     private readonly QueueClient _queue = queues.GetQueueClient(ResourceNames.ScoreSlicesQueue);
-    private int _created;
+    private CreateOnce? _created;
 
     public bool CompletesInline => false;
 
     public async Task EnqueueAsync(IReadOnlyList<ScoreSliceMessage> messages, CancellationToken cancellationToken = default)
     {
-        if (Interlocked.CompareExchange(ref _created, 1, 0) == 0)
-        {
-            await _queue.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
-        }
+        await LazyInitializer.EnsureInitialized(ref _created, () => new CreateOnce(() => _queue.CreateIfNotExistsAsync())).EnsureAsync(cancellationToken);
         await Parallel.ForEachAsync(messages, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
             async (m, ct) => await _queue.SendMessageAsync(Encode(m), ct));
     }
