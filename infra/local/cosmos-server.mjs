@@ -244,7 +244,9 @@ function compareValues(a, b) {
 }
 
 const PROPERTY = /^c((?:\.[A-Za-z_$][\w$]*|\[\s*"[^"\\]+"\s*\])+)$/;
-const ORDER_BY_QUERY = /^\s*SELECT\s+\*\s+FROM\s+c(?:\s+WHERE\s+([\s\S]+?))?\s+ORDER\s+BY\s+([\s\S]+?)\s*$/i;
+// `SELECT * FROM c [WHERE ...] [ORDER BY ...]`: served from the sorted rows below (without ORDER BY: in _rid order).
+const SCAN_QUERY = /^\s*SELECT\s+\*\s+FROM\s+c(?:\s+WHERE\s+([\s\S]+?))?(?:\s+ORDER\s+BY\s+([\s\S]+?))?\s*$/i;
+const COUNT_QUERY = /^\s*SELECT\s+VALUE\s+COUNT\(\s*1\s*\)\s+FROM\s+c(?:\s+WHERE\s+([\s\S]+?))?\s*$/i;
 
 /** `c.a["b"] DESC, c.x` → [{ path: ["a","b"], desc: true }, ...], or null when it is not a plain property list. */
 function parseOrderBy(text) {
@@ -302,10 +304,12 @@ function rowAfter(rows, order, position) {
 const INDEX_TOKEN = "icrm-index:";
 const CHUNK = 256;
 
+// The package's engine is quadratic in the number of documents it is given (measured: a WHERE over 20,000 documents
+// 17 s, over 40,000 more than 2 minutes), so cross-partition scans and counts run it on chunks of CHUNK documents.
 function tryIndexedOrderBy(collection, req, sql, parameters) {
-  const m = ORDER_BY_QUERY.exec(sql);
+  const m = SCAN_QUERY.exec(sql);
   if (!m || partitionKeyFromHeader(req)) return null;
-  const order = parseOrderBy(m[2]);
+  const order = m[2] === undefined ? [] : parseOrderBy(m[2]);
   if (!order) return null;
   // Same rule as the engine and Cosmos: several ORDER BY paths need a matching composite index.
   const compositeIndexes = (collection.read().indexingPolicy || {}).compositeIndexes || [];
@@ -326,7 +330,7 @@ function tryIndexedOrderBy(collection, req, sql, parameters) {
     }
     start = rowAfter(rows, order, position);
   }
-  const where = collection.documents._getQuery(m[1] ? `SELECT * FROM c WHERE ${m[1]}` : "SELECT * FROM c");
+  const where = m[1] ? collection.documents._getQuery(`SELECT * FROM c WHERE ${m[1]}`) : null;
   const limit = maxItemCount(req) || 100;
   const page = [];
   let last = null;
@@ -335,9 +339,9 @@ function tryIndexedOrderBy(collection, req, sql, parameters) {
   for (let i = start; i < rows.length && !more; i += CHUNK) {
     const chunk = rows.slice(i, i + CHUNK);
     const docs = chunk.map((r) => r.doc);
-    const matched = new Set(where.exec(docs, { parameters, udf }).result.map((d) => d._rid));
+    const matched = where ? new Set(where.exec(docs, { parameters, udf }).result.map((d) => d._rid)) : null;
     for (const row of chunk) {
-      if (!matched.has(row.rid)) continue;
+      if (matched && !matched.has(row.rid)) continue;
       if (page.length === limit) {
         more = true;
         break;
@@ -354,6 +358,23 @@ function tryIndexedOrderBy(collection, req, sql, parameters) {
   return { status: 200, headers, body: { _rid: collection.read()._rid, Documents: page, _count: page.length } };
 }
 
+/** `SELECT VALUE COUNT(1) FROM c [WHERE ...]` across partitions: the WHERE runs on chunks and the matches are summed. */
+function tryChunkedCount(collection, req, sql, parameters) {
+  const m = COUNT_QUERY.exec(sql);
+  if (!m || partitionKeyFromHeader(req)) return null;
+  const docs = allDocuments(collection);
+  let count = docs.length;
+  if (m[1]) {
+    const where = collection.documents._getQuery(`SELECT * FROM c WHERE ${m[1]}`);
+    const udf = collection.documents._userDefinedFunctions();
+    count = 0;
+    for (let i = 0; i < docs.length; i += CHUNK) {
+      count += where.exec(docs.slice(i, i + CHUNK), { parameters, udf }).result.length;
+    }
+  }
+  return { status: 200, headers: { "x-ms-item-count": "1" }, body: { _rid: collection.read()._rid, Documents: [count], _count: 1 } };
+}
+
 // Runs SQL over the container's documents, restricted to the logical partition named by the
 // x-ms-documentdb-partitionkey header when there is one (the package itself ignores that header).
 function runQuery(account, req, { dbId, collId }, sql, parameters) {
@@ -362,7 +383,7 @@ function runQuery(account, req, { dbId, collId }, sql, parameters) {
   if (!collectionData) return notFound("Resource Not Found");
 
   try {
-    const indexed = tryIndexedOrderBy(collection, req, sql, parameters);
+    const indexed = tryIndexedOrderBy(collection, req, sql, parameters) || tryChunkedCount(collection, req, sql, parameters);
     if (indexed) return indexed;
   } catch (err) {
     const kind = err instanceof QuerySyntaxError ? "Syntax error" : "Query failed";
