@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using iCrm.Azure;
 using iCrm.Azure.Connections;
+using iCrm.Core.Diagnostics;
 using iCrm.Core.Ingestion;
 using iCrm.DataGen;
 using iCrm.Testing;
@@ -38,6 +39,7 @@ public static class IngestEndToEndBenchmark
         builder.Services.AddSingleton(new CosmosHandlerFactory(() => counter));
         using var host = builder.Build();
         var pipeline = host.Services.GetRequiredService<IngestionPipeline>();
+        using var profile = new StageProfile();
 
         var part = o.String("part", "all");
         var dir = Directory.CreateTempSubdirectory("icrm-e2e-").FullName;
@@ -46,11 +48,12 @@ public static class IngestEndToEndBenchmark
             var paths = await GenerateAndUploadAsync(Path.Combine(dir, "main"), customers, Environment.TickCount, settings["IcrmStorage"]!);
             if (part == "customers")
             {
-                return await CustomersOnlyAsync(pipeline, counter, paths, Path.Combine(dir, "warm-up"), settings["IcrmStorage"]!, customers);
+                return await CustomersOnlyAsync(pipeline, counter, profile, paths, Path.Combine(dir, "warm-up"), settings["IcrmStorage"]!, customers);
             }
 
             await pipeline.IngestAsync(paths[0]); // warm-up: connections, database and containers
             counter.Reset();
+            profile.Start();
             long rows = 0, profileWrites = 0;
             var stopwatch = Stopwatch.StartNew();
             foreach (var path in paths.Skip(1))
@@ -74,6 +77,7 @@ public static class IngestEndToEndBenchmark
             {
                 metrics[$"cosmos_writes_per_1000_rows_{container}"] = Math.Round(writes * 1000.0 / rows, 1);
             }
+            profile.AddTo(metrics, "", rows, counter);
             return metrics;
         }
         finally
@@ -99,7 +103,7 @@ public static class IngestEndToEndBenchmark
     /// small data set of another seed first; its blobs are then replaced by the measured ones (new ETags: new drops).
     /// Metrics <c>customers_rows_per_sec</c> (wall), Cosmos reads and writes per 1,000 rows, profiles created and merged.
     /// </summary>
-    private static async Task<IReadOnlyDictionary<string, double>> CustomersOnlyAsync(IngestionPipeline pipeline, WriteCounter counter,
+    private static async Task<IReadOnlyDictionary<string, double>> CustomersOnlyAsync(IngestionPipeline pipeline, WriteCounter counter, StageProfile profile,
         List<string> paths, string warmUpDir, string storage, int customers)
     {
         foreach (var path in (await GenerateAndUploadAsync(warmUpDir, Math.Max(100, customers / 20), Environment.TickCount ^ 0x5bd1e995, storage))
@@ -110,6 +114,7 @@ public static class IngestEndToEndBenchmark
         // The warm-up overwrote blobs of the same names: upload the measured data set again (new ETags).
         await DropUploader.UploadAsync(Path.Combine(Path.GetDirectoryName(warmUpDir)!, "main", "drops"), storage);
         counter.Reset();
+        profile.Start();
         long rows = 0, created = 0, merged = 0;
         var stopwatch = Stopwatch.StartNew();
         foreach (var path in paths.Where(IsCustomers))
@@ -124,7 +129,7 @@ public static class IngestEndToEndBenchmark
             merged += report.CustomersMerged;
         }
         stopwatch.Stop();
-        return new Dictionary<string, double>
+        var metrics = new Dictionary<string, double>
         {
             ["customers"] = customers,
             ["customers_rows"] = rows,
@@ -135,43 +140,167 @@ public static class IngestEndToEndBenchmark
             ["customers_cosmos_reads_per_1000_rows"] = Math.Round(counter.Reads * 1000.0 / rows, 1),
             ["customers_cosmos_writes_per_1000_rows"] = Math.Round(counter.Writes * 1000.0 / rows, 1),
         };
+        profile.AddTo(metrics, "customers_", rows, counter);
+        return metrics;
     }
 
-    /// <summary>Counts Cosmos requests by kind as they leave the SDK.</summary>
+    /// <summary>
+    /// Counts Cosmos requests as they leave the SDK: reads and writes (the suite's headline figures), each request by kind
+    /// (read, query, create, upsert, replace, patch, delete) and container, and how many were in flight at once (the
+    /// maximum, and the mean over the measured time: summed request time / wall time).
+    /// </summary>
     private sealed class WriteCounter : RequestHandler
     {
         private long _writes;
         private long _reads;
+        private long _inFlight;
+        private long _maxInFlight;
+        private long _busyTicks;
         private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _writesByContainer = new();
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _byKind = new();
 
         public long Writes => Interlocked.Read(ref _writes);
 
         public long Reads => Interlocked.Read(ref _reads);
 
+        public long MaxInFlight => Interlocked.Read(ref _maxInFlight);
+
+        /// <summary>Summed time of all requests (from leaving the SDK's handler chain to the answer).</summary>
+        public TimeSpan Busy => TimeSpan.FromSeconds(Interlocked.Read(ref _busyTicks) / (double)Stopwatch.Frequency);
+
         public IReadOnlyDictionary<string, long> WritesByContainer => _writesByContainer;
+
+        /// <summary>Requests by <c>{kind}_{container}</c>.</summary>
+        public IReadOnlyDictionary<string, long> ByKind => _byKind;
+
+        public long Total => _byKind.Values.Sum();
 
         public void Reset()
         {
             Interlocked.Exchange(ref _writes, 0);
             Interlocked.Exchange(ref _reads, 0);
+            Interlocked.Exchange(ref _maxInFlight, 0);
+            Interlocked.Exchange(ref _busyTicks, 0);
             _writesByContainer.Clear();
+            _byKind.Clear();
         }
 
-        public override Task<ResponseMessage> SendAsync(RequestMessage request, CancellationToken cancellationToken)
+        public override async Task<ResponseMessage> SendAsync(RequestMessage request, CancellationToken cancellationToken)
         {
-            if (request.Method == HttpMethod.Get || request.Headers["x-ms-documentdb-isquery"] is not null)
+            var path = request.RequestUri?.OriginalString ?? "";
+            var at = path.IndexOf("colls/", StringComparison.Ordinal);
+            var container = at < 0 ? "other" : path[(at + 6)..].Split('/')[0];
+            var isQuery = request.Headers["x-ms-documentdb-isquery"] is not null || request.Headers["x-ms-cosmos-is-query-plan-request"] is not null;
+            var kind = isQuery ? "query"
+                : request.Method == HttpMethod.Get ? "read"
+                : request.Method == HttpMethod.Put ? "replace"
+                : request.Method == HttpMethod.Delete ? "delete"
+                : request.Method == HttpMethod.Patch ? "patch"
+                : string.Equals(request.Headers["x-ms-documentdb-is-upsert"], "true", StringComparison.OrdinalIgnoreCase) ? "upsert"
+                : "create";
+            _byKind.AddOrUpdate($"{kind}_{container}", 1, (_, n) => n + 1);
+            if (request.Method == HttpMethod.Get || isQuery)
             {
                 Interlocked.Increment(ref _reads);
             }
             else
             {
                 Interlocked.Increment(ref _writes);
-                var path = request.RequestUri?.OriginalString ?? "";
-                var at = path.IndexOf("colls/", StringComparison.Ordinal);
-                var container = at < 0 ? "other" : path[(at + 6)..].Split('/')[0];
                 _writesByContainer.AddOrUpdate(container, 1, (_, n) => n + 1);
             }
-            return base.SendAsync(request, cancellationToken);
+            var now = Interlocked.Increment(ref _inFlight);
+            long max;
+            while (now > (max = Interlocked.Read(ref _maxInFlight)) && Interlocked.CompareExchange(ref _maxInFlight, now, max) != max)
+            {
+            }
+            var started = Stopwatch.GetTimestamp();
+            try
+            {
+                return await base.SendAsync(request, cancellationToken);
+            }
+            finally
+            {
+                Interlocked.Add(ref _busyTicks, Stopwatch.GetTimestamp() - started);
+                Interlocked.Decrement(ref _inFlight);
+            }
         }
+    }
+
+    /// <summary>
+    /// Where the measured time goes: summed wall time of the pipeline's phase spans (<see cref="IngestionTelemetry"/>: read,
+    /// validate, resolve, write), CPU time of this process and, when <c>COSMOS_PID</c> names it, of the local Cosmos server
+    /// (from /proc/{pid}/stat, Linux only), against the wall time.
+    /// </summary>
+    private sealed class StageProfile : IDisposable
+    {
+        private readonly ActivityListener _listener;
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _phaseTicks = new();
+        private readonly int? _serverPid = int.TryParse(Environment.GetEnvironmentVariable("COSMOS_PID"), out var pid) ? pid : null;
+        private double _appCpu0;
+        private double _serverCpu0;
+        private long _started;
+
+        public StageProfile()
+        {
+            _listener = new ActivityListener
+            {
+                ShouldListenTo = source => source.Name == IngestionTelemetry.Name,
+                Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
+                ActivityStopped = activity => _phaseTicks.AddOrUpdate(activity.OperationName, activity.Duration.Ticks, (_, t) => t + activity.Duration.Ticks),
+            };
+            ActivitySource.AddActivityListener(_listener);
+        }
+
+        public void Start()
+        {
+            _phaseTicks.Clear();
+            _appCpu0 = CpuSeconds(Environment.ProcessId);
+            _serverCpu0 = _serverPid is { } pid ? CpuSeconds(pid) : double.NaN;
+            _started = Stopwatch.GetTimestamp();
+        }
+
+        public void AddTo(Dictionary<string, double> metrics, string prefix, long rows, WriteCounter counter)
+        {
+            var wall = Stopwatch.GetElapsedTime(_started).TotalSeconds;
+            foreach (var (phase, ticks) in _phaseTicks)
+            {
+                metrics[$"{prefix}phase_{phase.Replace("ingest ", "").Replace(' ', '_')}_ms_per_1000_rows"] =
+                    Math.Round(TimeSpan.FromTicks(ticks).TotalMilliseconds * 1000 / rows, 1);
+            }
+            metrics[$"{prefix}app_cpu_share_of_wall"] = Math.Round((CpuSeconds(Environment.ProcessId) - _appCpu0) / wall, 2);
+            metrics[$"{prefix}app_cpu_ms_per_row"] = Math.Round((CpuSeconds(Environment.ProcessId) - _appCpu0) * 1000 / rows, 2);
+            if (_serverPid is { } pid)
+            {
+                metrics[$"{prefix}cosmos_server_cpu_share_of_wall"] = Math.Round((CpuSeconds(pid) - _serverCpu0) / wall, 2);
+                metrics[$"{prefix}cosmos_server_cpu_ms_per_request"] = Math.Round((CpuSeconds(pid) - _serverCpu0) * 1000 / Math.Max(1, counter.Total), 3);
+            }
+            metrics[$"{prefix}cosmos_requests_per_row"] = Math.Round(counter.Total / (double)rows, 2);
+            metrics[$"{prefix}cosmos_requests_per_sec"] = Math.Round(counter.Total / wall);
+            metrics[$"{prefix}cosmos_max_in_flight"] = counter.MaxInFlight;
+            metrics[$"{prefix}cosmos_mean_in_flight"] = Math.Round(counter.Busy.TotalSeconds / wall, 2);
+            metrics[$"{prefix}cosmos_mean_request_ms"] = Math.Round(counter.Busy.TotalMilliseconds / Math.Max(1, counter.Total), 2);
+            foreach (var (kind, n) in counter.ByKind.OrderBy(k => k.Key, StringComparer.Ordinal))
+            {
+                metrics[$"{prefix}requests_per_1000_rows_{kind}"] = Math.Round(n * 1000.0 / rows, 1);
+            }
+        }
+
+        /// <summary>utime + stime of a process, in seconds (fields 14 and 15 of /proc/{pid}/stat, in clock ticks of 1/100 s).</summary>
+        private static double CpuSeconds(int pid)
+        {
+            try
+            {
+                var stat = File.ReadAllText($"/proc/{pid}/stat");
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                return (long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture)
+                    + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture)) / 100.0;
+            }
+            catch (IOException)
+            {
+                return double.NaN;
+            }
+        }
+
+        public void Dispose() => _listener.Dispose();
     }
 }

@@ -88,17 +88,28 @@ public sealed class CosmosIdentityStore(CosmosContainers containers) : IIdentity
         }
     }
 
-    public async Task AddCandidateAsync(string key, string customerId, int maxCandidates, CancellationToken cancellationToken = default)
+    public Task AddCandidateAsync(string key, string customerId, int maxCandidates, CancellationToken cancellationToken = default) =>
+        AddCandidatesAsync(key, [customerId], maxCandidates, probablyAbsent: false, cancellationToken);
+
+    /// <summary>One read and one conditional write for all of a chunk's new candidates of the key; when the chunk's batched
+    /// read found no document, a create first (no read), falling back to the read-modify-write when someone created it meanwhile.</summary>
+    public async Task AddCandidatesAsync(string key, IReadOnlyList<string> customerIds, int maxCandidates, bool probablyAbsent,
+        CancellationToken cancellationToken = default)
     {
+        if (customerIds.Count == 0)
+        {
+            return;
+        }
         var container = await Container(cancellationToken);
         for (var attempt = 0; attempt < 10; attempt++)
         {
-            var existing = await CosmosQueries.ReadAsync<IdentityClaim>(container, key, cancellationToken);
+            var existing = probablyAbsent && attempt == 0 ? null : await CosmosQueries.ReadAsync<IdentityClaim>(container, key, cancellationToken);
             if (existing is null)
             {
+                var initial = Append([], customerIds, maxCandidates);
                 try
                 {
-                    await container.CreateItemAsync(new IdentityClaim(key, customerId, "block", [customerId]), new PartitionKey(key),
+                    await container.CreateItemAsync(new IdentityClaim(key, customerIds[0], "block", initial), new PartitionKey(key),
                         new ItemRequestOptions { EnableContentResponseOnWrite = false }, cancellationToken);
                     return;
                 }
@@ -107,15 +118,11 @@ public sealed class CosmosIdentityStore(CosmosContainers containers) : IIdentity
                     continue;
                 }
             }
-            var candidates = existing.Value.Candidates ?? [];
-            if (candidates.Contains(customerId))
+            var before = existing.Value.Candidates ?? [];
+            var candidates = Append([.. before], customerIds, maxCandidates);
+            if (candidates.SequenceEqual(before, StringComparer.Ordinal))
             {
                 return;
-            }
-            candidates.Add(customerId);
-            if (candidates.Count > maxCandidates)
-            {
-                candidates.RemoveRange(0, candidates.Count - maxCandidates);
             }
             try
             {
@@ -128,5 +135,24 @@ public sealed class CosmosIdentityStore(CosmosContainers containers) : IIdentity
             }
         }
         throw new InvalidOperationException("Could not update a blocking key after 10 attempts (constant contention).");
+    }
+
+    /// <summary>Appends the ids not listed yet, in order, keeping the newest <paramref name="maxCandidates"/> (the cap of
+    /// one <see cref="AddCandidateAsync"/> after another).</summary>
+    private static List<string> Append(List<string> candidates, IReadOnlyList<string> customerIds, int maxCandidates)
+    {
+        foreach (var customerId in customerIds)
+        {
+            if (candidates.Contains(customerId))
+            {
+                continue;
+            }
+            candidates.Add(customerId);
+            if (candidates.Count > maxCandidates)
+            {
+                candidates.RemoveRange(0, candidates.Count - maxCandidates);
+            }
+        }
+        return candidates;
     }
 }

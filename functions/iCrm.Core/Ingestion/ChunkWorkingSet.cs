@@ -92,11 +92,37 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
             ? ValueTask.FromResult<Entry?>(entry)
             : LoadStoredAsync(customerId, create, cancellationToken);
 
+    /// <summary>Profiles read ahead for the chunk (<see cref="PrefetchAsync"/>): id → the stored version, or null when there
+    /// was none. Used once each, when the chunk first asks for the profile; a profile created or changed by another writer
+    /// since is caught by the conditional write, which then replays the chunk's rows on the fresh copy.</summary>
+    private readonly Dictionary<string, Versioned<CustomerProfile>?> _prefetched = new(StringComparer.Ordinal);
+
+    /// <summary>Profile reads of one prefetch in flight at once.</summary>
+    private const int PrefetchConcurrency = 32;
+
+    public async ValueTask PrefetchAsync(IReadOnlyCollection<string> customerIds, CancellationToken cancellationToken)
+    {
+        var wanted = customerIds.Where(id => !_entries.ContainsKey(id) && !_prefetched.ContainsKey(id)).ToList();
+        if (wanted.Count == 0)
+        {
+            return;
+        }
+        var read = new Versioned<CustomerProfile>?[wanted.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, wanted.Count),
+            new ParallelOptions { MaxDegreeOfParallelism = PrefetchConcurrency, CancellationToken = cancellationToken },
+            async (i, ct) => read[i] = await store.GetAsync(wanted[i], ct));
+        for (var i = 0; i < wanted.Count; i++)
+        {
+            _prefetched[wanted[i]] = read[i];
+        }
+    }
+
     private async ValueTask<Entry?> LoadStoredAsync(string customerId, bool create, CancellationToken cancellationToken)
     {
-        var stored = await store.GetAsync(customerId, cancellationToken);
+        var stored = _prefetched.Remove(customerId, out var ahead) ? ahead : await store.GetAsync(customerId, cancellationToken);
         if (stored is null && !create)
         {
+            _prefetched[customerId] = null; // asked again (e.g. to be created): still known to be absent
             return null;
         }
         var entry = stored is null

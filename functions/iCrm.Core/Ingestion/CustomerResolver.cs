@@ -86,7 +86,99 @@ public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher h
         {
             cache.Claims[key] = found.GetValueOrDefault(key);
         }
+        await profiles.PrefetchAsync(ProfilesToRead(records, cache), cancellationToken);
     }
+
+    /// <summary>
+    /// The profiles resolving the chunk's rows will probably look at, from the identity documents just read: the owners of
+    /// their keys, the id a customer row without an owned key would create (it may exist from an earlier attempt), and that
+    /// row's blocking candidates. Rows resolved earlier in the chunk may change the picture (a key claimed meanwhile): a
+    /// profile not read here is read when asked for, as before.
+    /// </summary>
+    private HashSet<string> ProfilesToRead(IReadOnlyList<DropRecord> records, DropResolutionCache cache)
+    {
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        DropRecord? previous = null;
+        foreach (var record in records)
+        {
+            if (record is not CustomerRecord)
+            {
+                if (previous is null || previous.SourceCustomerId != record.SourceCustomerId || previous.Source != record.Source)
+                {
+                    if (cache.Claims.GetValueOrDefault(SourceKeyOf(record, cache)) is { Kind: not ErasedKeys.Kind } claim)
+                    {
+                        ids.Add(claim.CustomerId);
+                    }
+                    previous = record;
+                }
+                continue;
+            }
+            previous = null;
+            if (!cache.Prepared.TryGetValue(record, out var prepared))
+            {
+                continue;
+            }
+            var owned = false;
+            foreach (var key in prepared.Keys)
+            {
+                if (cache.Claims.GetValueOrDefault(key.Value) is { Kind: not ErasedKeys.Kind } claim)
+                {
+                    ids.Add(claim.CustomerId);
+                    owned = true;
+                }
+                if (key.Kind == MatchKeyKind.SourceId)
+                {
+                    ids.Add(MatchKeyHasher.CustomerIdFor(key));
+                }
+            }
+            if (owned)
+            {
+                continue;
+            }
+            foreach (var key in prepared.BlockingKeys)
+            {
+                if (cache.Claims.GetValueOrDefault(key.Value) is { Candidates: { } listed })
+                {
+                    ids.UnionWith(listed);
+                }
+            }
+        }
+        return ids;
+    }
+
+    /// <summary>Writes the chunk's pending identity writes, concurrently: claims first (a claim lost to another writer means
+    /// the chunk was resolved on a wrong assumption: nothing more is written, and the caller resolves it again), then the
+    /// blocking-key candidates and the merge reviews.</summary>
+    public async ValueTask<bool> FlushChunkAsync(IProfileLookup profiles, CancellationToken cancellationToken)
+    {
+        if (profiles.Cache.Pending is not { IsEmpty: false } pending)
+        {
+            return true;
+        }
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = FlushConcurrency, CancellationToken = cancellationToken };
+        var lost = 0;
+        await Parallel.ForEachAsync(pending.Claims, parallel, async (claim, ct) =>
+        {
+            if (await identities.ClaimAsync(claim.Key, claim.Kind, claim.CustomerId, ct) != claim.CustomerId)
+            {
+                Interlocked.Increment(ref lost);
+            }
+        });
+        if (lost > 0)
+        {
+            return false;
+        }
+        await Parallel.ForEachAsync(pending.Candidates, parallel, async (candidates, ct) =>
+            await identities.AddCandidatesAsync(candidates.Key, candidates.Value.CustomerIds, BlockingKeys.CandidateCap, candidates.Value.ReadAsAbsent, ct));
+        if (reviews is not null)
+        {
+            await Parallel.ForEachAsync(pending.Reviews, parallel, async (review, ct) => await reviews.UpsertAsync(review, ct));
+        }
+        return true;
+    }
+
+    /// <summary>Identity writes of one chunk in flight at once.</summary>
+    private const int FlushConcurrency = 32;
 
     private PreparedKeys Prepare(CustomerRecord customer)
     {
@@ -155,12 +247,15 @@ public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher h
         // The row's free keys are claimed together (one round trip, not one per key), then judged in order of strength.
         var unowned = keys.Where(k => !owners.ContainsKey(k.Value)).ToList();
         var claimedFor = customerId;
-        var claimed = unowned.Count switch
-        {
-            0 => [],
-            1 => [await identities.ClaimAsync(unowned[0].Value, MatchKey.Prefix(unowned[0].Kind), claimedFor, cancellationToken)],
-            _ => await Task.WhenAll(unowned.Select(k => identities.ClaimAsync(k.Value, MatchKey.Prefix(k.Kind), claimedFor, cancellationToken))),
-        };
+        var pending = profiles.Cache.Pending;
+        var claimed = pending is not null
+            ? pending.Claim(unowned, claimedFor) // written with the chunk's other claims before its profiles; a loss redoes the chunk
+            : unowned.Count switch
+            {
+                0 => [],
+                1 => [await identities.ClaimAsync(unowned[0].Value, MatchKey.Prefix(unowned[0].Kind), claimedFor, cancellationToken)],
+                _ => await Task.WhenAll(unowned.Select(k => identities.ClaimAsync(k.Value, MatchKey.Prefix(k.Kind), claimedFor, cancellationToken))),
+            };
         for (var i = 0; i < unowned.Count; i++)
         {
             var key = unowned[i];
@@ -191,8 +286,19 @@ public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher h
         {
             var filed = (await profiles.FindAsync(customerId, cancellationToken))?.MatchKeys;
             var unfiled = blockingKeys.Where(k => filed?.Contains(k.Value) != true).ToList();
-            // Each key is its own document: filed together, one round trip for the row.
-            await Task.WhenAll(unfiled.Select(k => identities.AddCandidateAsync(k.Value, customerId, BlockingKeys.CandidateCap, cancellationToken)));
+            if (pending is not null)
+            {
+                // Filed with the chunk's other candidates (one write per key per chunk) before its profiles are written.
+                foreach (var key in unfiled)
+                {
+                    pending.AddCandidate(key.Value, customerId, profiles.Cache.Claims.TryGetValue(key.Value, out var read) && read is null);
+                }
+            }
+            else
+            {
+                // Each key is its own document: filed together, one round trip for the row.
+                await Task.WhenAll(unfiled.Select(k => identities.AddCandidateAsync(k.Value, customerId, BlockingKeys.CandidateCap, cancellationToken)));
+            }
             foreach (var key in unfiled)
             {
                 FileCandidate(profiles.Cache, key.Value, customerId);
@@ -235,7 +341,7 @@ public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher h
                 continue; // joined it after all (a shared key claimed meanwhile)
             }
             var explanation = possible.Explanation;
-            await reviews!.UpsertAsync(new MergeReview
+            var review = new MergeReview
             {
                 Id = MergeReview.IdFor(recordKey, possible.CustomerId),
                 RecordKey = recordKey,
@@ -248,7 +354,15 @@ public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher h
                     .Select(e => new MergeReviewEvidence(e.Field.ToString(), e.Level.ToString(), e.Weight))],
                 DropId = dropId,
                 At = now,
-            }, cancellationToken);
+            };
+            if (profiles.Cache.Pending is { } pending)
+            {
+                pending.Reviews.Add(review);
+            }
+            else
+            {
+                await reviews!.UpsertAsync(review, cancellationToken);
+            }
         }
     }
 

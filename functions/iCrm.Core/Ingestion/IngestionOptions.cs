@@ -32,6 +32,14 @@ public sealed class IngestionOptions
     /// <summary>Profiles written concurrently within a chunk.</summary>
     public int WriteConcurrency { get; set; } = 16;
 
+    /// <summary>
+    /// Whether a chunk's identity writes (key claims, blocking-key candidates, merge reviews) are held while its rows are
+    /// resolved and written together, concurrently, before its profiles (on), or written by each row as it is resolved
+    /// (off: a round trip or two after every row). On, a claim lost to another writer makes the chunk resolve again with
+    /// this off, so the outcome is the one the row-by-row writes would have had.
+    /// </summary>
+    public bool DeferIdentityWrites { get; set; } = true;
+
     /// <summary>Attempts per profile write when another writer changed it meanwhile (412).</summary>
     public int MaxWriteAttempts { get; set; } = 20;
 

@@ -419,58 +419,73 @@ public sealed class IngestionPipeline(
     {
         var marker = $"{report.Id}#{chunkIndex}";
         var now = time.GetUtcNow();
-        var working = new ChunkWorkingSet(customers, history, cache, marker, now);
-        DropRecord? previous = null;
-        Resolution? previousResolution = null;
-        ChunkWorkingSet.Entry? previousEntry = null;
-        List<RowRejection>? erased = null;
+        ChunkWorkingSet working;
+        List<RowRejection>? erased;
         // These two spans are ended explicitly, not by using, to keep the per-row loop out of a try/finally (the method
         // stays as it was without telemetry). A chunk that throws leaves its span unexported; the drop's span reports it.
         var resolve = IngestionTelemetry.StartPhase(IngestionTelemetry.Resolve, records.Count, chunkIndex);
-        await resolver.PrepareChunkAsync(records, working, cancellationToken);
-        for (var i = 0; i < records.Count; i++)
+        for (var deferred = options.DeferIdentityWrites; ; deferred = false)
         {
-            var record = records[i];
-            if (previousEntry is not null && record is not CustomerRecord && IsSameCustomer(previous!, record))
+            working = new ChunkWorkingSet(customers, history, cache, marker, now);
+            cache.Pending = deferred ? new PendingIdentityWrites() : null;
+            DropRecord? previous = null;
+            Resolution? previousResolution = null;
+            ChunkWorkingSet.Entry? previousEntry = null;
+            erased = null;
+            await resolver.PrepareChunkAsync(records, working, cancellationToken);
+            for (var i = 0; i < records.Count; i++)
             {
-                // The next row of the same customer (chunks hold each customer's rows together): same resolution, same profile.
-                ChunkWorkingSet.Add(previousEntry, previousResolution!, record);
-                continue;
-            }
-            var resolution = await resolver.ResolveAsync(record, working, cancellationToken);
-            if (resolution.ErasedSubject)
-            {
-                // The raw text is not kept: it is the erased person's data.
-                (erased ??= []).Add(new RowRejection(record.Line, null, RejectionReasons.ErasedSubject,
-                    "The row names a customer who was erased; it was not applied.", ""));
-                (previous, previousResolution, previousEntry) = (null, null, null);
-                continue;
-            }
-            if (resolution.MergeFrom.Count > 0)
-            {
-                foreach (var otherId in resolution.MergeFrom)
+                var record = records[i];
+                if (previousEntry is not null && record is not CustomerRecord && IsSameCustomer(previous!, record))
                 {
-                    await working.MergeAsync(resolution.CustomerId, otherId,
-                        resolution.Explanations.FirstOrDefault(e => e.OtherId == otherId) ?? new MergeExplanation(otherId, now, "SharedKey", null, []),
-                        cancellationToken);
+                    // The next row of the same customer (chunks hold each customer's rows together): same resolution, same profile.
+                    ChunkWorkingSet.Add(previousEntry, previousResolution!, record);
+                    continue;
                 }
-            }
-            var entry = await working.AddAsync(resolution, record, cancellationToken);
-            // Only an activity row resolved without merges is cached as is for its source id (see CustomerResolver).
-            var reusable = record is not CustomerRecord && resolution.MergeFrom.Count == 0 && resolution.Explanations.Count == 0;
-            if (reusable)
-            {
-                // Room for the customer's run of rows at once (the planner put them together), not doubling as they come.
-                var run = 1;
-                while (i + run < records.Count && records[i + run] is not CustomerRecord && IsSameCustomer(record, records[i + run]))
+                var resolution = await resolver.ResolveAsync(record, working, cancellationToken);
+                if (resolution.ErasedSubject)
                 {
-                    run++;
+                    // The raw text is not kept: it is the erased person's data.
+                    (erased ??= []).Add(new RowRejection(record.Line, null, RejectionReasons.ErasedSubject,
+                        "The row names a customer who was erased; it was not applied.", ""));
+                    (previous, previousResolution, previousEntry) = (null, null, null);
+                    continue;
                 }
-                entry.Records.EnsureCapacity(entry.Records.Count + run - 1);
+                if (resolution.MergeFrom.Count > 0)
+                {
+                    foreach (var otherId in resolution.MergeFrom)
+                    {
+                        await working.MergeAsync(resolution.CustomerId, otherId,
+                            resolution.Explanations.FirstOrDefault(e => e.OtherId == otherId) ?? new MergeExplanation(otherId, now, "SharedKey", null, []),
+                            cancellationToken);
+                    }
+                }
+                var entry = await working.AddAsync(resolution, record, cancellationToken);
+                // Only an activity row resolved without merges is cached as is for its source id (see CustomerResolver).
+                var reusable = record is not CustomerRecord && resolution.MergeFrom.Count == 0 && resolution.Explanations.Count == 0;
+                if (reusable)
+                {
+                    // Room for the customer's run of rows at once (the planner put them together), not doubling as they come.
+                    var run = 1;
+                    while (i + run < records.Count && records[i + run] is not CustomerRecord && IsSameCustomer(record, records[i + run]))
+                    {
+                        run++;
+                    }
+                    entry.Records.EnsureCapacity(entry.Records.Count + run - 1);
+                }
+                (previous, previousResolution, previousEntry) = reusable ? (record, resolution, entry) : (null, null, null);
             }
-            (previous, previousResolution, previousEntry) = reusable ? (record, resolution, entry) : (null, null, null);
+            await working.CompleteInterruptedMergesAsync(cancellationToken);
+            // The chunk's key claims, blocking candidates and reviews, written together before its profiles. A claim lost to
+            // another writer (another drop claimed a key first) invalidates what the rows decided: resolve the chunk again,
+            // writing row by row. The keys it did claim are then found owned, as by a re-run after a crash.
+            if (await resolver.FlushChunkAsync(working, cancellationToken))
+            {
+                break;
+            }
+            cache.StartChunk();
         }
-        await working.CompleteInterruptedMergesAsync(cancellationToken);
+        cache.Pending = null;
         resolve?.Dispose();
         if (erased is not null)
         {

@@ -67,6 +67,18 @@ public interface IIdentityStore
     /// <summary>Adds a candidate customer to a blocking key (bounded list).</summary>
     Task AddCandidateAsync(string key, string customerId, int maxCandidates, CancellationToken cancellationToken = default);
 
+    /// <summary>Adds several candidates to a blocking key, in order, as if <see cref="AddCandidateAsync"/> were called for each
+    /// (same list, same cap). <paramref name="probablyAbsent"/>: a recent read found no document, so a store may try to create
+    /// it first. Stores that can, do it in one write.</summary>
+    async Task AddCandidatesAsync(string key, IReadOnlyList<string> customerIds, int maxCandidates, bool probablyAbsent,
+        CancellationToken cancellationToken = default)
+    {
+        foreach (var customerId in customerIds)
+        {
+            await AddCandidateAsync(key, customerId, maxCandidates, cancellationToken);
+        }
+    }
+
     /// <summary>Removes the claim on <paramref name="key"/> if <paramref name="customerId"/> still owns it (a new profile that
     /// was rejected before it was ever written must not keep keys pointing at nothing); otherwise leaves it.</summary>
     Task ReleaseAsync(string key, string customerId, CancellationToken cancellationToken = default);
