@@ -325,14 +325,14 @@ async function customers(_, params) {
     </div>
     <section class="panel"><h3>Churn risk and value on this page</h3>${chartBox('customers-scatter', 'Churn risk against 12-month value for the customers on this page', 220)}</section>
     <section class="panel">
-        <table id="customer-table"><thead><tr><th>Customer</th><th>Segment</th><th class="num">R · F</th><th class="num">Churn risk</th><th class="num">CLV (12 m)</th><th class="num">Orders</th><th>Last order</th><th>Sources</th></tr></thead>
+        <table id="customer-table"><thead><tr><th>Customer</th><th>Segment</th><th class="num">Churn risk</th><th class="num">CLV (12 m)</th><th class="num">Orders</th><th>Last order</th><th>Sources</th><th class="num" title="RFM recency and frequency scores">R · F</th></tr></thead>
         <tbody>${items.map(c => `<tr data-id="${esc(c.id)}"><td><a href="#/customer/${encodeURIComponent(c.id)}">${esc(fullName(c) || c.id)}</a></td>
           <td>${esc(prediction(c, 'segments')?.label || '')}</td>
-          <td class="num rf">${prediction(c, 'segments')?.recency ? `${prediction(c, 'segments').recency} · ${prediction(c, 'segments').frequency}` : '–'}</td>
           <td class="num">${prediction(c, 'churn') ? pct(prediction(c, 'churn').value) : '–'}</td>
           <td class="num">${prediction(c, 'clv') ? fmt(prediction(c, 'clv').value, 2) : '–'}</td>
           <td class="num">${fmt(c.history?.orders)}</td><td>${date(c.history?.lastOrder)}</td>
-          <td>${esc(Object.keys(c.identities || {}).join(', '))}</td></tr>`).join('')}</tbody></table>
+          <td>${esc(Object.keys(c.identities || {}).join(', '))}</td>
+          <td class="num rf">${prediction(c, 'segments')?.recency ? `${prediction(c, 'segments').recency} · ${prediction(c, 'segments').frequency}` : '–'}</td></tr>`).join('')}</tbody></table>
         ${items.length === 0 ? '<p class="muted">No customers match this filter on this page.</p>' : ''}
     </section>`;
   document.getElementById('customer-filters').addEventListener('submit', e => {
@@ -359,8 +359,6 @@ const CSV_COLUMNS = [
   ['id', c => c.id],
   ['sources', c => Object.keys(c.identities || {}).join(' ')],
   ['segment', c => prediction(c, 'segments')?.label],
-  ['rfm_recency', c => prediction(c, 'segments')?.recency],
-  ['rfm_frequency', c => prediction(c, 'segments')?.frequency],
   ['churn_probability', c => prediction(c, 'churn')?.value],
   ['churn_band', c => prediction(c, 'churn')?.label],
   ['clv_12m', c => prediction(c, 'clv')?.value],
@@ -370,6 +368,8 @@ const CSV_COLUMNS = [
   ['consent_email', c => c.consent?.email],
   ['consent_sms', c => c.consent?.sms],
   ['consent_phone', c => c.consent?.phone],
+  ['rfm_recency', c => prediction(c, 'segments')?.recency],
+  ['rfm_frequency', c => prediction(c, 'segments')?.frequency],
 ];
 const csvCell = v => {
   const s = v == null ? '' : String(v);
