@@ -138,7 +138,7 @@ var customersIndexingPolicy = {
     { path: '/mergeExplanations/*' }
     { path: '/predictions/*/topFactors/*' }
   ]
-  // Each field a list may filter on and lead its ORDER BY with (segment, cluster, consent channel), with each score.
+  // Each field a list may filter on and lead its ORDER BY with (segment, cluster, RFM scores, consent channel), with each score.
   compositeIndexes: [
     [
       { path: '/predictions/segments/label', order: 'ascending' }
@@ -154,6 +154,33 @@ var customersIndexingPolicy = {
     ]
     [
       { path: '/predictions/segments/value', order: 'ascending' }
+      { path: '/predictions/clv/value', order: 'descending' }
+    ]
+    // An RFM grid cell (recency and frequency scores), a grid row, a grid column.
+    [
+      { path: '/predictions/segments/recency', order: 'ascending' }
+      { path: '/predictions/segments/frequency', order: 'ascending' }
+      { path: '/predictions/churn/value', order: 'descending' }
+    ]
+    [
+      { path: '/predictions/segments/recency', order: 'ascending' }
+      { path: '/predictions/segments/frequency', order: 'ascending' }
+      { path: '/predictions/clv/value', order: 'descending' }
+    ]
+    [
+      { path: '/predictions/segments/recency', order: 'ascending' }
+      { path: '/predictions/churn/value', order: 'descending' }
+    ]
+    [
+      { path: '/predictions/segments/recency', order: 'ascending' }
+      { path: '/predictions/clv/value', order: 'descending' }
+    ]
+    [
+      { path: '/predictions/segments/frequency', order: 'ascending' }
+      { path: '/predictions/churn/value', order: 'descending' }
+    ]
+    [
+      { path: '/predictions/segments/frequency', order: 'ascending' }
       { path: '/predictions/clv/value', order: 'descending' }
     ]
     [

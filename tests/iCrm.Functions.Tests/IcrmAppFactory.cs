@@ -20,6 +20,7 @@ public sealed class IcrmAppFactory : WebApplicationFactory<Program>
     public InMemoryDropSource Drops { get; } = new();
     public InMemoryModelRegistry Registry { get; } = new();
     public InMemorySubjectErasureStore Erasures { get; }
+    public iCrm.Ml.Scoring.InProcessScoringResults Scoring { get; } = new();
 
     public IcrmAppFactory() => Erasures = new InMemorySubjectErasureStore(Customers, Identities);
 
@@ -50,6 +51,7 @@ public sealed class IcrmAppFactory : WebApplicationFactory<Program>
             services.RemoveAll<IModelRegistry>().AddSingleton<IModelRegistry>(Registry);
             services.RemoveAll<ITrainingLease>().AddSingleton<ITrainingLease>(Registry);
             services.RemoveAll<ITrainingRunLog>().AddSingleton<ITrainingRunLog>(Registry);
+            services.RemoveAll<iCrm.Ml.Scoring.IScoringResults>().AddSingleton<iCrm.Ml.Scoring.IScoringResults>(Scoring);
             services.RemoveAll<iCrm.Core.Privacy.ISubjectErasureStore>().AddSingleton<iCrm.Core.Privacy.ISubjectErasureStore>(Erasures);
             services.RemoveAll<iCrm.Core.Privacy.IQuarantineEraser>().AddSingleton<iCrm.Core.Privacy.IQuarantineEraser>(new InMemoryQuarantineEraser(Quarantine));
         });

@@ -72,6 +72,58 @@ public sealed class BlobScoringResults(BlobServiceClient blobs) : IScoringResult
         }
     }
 
+    private const string LatestPath = "runs/latest-summary.json";
+
+    public async Task PublishLatestAsync(ScoringSummary summary, CancellationToken cancellationToken = default)
+    {
+        var blob = (await ContainerAsync(cancellationToken)).GetBlobClient(LatestPath);
+        // Read, compare, replace with the ETag read: a concurrent reducer of another run makes the write fail, and the
+        // comparison runs again against what it wrote.
+        for (var attempt = 0; attempt < 10; attempt++)
+        {
+            ScoringSummary? current = null;
+            ETag? etag = null;
+            try
+            {
+                var content = await blob.DownloadContentAsync(cancellationToken);
+                current = content.Value.Content.ToObjectFromJson<ScoringSummary>(Json);
+                etag = content.Value.Details.ETag;
+            }
+            catch (RequestFailedException e) when (e.Status == 404)
+            {
+            }
+            if (!summary.IsNewerThan(current))
+            {
+                return;
+            }
+            try
+            {
+                await blob.UploadAsync(BinaryData.FromObjectAsJson(summary, Json), new BlobUploadOptions
+                {
+                    Conditions = etag is { } tag ? new BlobRequestConditions { IfMatch = tag } : new BlobRequestConditions { IfNoneMatch = ETag.All },
+                }, cancellationToken);
+                return;
+            }
+            catch (RequestFailedException e) when (e.Status is 409 or 412)
+            {
+            }
+        }
+        throw new InvalidOperationException("The latest scoring summary kept changing while it was being replaced.");
+    }
+
+    public async Task<ScoringSummary?> GetLatestSummaryAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var content = await (await ContainerAsync(cancellationToken)).GetBlobClient(LatestPath).DownloadContentAsync(cancellationToken);
+            return content.Value.Content.ToObjectFromJson<ScoringSummary>(Json);
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return null;
+        }
+    }
+
     private async Task<bool> TryCreateAsync(string path, BinaryData content, CancellationToken cancellationToken)
     {
         try

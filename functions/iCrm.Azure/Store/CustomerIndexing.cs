@@ -14,6 +14,8 @@ public static class CustomerIndexing
 {
     public const string SegmentLabel = "/predictions/segments/label";
     public const string Cluster = "/predictions/segments/value";
+    public const string Recency = "/predictions/segments/recency";
+    public const string Frequency = "/predictions/segments/frequency";
     public const string Churn = "/predictions/churn/value";
     public const string Clv = "/predictions/clv/value";
     public const string Identities = "/identities";
@@ -35,14 +37,16 @@ public static class CustomerIndexing
         _ => throw new ArgumentOutOfRangeException(nameof(sort)),
     };
 
-    /// <summary>The equality-filter paths a score-sorted list may lead its ORDER BY with, in the order the query picks them.</summary>
-    public static IReadOnlyList<string> SortPrefixes { get; } =
-        [SegmentLabel, Cluster, Consent(ConsentChannel.Email), Consent(ConsentChannel.Sms), Consent(ConsentChannel.Phone)];
+    /// <summary>The equality-filter paths a score-sorted list may lead its ORDER BY with, in the order the query picks them
+    /// (an RFM grid cell filters on two fields, recency and frequency, and leads with both).</summary>
+    public static IReadOnlyList<IReadOnlyList<string>> SortPrefixes { get; } =
+        [[SegmentLabel], [Cluster], [Recency, Frequency], [Recency], [Frequency],
+         [Consent(ConsentChannel.Email)], [Consent(ConsentChannel.Sms)], [Consent(ConsentChannel.Phone)]];
 
     /// <summary>(path, descending) pairs of each composite index: every prefix with each score, highest score first.</summary>
     public static IReadOnlyList<IReadOnlyList<(string Path, bool Descending)>> CompositeIndexes { get; } =
         [.. SortPrefixes.SelectMany(prefix => new[] { Churn, Clv }.Select(score =>
-            (IReadOnlyList<(string, bool)>)[(prefix, false), (score, true)]))];
+            (IReadOnlyList<(string, bool)>)[.. prefix.Select(p => (p, false)), (score, true)]))];
 
     /// <summary>History kept on the profile that no list filters on: not indexing it makes every profile write cheaper.</summary>
     public static IReadOnlyList<string> ExcludedPaths { get; } =

@@ -19,7 +19,7 @@ public static class CustomerListSql
         if (query.Sort != CustomerSort.None)
         {
             sql.Append(" ORDER BY ");
-            if (SortPrefix(query) is { } prefix)
+            foreach (var prefix in SortPrefix(query))
             {
                 sql.Append(Property(prefix)).Append(" ASC, ");
             }
@@ -35,18 +35,20 @@ public static class CustomerListSql
         return Define("SELECT VALUE COUNT(1) FROM c WHERE " + where, parameters);
     }
 
-    /// <summary>The equality-filtered path the ORDER BY leads with (a composite index serves the pair), or null.</summary>
-    public static string? SortPrefix(CustomerListQuery query) =>
-        query.Segment is not null ? CustomerIndexing.SegmentLabel
-        : query.Cluster is not null ? CustomerIndexing.Cluster
-        : query.WithConsent is { } channel ? CustomerIndexing.Consent(channel)
-        : null;
+    /// <summary>The equality-filtered paths the ORDER BY leads with (a composite index serves them with the score), or none.</summary>
+    public static IReadOnlyList<string> SortPrefix(CustomerListQuery query) =>
+        query.Segment is not null ? [CustomerIndexing.SegmentLabel]
+        : query.Cluster is not null ? [CustomerIndexing.Cluster]
+        : query is { Recency: not null, Frequency: not null } ? [CustomerIndexing.Recency, CustomerIndexing.Frequency]
+        : query.Recency is not null ? [CustomerIndexing.Recency]
+        : query.Frequency is not null ? [CustomerIndexing.Frequency]
+        : query.WithConsent is { } channel ? [CustomerIndexing.Consent(channel)]
+        : [];
 
     /// <summary>The ORDER BY of a query as (path, descending) pairs, for checking it against the composite indexes.</summary>
     public static IReadOnlyList<(string Path, bool Descending)> OrderBy(CustomerListQuery query) =>
         query.Sort == CustomerSort.None ? []
-        : SortPrefix(query) is { } prefix ? [(prefix, false), (CustomerIndexing.Score(query.Sort), true)]
-        : [(CustomerIndexing.Score(query.Sort), true)];
+        : [.. SortPrefix(query).Select(p => (p, false)), (CustomerIndexing.Score(query.Sort), true)];
 
     private static (string Where, List<(string Name, object Value)> Parameters) Where(CustomerListQuery query)
     {
@@ -61,6 +63,16 @@ public static class CustomerListSql
         {
             clauses.Add($"{Property(CustomerIndexing.Cluster)} = @cluster");
             parameters.Add(("@cluster", cluster));
+        }
+        if (query.Recency is { } recency)
+        {
+            clauses.Add($"{Property(CustomerIndexing.Recency)} = @recency");
+            parameters.Add(("@recency", recency));
+        }
+        if (query.Frequency is { } frequency)
+        {
+            clauses.Add($"{Property(CustomerIndexing.Frequency)} = @frequency");
+            parameters.Add(("@frequency", frequency));
         }
         if (query.MinChurn is { } minChurn)
         {

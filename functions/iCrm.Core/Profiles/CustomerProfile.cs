@@ -166,7 +166,17 @@ public sealed class FeedbackItem
 
 public sealed record Subscription(string Plan, DateOnly StartDate, DateOnly? EndDate, decimal? Amount, string? Period, string Source);
 
-public sealed record Prediction(string ModelVersion, DateTimeOffset At, double Value, string? Label, IReadOnlyList<Factor> TopFactors);
+public sealed record Prediction(string ModelVersion, DateTimeOffset At, double Value, string? Label, IReadOnlyList<Factor> TopFactors)
+{
+    /// <summary>Segments only: the RFM recency score (1-5), flat beside the label so customer lists can filter on it with
+    /// the index (<c>topFactors</c>, which also carries it, is left out of the index). Null for other kinds and prospects.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public int? Recency { get; init; }
+
+    /// <summary>Segments only: the RFM frequency score (1-5), see <see cref="Recency"/>.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public int? Frequency { get; init; }
+}
 
 public sealed record Factor(string Feature, string Label, double Contribution);
 

@@ -34,6 +34,8 @@ public enum ConsentChannel
 /// <param name="Source">Only customers with an identity from this source system.</param>
 /// <param name="ExcludeProfilingWithdrawn">Leave out customers whose profiling consent is false (score lists).</param>
 /// <param name="OnlyProfilingWithdrawn">Only customers whose profiling consent is false; used to count those left out.</param>
+/// <param name="Recency">RFM recency score 1-5 (the segments prediction's <c>recency</c>): one row of the RFM grid.</param>
+/// <param name="Frequency">RFM frequency score 1-5 (the segments prediction's <c>frequency</c>): one column of the RFM grid.</param>
 public sealed record CustomerListQuery(
     string? Segment = null,
     int? Cluster = null,
@@ -45,7 +47,9 @@ public sealed record CustomerListQuery(
     string? Source = null,
     CustomerSort Sort = CustomerSort.None,
     bool ExcludeProfilingWithdrawn = false,
-    bool OnlyProfilingWithdrawn = false)
+    bool OnlyProfilingWithdrawn = false,
+    int? Recency = null,
+    int? Frequency = null)
 {
     /// <summary>Prediction kinds as stored in <see cref="CustomerProfile.Predictions"/> (the model kinds' names).</summary>
     public const string ChurnKind = "churn";
@@ -54,12 +58,14 @@ public sealed record CustomerListQuery(
 
     /// <summary>True when the list is built from model output (a score or segment filter, or a score sort).</summary>
     public bool UsesPredictions =>
-        Segment is not null || Cluster is not null || MinChurn is not null || MaxChurn is not null || MinClv is not null || Sort != CustomerSort.None;
+        Segment is not null || Cluster is not null || Recency is not null || Frequency is not null || MinChurn is not null || MaxChurn is not null || MinClv is not null || Sort != CustomerSort.None;
 
     public bool Matches(CustomerProfile profile) =>
         profile.MergedInto is null
         && (Segment is null || (Prediction(profile, SegmentsKind) is { } s && string.Equals(s.Label, Segment, StringComparison.Ordinal)))
         && (Cluster is null || (Prediction(profile, SegmentsKind) is { } k && k.Value == Cluster))
+        && (Recency is null || (Prediction(profile, SegmentsKind) is { } r && r.Recency == Recency))
+        && (Frequency is null || (Prediction(profile, SegmentsKind) is { } f && f.Frequency == Frequency))
         && (MinChurn is null || (Prediction(profile, ChurnKind) is { } c && c.Value >= MinChurn))
         && (MaxChurn is null || (Prediction(profile, ChurnKind) is { } c2 && c2.Value <= MaxChurn))
         && (MinClv is null || (Prediction(profile, ClvKind) is { } v && v.Value >= MinClv))

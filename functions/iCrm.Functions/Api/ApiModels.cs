@@ -30,7 +30,39 @@ public sealed record SentimentRequest(List<string?>? Texts);
 public sealed record SentimentResponse(string Provider, IReadOnlyList<SentimentResult> Items);
 
 /// <summary>Segment summaries as the last training run stored them with the segments champion.</summary>
-public sealed record SegmentsResponse(string Version, DateTimeOffset PromotedAt, JsonNode? RfmSummaries, JsonNode? ClusterSummaries, JsonObject? Details);
+public sealed record SegmentsResponse(string Version, DateTimeOffset PromotedAt, JsonNode? RfmSummaries, JsonNode? ClusterSummaries, JsonObject? Details,
+    IReadOnlyDictionary<string, string>? Descriptions = null, RfmGrid? RfmGrid = null);
+
+/// <summary>The recency × frequency grid of the last completed write-back (reduced over its slices): one cell per pair of
+/// scores somebody has, recency 5 = most recent, frequency 5 = most frequent.</summary>
+/// <param name="AsOf">The cutoff the run scored at.</param>
+/// <param name="Customers">Customers with an RFM score (in some cell).</param>
+public sealed record RfmGrid(string RunId, DateTimeOffset? AsOf, DateTimeOffset CompletedAt, long Customers, IReadOnlyList<RfmGridCell> Cells)
+{
+    public static RfmGrid From(iCrm.Ml.Scoring.ScoringSummary summary)
+    {
+        var cells = new List<RfmGridCell>();
+        foreach (var (key, tally) in summary.Totals.RfGrid)
+        {
+            if (iCrm.Ml.Scoring.ScoringTally.TryParseRfCell(key, out var r, out var f) && tally.Customers > 0)
+            {
+                cells.Add(new RfmGridCell(r, f, tally.Customers, Math.Round(tally.Value / tally.Customers, 2), tally.ChurnRate, SegmentsOf(r, f)));
+            }
+        }
+        cells.Sort((a, b) => a.Recency != b.Recency ? b.Recency.CompareTo(a.Recency) : a.Frequency.CompareTo(b.Frequency));
+        return new RfmGrid(summary.RunId, summary.AsOf, summary.CompletedAt, cells.Sum(c => c.Customers), cells);
+    }
+
+    /// <summary>The named segments customers of cell (r, f) can be in: the map is R × FM with FM = (F + M) / 2 rounded up,
+    /// so the monetary score M (1-5) picks one of these.</summary>
+    public static IReadOnlyList<string> SegmentsOf(int recency, int frequency) =>
+        [.. Enumerable.Range(1, 5).Select(m => iCrm.Ml.Segments.RfmModel.SegmentFor(recency, (frequency + m + 1) / 2)).Distinct()];
+}
+
+/// <param name="AverageValue">Mean predicted 12-month value (CLV; 0 for customers without one).</param>
+/// <param name="ChurnRate">Mean churn probability of the cell's customers that have one; null when none has.</param>
+/// <param name="Segments">The RFM segments the cell's customers can be in (depends on their monetary score).</param>
+public sealed record RfmGridCell(int Recency, int Frequency, long Customers, double AverageValue, double? ChurnRate, IReadOnlyList<string> Segments);
 
 public sealed record ModelKindStatus(string Kind, ChampionPointer? Champion);
 

@@ -21,8 +21,13 @@ public sealed record CustomerView(
     IReadOnlyList<ContactValue>? ContactAlternatives = null,
     bool LargeCluster = false,
     int? BirthYear = null,
-    bool ContactMasked = false)
+    bool ContactMasked = false,
+    IReadOnlyList<TimelineItem>? Timeline = null)
 {
+    /// <summary>This view with the customer's timeline (single-profile responses only: lists stay small).</summary>
+    public CustomerView WithTimeline(CustomerProfile p, ApiCaller caller) =>
+        this with { Timeline = TimelineItem.From(p, ContactMasking.SeesFullContact(caller)) };
+
     /// <summary>The profile as <paramref name="caller"/> may see it: contact fields masked unless its roles need them
     /// (<see cref="ContactMasking"/>). Every response carrying a profile is built here.</summary>
     public static CustomerView For(CustomerProfile p, ApiCaller caller)
@@ -90,5 +95,54 @@ public sealed record HistorySummary(
             ratings.Count > 0 ? Math.Round(ratings.Average(), 2) : null,
             p.Subscriptions.Count(s => s.EndDate is null),
             [.. p.Orders.OrderByDescending(o => o.Date).Take(20)]);
+    }
+}
+
+/// <summary>
+/// One entry of a customer's timeline: an order (its lines summed), an event, or a feedback item with its sentiment, newest
+/// first. Built from what the profile keeps in full (the order log, recent events, feedback), bounded to
+/// <see cref="MaxItems"/>; older history is in the monthly buckets and <see cref="HistorySummary"/>.
+/// </summary>
+/// <param name="Kind"><c>order</c>, <c>event</c> or <c>feedback</c>.</param>
+/// <param name="Title">What happened: the order id, the event type, or "feedback".</param>
+/// <param name="Amount">An order's amount (returned lines left out) or an event's value.</param>
+/// <param name="Detail">An order's line count and returns, an event's product; for feedback its text cut to
+/// <see cref="MaxTextLength"/> characters, only for callers who see full contact details (feedback is free text and may name
+/// people), else null.</param>
+/// <param name="Sentiment">Feedback only: P(positive) in [0, 1] as the sentiment model scored it; null until scored.</param>
+/// <param name="SentimentLabel">Feedback only: <c>Positive</c>, <c>Neutral</c> or <c>Negative</c> (the bands of the sentiment model).</param>
+public sealed record TimelineItem(
+    DateTimeOffset At,
+    string Kind,
+    string Title,
+    string? Channel,
+    decimal? Amount = null,
+    string? Detail = null,
+    int? Rating = null,
+    double? Sentiment = null,
+    string? SentimentLabel = null)
+{
+    public const int MaxItems = 50;
+    public const int MaxTextLength = 160;
+
+    public static IReadOnlyList<TimelineItem> From(CustomerProfile p, bool withText)
+    {
+        var orders = p.Orders.GroupBy(o => o.OrderId, StringComparer.Ordinal).Select(g =>
+        {
+            var lines = g.Count();
+            var returned = g.Count(o => o.Returned);
+            return new TimelineItem(g.Min(o => o.Date), "order", g.Key, g.First().Channel,
+                g.Where(o => !o.Returned).Sum(o => o.Amount),
+                $"{lines} line{(lines == 1 ? "" : "s")}{(returned > 0 ? $", {returned} returned" : "")}");
+        });
+        var events = p.RecentEvents.Select(e => new TimelineItem(e.Timestamp, "event", e.Type, e.Channel, e.Value, e.ProductId));
+        var feedback = p.Feedback.Select(f => new TimelineItem(f.Timestamp, "feedback", "feedback", f.Channel,
+            Detail: withText ? (f.Text.Length > MaxTextLength ? f.Text[..MaxTextLength] + "…" : f.Text) : null,
+            Rating: f.Rating,
+            Sentiment: f.Sentiment is { } score ? Math.Round(score, 3) : null,
+            SentimentLabel: f.Sentiment is { } value ? iCrm.Ml.Sentiment.SentimentResult.FromScore(value).Label.ToString() : null));
+        return [.. orders.Concat(events).Concat(feedback)
+            .OrderByDescending(i => i.At).ThenBy(i => i.Kind, StringComparer.Ordinal).ThenBy(i => i.Title, StringComparer.Ordinal)
+            .Take(MaxItems)];
     }
 }

@@ -31,6 +31,8 @@ public sealed class Customers(CustomerLookup lookup, CustomerQuery query, ICusto
     [EndpointSummary("Lists customer profiles, filtered and sorted by the predictions written back by the last training run.")]
     [DescriptionFrom(typeof(Customers), nameof(ListDescription))]
     [QueryParameter("segment", typeof(string), "Only customers in this RFM segment (any case) or behavioural cluster (`3` or `3: description`), 1-64 characters.")]
+    [QueryParameter("recency", typeof(int), "Only customers with this RFM recency score, 1-5 (5 = bought most recently): a row of the RFM grid of `GET /api/segments`.")]
+    [QueryParameter("frequency", typeof(int), "Only customers with this RFM frequency score, 1-5 (5 = most orders): with `recency`, one cell of the RFM grid.")]
     [QueryParameter("minChurn", typeof(double), "Only customers whose churn probability is at least this (0-1).")]
     [QueryParameter("maxChurn", typeof(double), "Only customers whose churn probability is at most this (0-1).")]
     [QueryParameter("minClv", typeof(double), "Only customers whose 12-month value is at least this.")]
@@ -50,7 +52,9 @@ public sealed class Customers(CustomerLookup lookup, CustomerQuery query, ICusto
         var churnType = QueryParameters.Double(req, "minChurn", out var minChurn);
         var maxChurnType = QueryParameters.Double(req, "maxChurn", out var maxChurn);
         var clvType = QueryParameters.Double(req, "minClv", out var minClv);
-        if ((sizeType ?? churnType ?? maxChurnType ?? clvType) is { } typeError)
+        var recencyType = QueryParameters.Int(req, "recency", out var recency);
+        var frequencyType = QueryParameters.Int(req, "frequency", out var frequency);
+        if ((sizeType ?? churnType ?? maxChurnType ?? clvType ?? recencyType ?? frequencyType) is { } typeError)
         {
             return typeError;
         }
@@ -77,6 +81,14 @@ public sealed class Customers(CustomerLookup lookup, CustomerQuery query, ICusto
         if (minClv is < 0 || minClv is double.NaN || minClv is double.PositiveInfinity)
         {
             return ApiProblems.BadRequest("minClv must be 0 or more.");
+        }
+        if (recency is < 1 or > 5)
+        {
+            return ApiProblems.BadRequest("recency is an RFM score between 1 and 5.");
+        }
+        if (frequency is < 1 or > 5)
+        {
+            return ApiProblems.BadRequest("frequency is an RFM score between 1 and 5.");
         }
         if (segment is not null && (segment.Length is 0 or > 64))
         {
@@ -131,7 +143,8 @@ public sealed class Customers(CustomerLookup lookup, CustomerQuery query, ICusto
             return ApiProblems.BadRequest("continuationToken is too long.");
         }
         var (segmentName, cluster) = ReadSegment(segment);
-        var request = new CustomerListQuery(segmentName, cluster, minChurn, maxChurn, minClv, consent, Source: source?.ToLowerInvariant(), Sort: order);
+        var request = new CustomerListQuery(segmentName, cluster, minChurn, maxChurn, minClv, consent, Source: source?.ToLowerInvariant(), Sort: order,
+            Recency: recency, Frequency: frequency);
         try
         {
             var result = await query.ListAsync(request, marketingChannel, size, continuationToken is { Length: > 0 } ? continuationToken : null, ct);
@@ -182,7 +195,9 @@ public sealed class Customers(CustomerLookup lookup, CustomerQuery query, ICusto
     [RequiresRole(ApiRole.Reader, ApiRole.Marketer, ApiRole.Privacy)]
     [Tags("Customers")]
     [EndpointSummary("The 360° profile of a customer.")]
-    [EndpointDescription("A merged-away id answers 200 with the surviving profile and a `Content-Location` header naming it.")]
+    [EndpointDescription("A merged-away id answers 200 with the surviving profile and a `Content-Location` header naming it. " +
+        "`timeline` lists the latest 50 orders, events and feedback items (with sentiment score and label), newest first; feedback text " +
+        "only for callers who see full contact details.")]
     [ProducesResponseType<CustomerView>(StatusCodes.Status200OK)]
     [ProducesProblem(StatusCodes.Status400BadRequest)]
     [ProducesProblem(StatusCodes.Status404NotFound)]
@@ -203,7 +218,8 @@ public sealed class Customers(CustomerLookup lookup, CustomerQuery query, ICusto
             req.HttpContext.Response.Headers.ContentLocation = $"/api/customers/{profile.Id}";
         }
         await audit.RecordAsync(req.HttpContext, profile.Id, ReadActions.Read);
-        return Results.Ok(CustomerView.For(profile, ApiCaller.Of(req.HttpContext)));
+        var caller = ApiCaller.Of(req.HttpContext);
+        return Results.Ok(CustomerView.For(profile, caller).WithTimeline(profile, caller));
     }
 
     [Function("GetCustomerBySource")]

@@ -1,11 +1,13 @@
 using iCrm.Ml.Registry;
+using iCrm.Ml.Scoring;
+using iCrm.Ml.Segments;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 
 namespace iCrm.Functions.Api;
 
 /// <summary>The model registry: champions, model cards, versions, and the segment summaries the last run stored.</summary>
-public sealed class Models(IModelRegistry registry)
+public sealed class Models(IModelRegistry registry, IScoringResults scoring)
 {
     [Function("ListModels")]
     [RequiresRole(ApiRole.Reader, ApiRole.Marketer, ApiRole.Admin)]
@@ -43,10 +45,22 @@ public sealed class Models(IModelRegistry registry)
         return Results.Ok(new ModelDetails(kind, champion?.Value, card, versions));
     }
 
+    /// <summary>The RFM segments' plain-language descriptions, and the segment of customers with no purchase yet.</summary>
+    private static readonly IReadOnlyDictionary<string, string> SegmentDescriptions = new Dictionary<string, string>(RfmModel.SegmentDescriptions, StringComparer.Ordinal)
+    {
+        [SegmentsKind.ProspectSegment] = "No purchase yet: known from sign-ups, events or feedback only. RFM says nothing about them until a first order.",
+    };
+
     [Function("ListSegments")]
     [RequiresRole(ApiRole.Reader, ApiRole.Marketer)]
     [Tags("Segments")]
-    [EndpointSummary("Size, value and churn rate per RFM segment and behavioural cluster, as stored by the last training run.")]
+    [EndpointSummary("Size, value and churn rate per RFM segment and behavioural cluster, as stored by the last training run, with the RFM grid of the last write-back.")]
+    [EndpointDescription("`rfmSummaries` and `clusterSummaries` come from the segments champion's model card (value = spend in the last 365 days, " +
+        "churn rate = share who bought nothing in the last 90 days). `descriptions` says in plain words what each RFM segment means. " +
+        "`rfmGrid` is the recency score × frequency score grid (1-5 each) the last completed write-back tallied over every slice " +
+        "(`models/runs/{runId}/summary.json`): customers, average predicted 12-month value (CLV) and mean churn probability per cell, " +
+        "and the RFM segments a cell's customers can be in (the segment also depends on the monetary score); null before a write-back " +
+        "completed. `GET /api/customers?recency=R&frequency=F` lists a cell's customers.")]
     [ProducesResponseType<SegmentsResponse>(StatusCodes.Status200OK)]
     [ProducesProblem(StatusCodes.Status503ServiceUnavailable)]
     public async Task<IResult> ListSegments(
@@ -62,7 +76,9 @@ public sealed class Models(IModelRegistry registry)
         {
             return ApiProblems.Unavailable($"The segments champion {champion.Value.Version} stores no segment summaries.");
         }
+        var latest = await scoring.GetLatestSummaryAsync(ct);
         return Results.Ok(new SegmentsResponse(champion.Value.Version, champion.Value.PromotedAt,
-            details["rfmSummaries"]?.DeepClone(), details["clusterSummaries"]?.DeepClone(), details));
+            details["rfmSummaries"]?.DeepClone(), details["clusterSummaries"]?.DeepClone(), details,
+            SegmentDescriptions, latest is null ? null : RfmGrid.From(latest)));
     }
 }

@@ -35,7 +35,7 @@ public sealed class SliceScorer(
         }
         if (await results.IsSliceDoneAsync(message.RunId, message.Slice, cancellationToken))
         {
-            await TryReduceAsync(message.RunId, message.Slices, cancellationToken); // the earlier delivery may have died before reducing
+            await TryReduceAsync(message.RunId, message.Slices, message.AsOf, cancellationToken); // the earlier delivery may have died before reducing
             return null;
         }
         var scorers = await ScorersAsync(cancellationToken);
@@ -62,7 +62,7 @@ public sealed class SliceScorer(
                 }
             });
         await results.TryWriteSliceAsync(message.RunId, message.Slice, tally, cancellationToken);
-        await TryReduceAsync(message.RunId, message.Slices, cancellationToken);
+        await TryReduceAsync(message.RunId, message.Slices, message.AsOf, cancellationToken);
         return tally;
     }
 
@@ -135,7 +135,7 @@ public sealed class SliceScorer(
 
     /// <summary>When every slice has reported: sums them into the summary (create-only, so one reducer wins) and puts the
     /// totals on the run record.</summary>
-    private async Task TryReduceAsync(string runId, int slices, CancellationToken cancellationToken)
+    private async Task TryReduceAsync(string runId, int slices, DateTimeOffset asOf, CancellationToken cancellationToken)
     {
         if (await results.CountSlicesAsync(runId, cancellationToken) < slices)
         {
@@ -147,11 +147,13 @@ public sealed class SliceScorer(
         {
             totals.Add(slice.Value);
         }
-        var summary = new ScoringSummary(runId, slices, time.GetUtcNow(), totals);
+        var summary = new ScoringSummary(runId, slices, time.GetUtcNow(), totals, asOf);
         if (!await results.TryWriteSummaryAsync(summary, cancellationToken))
         {
             summary = await results.GetSummaryAsync(runId, cancellationToken) ?? summary;
         }
+        // Idempotent too (a summary never replaces itself by a newer copy of the same run: same cutoff, same completion).
+        await results.PublishLatestAsync(summary, cancellationToken);
         // Updating the record is idempotent (same figures), so a reducer that died before it is completed by a re-delivery.
         if (await runs.GetAsync(runId, cancellationToken) is { } run && run.Scoring is { CompletedAt: null } progress)
         {

@@ -88,6 +88,29 @@ public sealed class ScoringTally
 
     public Dictionary<string, SegmentTally> Segments { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// The RFM grid: customers, value and churn per recency score × frequency score (1-5 each), keyed <c>r{R}f{F}</c>
+    /// (<see cref="RfCellKey"/>), summed over slices like <see cref="Segments"/>. Only customers with an RFM score (a
+    /// purchase before the cutoff) are in it; cells nobody falls in are absent.
+    /// </summary>
+    public Dictionary<string, SegmentTally> RfGrid { get; set; } = new(StringComparer.Ordinal);
+
+    public static string RfCellKey(int recency, int frequency) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"r{recency}f{frequency}");
+
+    /// <summary>The recency and frequency scores of a <see cref="RfGrid"/> key, or false for a key that is not one.</summary>
+    public static bool TryParseRfCell(string key, out int recency, out int frequency)
+    {
+        recency = frequency = 0;
+        if (key is not { Length: 4 } || key[0] != 'r' || key[2] != 'f' || key[1] is < '1' or > '5' || key[3] is < '1' or > '5')
+        {
+            return false;
+        }
+        recency = key[1] - '0';
+        frequency = key[3] - '0';
+        return true;
+    }
+
     /// <summary><c>churn</c> (probability) and <c>clv</c> (predicted value).</summary>
     public Dictionary<string, ScoreHistogram> Distributions { get; set; } = new(StringComparer.Ordinal)
     {
@@ -101,14 +124,8 @@ public sealed class ScoringTally
         Written += other.Written;
         AlreadyCurrent += other.AlreadyCurrent;
         Skipped += other.Skipped;
-        foreach (var (name, tally) in other.Segments)
-        {
-            if (!Segments.TryGetValue(name, out var mine))
-            {
-                Segments[name] = mine = new SegmentTally();
-            }
-            mine.Add(tally);
-        }
+        AddAll(Segments, other.Segments);
+        AddAll(RfGrid, other.RfGrid);
         foreach (var (kind, histogram) in other.Distributions)
         {
             if (Distributions.TryGetValue(kind, out var mine))
@@ -119,6 +136,18 @@ public sealed class ScoringTally
             {
                 Distributions[kind] = new ScoreHistogram(histogram.Edges, [.. histogram.Counts]);
             }
+        }
+    }
+
+    private static void AddAll(Dictionary<string, SegmentTally> into, Dictionary<string, SegmentTally> from)
+    {
+        foreach (var (name, tally) in from)
+        {
+            if (!into.TryGetValue(name, out var mine))
+            {
+                into[name] = mine = new SegmentTally();
+            }
+            mine.Add(tally);
         }
     }
 
@@ -135,10 +164,20 @@ public sealed class ScoringTally
         {
             Distributions[ModelKinds.Clv].Add(money);
         }
-        var segment = predictions.TryGetValue(ModelKinds.Segments, out var s) && s.Label is { Length: > 0 } label ? label : "unscored";
-        if (!Segments.TryGetValue(segment, out var tally))
+        predictions.TryGetValue(ModelKinds.Segments, out var s);
+        var segment = s?.Label is { Length: > 0 } label ? label : "unscored";
+        Count(Segments, segment, value, churn);
+        if (s is not null && RfScores(s) is var (r, f))
         {
-            Segments[segment] = tally = new SegmentTally();
+            Count(RfGrid, RfCellKey(r, f), value, churn);
+        }
+    }
+
+    private static void Count(Dictionary<string, SegmentTally> tallies, string key, double? value, double? churn)
+    {
+        if (!tallies.TryGetValue(key, out var tally))
+        {
+            tallies[key] = tally = new SegmentTally();
         }
         tally.Customers++;
         tally.Value += value ?? 0;
@@ -148,10 +187,32 @@ public sealed class ScoringTally
             tally.ChurnScored++;
         }
     }
+
+    /// <summary>The recency and frequency scores of a segments prediction: its flat fields, or (predictions written
+    /// before they existed) its <c>rfm_recency</c> / <c>rfm_frequency</c> factors; null for a prospect.</summary>
+    public static (int Recency, int Frequency)? RfScores(iCrm.Core.Profiles.Prediction segments)
+    {
+        int? r = segments.Recency, f = segments.Frequency;
+        foreach (var factor in segments.TopFactors)
+        {
+            if (r is null && factor.Feature == "rfm_recency") r = (int)factor.Contribution;
+            if (f is null && factor.Feature == "rfm_frequency") f = (int)factor.Contribution;
+        }
+        return r is >= 1 and <= 5 && f is >= 1 and <= 5 ? (r.Value, f.Value) : null;
+    }
 }
 
 /// <summary><c>models/runs/{runId}/summary.json</c>: the reduce of every slice of a run's write-back, written once.</summary>
-public sealed record ScoringSummary(string RunId, int Slices, DateTimeOffset CompletedAt, ScoringTally Totals);
+/// <param name="AsOf">The cutoff the run scored at (null in summaries written before it was recorded).</param>
+public sealed record ScoringSummary(string RunId, int Slices, DateTimeOffset CompletedAt, ScoringTally Totals, DateTimeOffset? AsOf = null)
+{
+    /// <summary>True when this summary should replace <paramref name="current"/> as the latest: a later cutoff, or the same
+    /// cutoff completed later.</summary>
+    public bool IsNewerThan(ScoringSummary? current) =>
+        current is null
+        || (AsOf ?? CompletedAt) > (current.AsOf ?? current.CompletedAt)
+        || ((AsOf ?? CompletedAt) == (current.AsOf ?? current.CompletedAt) && CompletedAt >= current.CompletedAt);
+}
 
 /// <summary>Where slices report (blob <c>models/runs/{runId}/slices/{n}.json</c> and <c>.../summary.json</c> in production).</summary>
 public interface IScoringResults
@@ -169,6 +230,13 @@ public interface IScoringResults
     Task<bool> TryWriteSummaryAsync(ScoringSummary summary, CancellationToken cancellationToken = default);
 
     Task<ScoringSummary?> GetSummaryAsync(string runId, CancellationToken cancellationToken = default);
+
+    /// <summary>Makes <paramref name="summary"/> the latest one unless a summary of a later cutoff already is (blob
+    /// <c>models/runs/latest-summary.json</c>, replaced with an ETag condition), so readers find it without listing runs.</summary>
+    Task PublishLatestAsync(ScoringSummary summary, CancellationToken cancellationToken = default);
+
+    /// <summary>The summary of the latest completed write-back (by cutoff), or null when none completed yet.</summary>
+    Task<ScoringSummary?> GetLatestSummaryAsync(CancellationToken cancellationToken = default);
 }
 
 /// <summary>Sends the slices of a write-back (queue <c>score-slices</c> in production).</summary>
@@ -203,6 +271,23 @@ public sealed class InProcessScoringResults : IScoringResults
 
     public Task<ScoringSummary?> GetSummaryAsync(string runId, CancellationToken cancellationToken = default) =>
         Task.FromResult(_summaries.TryGetValue(runId, out var s) ? s : null);
+
+    private readonly Lock _latestGate = new();
+    private ScoringSummary? _latest;
+
+    public Task PublishLatestAsync(ScoringSummary summary, CancellationToken cancellationToken = default)
+    {
+        lock (_latestGate)
+        {
+            if (summary.IsNewerThan(_latest))
+            {
+                _latest = summary;
+            }
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task<ScoringSummary?> GetLatestSummaryAsync(CancellationToken cancellationToken = default) => Task.FromResult(_latest);
 }
 
 /// <summary>

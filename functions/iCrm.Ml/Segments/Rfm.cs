@@ -87,6 +87,22 @@ public sealed record RfmModel(double[] RecencyCuts, double[] FrequencyCuts, doub
     public static IReadOnlyList<string> SegmentNames { get; } =
         ["Champions", "Loyal", "Potential loyalist", "New", "Promising", "Need attention", "About to sleep", "At risk", "Can't lose them", "Hibernating", "Lost"];
 
+    /// <summary>What each segment means, in plain words, for the people who act on it (the same for every model version).</summary>
+    public static IReadOnlyDictionary<string, string> SegmentDescriptions { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["Champions"] = "Bought recently, buy often and spend the most. Reward them; they are the first to try new products.",
+        ["Loyal"] = "Buy regularly and spend well, though not the very latest or biggest buyers. Keep them engaged; offer more of what they buy.",
+        ["Potential loyalist"] = "Recent customers with a few orders or middling spend. A membership or a good second experience can make them loyal.",
+        ["New"] = "Bought very recently, but only once or for little. Welcome them and help them to a second order.",
+        ["Promising"] = "Fairly recent buyers who have not bought much yet. Build the relationship with offers that fit their first purchases.",
+        ["Need attention"] = "Middling on recency, frequency and spend. A timely, personal offer can stop them drifting away.",
+        ["About to sleep"] = "Have not bought for a while and bought little before. Win them back with something relevant before they lapse.",
+        ["At risk"] = "Used to buy often or spend well, but not recently. Reach out personally: this value is slipping away.",
+        ["Can't lose them"] = "Were among the best customers by frequency and spend, yet have not bought for a long time. Win them back first.",
+        ["Hibernating"] = "Last bought long ago, rarely and for little. Low priority; a general reminder or seasonal offer is enough.",
+        ["Lost"] = "The longest since a purchase and the least bought. Mostly gone; contact only in broad, low-cost campaigns.",
+    };
+
     public static string SegmentFor(int r, int fm) => Map[Math.Clamp(r, 1, 5) - 1, Math.Clamp(fm, 1, 5) - 1];
 
     public static RfmModel Fit(IEnumerable<RfmInput> customers)

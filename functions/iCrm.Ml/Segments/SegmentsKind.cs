@@ -162,6 +162,6 @@ public sealed class SegmentsProfileScorer(string version, SegmentsModel model) :
         {
             factors.Add(new Factor("cluster", a.ClusterDescription ?? $"cluster {k}", k));
         }
-        return new Prediction(version, asOf, a.Cluster ?? -1, a.Rfm.Segment, factors);
+        return new Prediction(version, asOf, a.Cluster ?? -1, a.Rfm.Segment, factors) { Recency = a.Rfm.R, Frequency = a.Rfm.F };
     }
 }

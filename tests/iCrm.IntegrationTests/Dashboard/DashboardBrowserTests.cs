@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using PuppeteerSharp;
 using PuppeteerSharp.Input;
 
@@ -28,8 +29,86 @@ public sealed class DashboardBrowserTests(DashboardFixture fixture) : IClassFixt
     {
         await using var view = await OpenAsync("#/segments", "segments");
         await view.AssertChartsDrawnAsync("rfm-chart", "rfm-value");
-        var link = await view.Page.EvaluateExpressionAsync<string>("document.querySelector('main table a').getAttribute('href')");
+        var link = await view.Page.EvaluateExpressionAsync<string>("document.querySelector('#rfm-segments a').getAttribute('href')");
         Assert.StartsWith("#/customers?segment=", link);
+        // Every segment and cluster says in plain words what it means.
+        var descriptions = await view.Page.EvaluateExpressionAsync<string[]>(
+            "[...document.querySelectorAll('#rfm-segments td.description, #clusters td.description')].map(td => td.textContent.trim())");
+        Assert.NotEmpty(descriptions);
+        Assert.All(descriptions, d => Assert.True(d.Length > 3 && d != "–", $"'{d}' is no description"));
+        view.AssertNoConsoleErrors();
+    }
+
+    [BrowserFact]
+    public async Task Rfm_grid_shows_the_write_back_counts_and_a_cell_opens_its_customers()
+    {
+        var grid = (await fixture.Api.GetFromJsonAsync<JsonObject>("/api/segments"))!["rfmGrid"]!;
+        var cells = grid["cells"]!.AsArray();
+        await using var view = await OpenAsync("#/segments", "segments-rfm-grid");
+
+        // 25 cells; the ones with customers show the API's counts, darker with more customers.
+        var shown = await view.Page.EvaluateExpressionAsync<GridCell[]>("""
+            [...document.querySelectorAll('#rfm-grid td.rfm-cell')].map(td => ({
+              recency: +td.dataset.recency, frequency: +td.dataset.frequency, customers: +(td.dataset.customers || 0),
+              alpha: (m => m.length === 4 ? +m[3] : 1)(getComputedStyle(td).backgroundColor.match(/[\d.]+/g)),
+              label: td.querySelector('a')?.getAttribute('aria-label') ?? '' }))
+            """);
+        Assert.Equal(25, shown.Length);
+        Assert.Equal(grid["customers"]!.GetValue<long>(), shown.Sum(c => c.Customers));
+        Assert.True(grid["customers"]!.GetValue<long>() > 0, "the write-back tallied customers into the grid");
+        foreach (var cell in cells)
+        {
+            var match = shown.Single(c => c.Recency == cell!["recency"]!.GetValue<int>() && c.Frequency == cell["frequency"]!.GetValue<int>());
+            Assert.Equal(cell!["customers"]!.GetValue<long>(), match.Customers);
+            Assert.Contains("churn rate", match.Label);
+        }
+        var fullest = shown.MaxBy(c => c.Customers)!;
+        var emptiest = shown.Where(c => c.Customers > 0).MinBy(c => c.Customers)!;
+        Assert.True(fullest.Customers == emptiest.Customers || fullest.Alpha > emptiest.Alpha, "more customers, darker cell");
+        Assert.Equal(cells.Count, await view.Page.EvaluateExpressionAsync<int>("document.querySelectorAll('#rfm-grid-table tbody tr').length"));
+
+        // Open the fullest cell with the keyboard: its customers, and only they, are listed.
+        var loads = await view.LoadsAsync();
+        await view.Page.FocusAsync($"#rfm-grid td[data-recency='{fullest.Recency}'][data-frequency='{fullest.Frequency}'] a");
+        await view.Page.Keyboard.PressAsync(Key.Enter);
+        await view.WaitForLoadAsync(loads);
+        var hash = await view.Page.EvaluateExpressionAsync<string>("location.hash");
+        Assert.Equal($"#/customers?recency={fullest.Recency}&frequency={fullest.Frequency}", hash);
+        var scores = await view.Page.EvaluateExpressionAsync<string[]>("[...document.querySelectorAll('#customer-table tbody tr td.rf')].map(td => td.textContent.trim())");
+        Assert.NotEmpty(scores);
+        Assert.All(scores, s => Assert.Equal($"{fullest.Recency} · {fullest.Frequency}", s));
+        // Customers who withdrew profiling consent are left out of lists built from model output, so at most the cell's count.
+        Assert.True(scores.Length <= Math.Min(fullest.Customers, 50), $"{scores.Length} rows for a cell of {fullest.Customers}");
+        Assert.Equal(fullest.Recency.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            await view.Page.EvaluateExpressionAsync<string>("document.querySelector(\"#customer-filters [name='recency']\").value"));
+        await view.ScreenshotAsync("customers-of-rfm-cell");
+        view.AssertNoConsoleErrors();
+    }
+
+    [BrowserFact]
+    public async Task Customer_timeline_shows_orders_events_and_feedback_with_its_sentiment()
+    {
+        // Training 150 customers makes no sentiment model, so give one feedback item a score the way the write-back stores it.
+        var page = await fixture.Api.GetFromJsonAsync<JsonObject>("/api/customers?pageSize=200");
+        var id = page!["items"]!.AsArray().First(c => c!["history"]!["feedback"]!.GetValue<int>() > 0 && c["history"]!["orders"]!.GetValue<int>() > 0)!["id"]!.GetValue<string>();
+        var store = fixture.Services.GetRequiredService<iCrm.Core.Storage.ICustomerStore>();
+        var stored = (await store.GetAsync(id))!;
+        var newest = stored.Value.Feedback.MaxBy(f => f.Timestamp)!;
+        newest.Sentiment = 0.12;
+        Assert.NotNull(await store.TryWritePredictionsAsync(id, stored.ETag, stored.Value.Predictions, stored.Value.Feedback));
+
+        await using var view = await OpenAsync($"#/customer/{id}", "customer-timeline");
+        await view.AssertChartsDrawnAsync("customer-timeline");
+        var kinds = await view.Page.EvaluateExpressionAsync<string[]>("[...document.querySelectorAll('#timeline-table tbody tr')].map(tr => tr.dataset.kind)");
+        Assert.Contains("order", kinds);
+        Assert.Contains("feedback", kinds);
+        Assert.True(kinds.Length <= 50, $"{kinds.Length} timeline rows");
+        var sentiments = await view.Page.EvaluateExpressionAsync<string[]>("[...document.querySelectorAll('#timeline-table tr[data-kind=feedback] td.sentiment')].map(td => td.textContent.trim())");
+        Assert.Contains("Negative 0.12", sentiments);
+        // The chart's feedback points carry their sentiment too.
+        var feedbackPoints = await view.Page.EvaluateExpressionAsync<int>(
+            "Chart.getChart(document.getElementById('customer-timeline')).data.datasets[2].data.filter(p => p.item.sentimentLabel === 'Negative').length");
+        Assert.True(feedbackPoints >= 1);
         view.AssertNoConsoleErrors();
     }
 
@@ -76,7 +155,7 @@ public sealed class DashboardBrowserTests(DashboardFixture fixture) : IClassFixt
         {
             Assert.Contains(source, await view.TextAsync("dl.facts"));
         }
-        await view.AssertChartsDrawnAsync("churn-factors", "order-timeline");
+        await view.AssertChartsDrawnAsync("churn-factors", "customer-timeline");
         view.AssertNoConsoleErrors();
     }
 
@@ -199,6 +278,8 @@ public sealed class DashboardBrowserTests(DashboardFixture fixture) : IClassFixt
     }
 
     private sealed record CustomerRow(string Id, string Segment, double ChurnPercent);
+
+    private sealed record GridCell(int Recency, int Frequency, long Customers, double Alpha, string Label);
 
     /// <summary>One browser tab on the dashboard, collecting console errors and uncaught exceptions from the start.</summary>
     private sealed class DashboardView : IAsyncDisposable

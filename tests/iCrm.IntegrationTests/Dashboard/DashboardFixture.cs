@@ -27,6 +27,9 @@ public sealed class DashboardFixture : IAsyncLifetime
 
     public HttpClient Api { get; private set; } = null!;
 
+    /// <summary>The app's services (its real Cosmos store on the local stack), for setting up what training here cannot make.</summary>
+    public IServiceProvider Services => _app.Services;
+
     /// <summary>http://127.0.0.1:{port}/api/dashboard/</summary>
     public string DashboardUrl { get; private set; } = "";
 

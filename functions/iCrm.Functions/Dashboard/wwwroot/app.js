@@ -188,23 +188,27 @@ async function segments() {
     const text = typeof d === 'string' ? d : d?.description;
     return text && !r.segment.includes(text) ? text : '';
   };
-  const describedClusters = clusters.some(describe);
-  const table = (rows, kind) => `<table><thead><tr><th>${kind}</th><th class="num">Customers</th><th class="num">Total value</th>
-      <th class="num">Average value</th><th class="num">Churn rate</th>${kind === 'Cluster' && describedClusters ? '<th>Description</th>' : ''}</tr></thead><tbody>
-      ${rows.map(r => `<tr><td><a href="#/customers?segment=${encodeURIComponent(r.segment)}">${esc(r.segment)}</a></td>
+  // An RFM segment's description comes with the API (seg.descriptions); a cluster is described in its name
+  // ("3: frequent web visitors, ...") or in the stored descriptions.
+  const clusterText = r => describe(r) || (r.segment.includes(':') ? r.segment.slice(r.segment.indexOf(':') + 1).trim() : '');
+  const descriptionOf = (r, kind) => kind === 'Cluster' ? clusterText(r) : (seg.descriptions?.[r.segment] || '');
+  const table = (rows, kind, id) => `<table id="${id}"><thead><tr><th>${kind}</th><th class="num">Customers</th><th class="num">Total value</th>
+      <th class="num">Average value</th><th class="num">Churn rate</th><th>What it means</th></tr></thead><tbody>
+      ${rows.map(r => `<tr><td><a href="#/customers?segment=${encodeURIComponent(r.segment)}">${esc(kind === 'Cluster' ? r.segment.split(':')[0] : r.segment)}</a></td>
         <td class="num">${fmt(r.customers)}</td><td class="num">${fmt(r.totalValue, 2)}</td><td class="num">${fmt(r.averageValue, 2)}</td>
-        <td class="num">${pct(r.churnRate)}</td>${kind === 'Cluster' && describedClusters ? `<td>${esc(describe(r))}</td>` : ''}</tr>`).join('')}
+        <td class="num">${pct(r.churnRate)}</td><td class="description">${esc(descriptionOf(r, kind)) || '<span class="muted">–</span>'}</td></tr>`).join('')}
       </tbody></table>`;
   main().innerHTML = `
     <h2>Segments</h2>
-    <p class="muted">As stored by the training run of ${when(seg.promotedAt)} (segments model <span class="mono">${esc(seg.version)}</span>). Click a segment for its customers.</p>
+    <p class="muted">As stored by the training run of ${when(seg.promotedAt)} (segments model <span class="mono">${esc(seg.version)}</span>). Click a segment or a grid cell for its customers.</p>
+    ${rfmGrid(seg.rfmGrid)}
     <div class="grid2">
       <section class="panel"><h3>RFM segments: size and churn rate</h3>${chartBox('rfm-chart', 'RFM segment sizes and churn rates')}</section>
       <section class="panel"><h3>RFM segments: average value</h3>${chartBox('rfm-value', 'Average 12-month value per RFM segment')}</section>
     </div>
-    <h3>RFM segments</h3>${table(seg.rfmSummaries || [], 'Segment')}
+    <h3>RFM segments</h3>${table(seg.rfmSummaries || [], 'Segment', 'rfm-segments')}
     <h3>Behavioural clusters</h3>
-    ${clusters.length ? `<section class="panel">${chartBox('cluster-chart', 'Behavioural cluster sizes')}</section>${table(clusters, 'Cluster')}` : '<p class="muted">Too few customers with behaviour data for clusters.</p>'}`;
+    ${clusters.length ? `<section class="panel">${chartBox('cluster-chart', 'Behavioural cluster sizes')}</section>${table(clusters, 'Cluster', 'clusters')}` : '<p class="muted">Too few customers with behaviour data for clusters.</p>'}`;
   const rfm = seg.rfmSummaries || [];
   chart('rfm-chart', {
     type: 'bar',
@@ -231,9 +235,54 @@ async function segments() {
   }
 }
 
+/**
+ * The RFM grid: recency score (rows, 5 = bought most recently, on top) × frequency score (columns, 5 = most orders), each
+ * cell's colour darker with more customers (one hue, Okabe–Ito blue, so it reads the same with colour blindness and in
+ * grey), its link the customers of that cell. The same numbers are in the table under it.
+ */
+function rfmGrid(grid) {
+  if (!grid || !grid.cells?.length) {
+    return '<section class="panel" id="rfm-grid-panel"><h3>RFM grid</h3><p class="muted">No write-back has completed yet: the grid appears after a training run has scored every customer.</p></section>';
+  }
+  const byCell = new Map(grid.cells.map(c => [`${c.recency}-${c.frequency}`, c]));
+  const max = Math.max(...grid.cells.map(c => c.customers));
+  const scores = [1, 2, 3, 4, 5];
+  const describeCell = c => `Recency ${c.recency}, frequency ${c.frequency}: ${fmt(c.customers)} customers, average value ${fmt(c.averageValue, 2)}, churn rate ${pct(c.churnRate)}; segments ${c.segments.join(', ')}`;
+  const cell = (r, f) => {
+    const c = byCell.get(`${r}-${f}`);
+    if (!c) return `<td class="rfm-cell empty" data-recency="${r}" data-frequency="${f}"><span class="muted" aria-label="Recency ${r}, frequency ${f}: no customers">0</span></td>`;
+    // Sequential scale: 12 % to 100 % of the hue; white text once the cell is dark enough for it.
+    const share = c.customers / max;
+    const alpha = 0.12 + 0.88 * Math.sqrt(share);
+    const ink = alpha > 0.55 ? '#ffffff' : '#1b1f24';
+    return `<td class="rfm-cell" data-recency="${r}" data-frequency="${f}" data-customers="${c.customers}" style="background: rgba(0, 114, 178, ${alpha.toFixed(3)}); color: ${ink}">
+      <a href="#/customers?recency=${r}&frequency=${f}" style="color: ${ink}" title="${esc(describeCell(c))}" aria-label="${esc(describeCell(c))}">
+        <span class="count">${fmt(c.customers)}</span><span class="sub">${fmt(c.averageValue, 0)} · ${pct(c.churnRate)}</span></a></td>`;
+  };
+  const rows = grid.cells.slice().sort((a, b) => b.recency - a.recency || a.frequency - b.frequency);
+  return `<section class="panel" id="rfm-grid-panel" aria-labelledby="rfm-grid-h">
+    <h3 id="rfm-grid-h">RFM grid: recency × frequency</h3>
+    <p class="muted">${fmt(grid.customers)} customers with a purchase, as scored by the write-back of run <span class="mono">${esc(grid.runId)}</span>
+      (${when(grid.completedAt)}). Each cell: customers, average predicted 12-month value · mean churn probability. Darker = more customers. Click a cell for its customers.</p>
+    <div class="rfm-layout">
+      <table class="rfm-grid" id="rfm-grid" aria-describedby="rfm-grid-h">
+        <caption class="muted">Rows: recency score (5 = bought most recently). Columns: frequency score (5 = most orders).</caption>
+        <thead><tr><th scope="col">R \\ F</th>${scores.map(f => `<th scope="col" class="num">F ${f}</th>`).join('')}</tr></thead>
+        <tbody>${scores.slice().reverse().map(r => `<tr><th scope="row">R ${r}</th>${scores.map(f => cell(r, f)).join('')}</tr>`).join('')}</tbody>
+      </table>
+      <div class="rfm-legend" aria-hidden="true"><span>fewer</span><span class="ramp"></span><span>more customers (max ${fmt(max)})</span></div>
+    </div>
+    <details><summary>The grid's numbers as a table</summary>
+      <table id="rfm-grid-table"><thead><tr><th>Cell</th><th class="num">Customers</th><th class="num">Average value (CLV)</th><th class="num">Churn rate</th><th>Segments in it</th></tr></thead><tbody>
+      ${rows.map(c => `<tr><td><a href="#/customers?recency=${c.recency}&frequency=${c.frequency}">R ${c.recency} · F ${c.frequency}</a></td><td class="num">${fmt(c.customers)}</td>
+        <td class="num">${fmt(c.averageValue, 2)}</td><td class="num">${pct(c.churnRate)}</td><td>${c.segments.map(esc).join(', ')}</td></tr>`).join('')}
+      </tbody></table></details>
+  </section>`;
+}
+
 // ---------------------------------------------------------------------------------------------------------------------
 // Customers
-const FILTERS = ['segment', 'minChurn', 'maxChurn', 'minClv', 'consent', 'source', 'sort', 'pageSize'];
+const FILTERS = ['segment', 'recency', 'frequency', 'minChurn', 'maxChurn', 'minClv', 'consent', 'source', 'sort', 'pageSize'];
 
 function customerQuery(params, token) {
   const q = new URLSearchParams();
@@ -255,6 +304,8 @@ async function customers(_, params) {
     <h2>Customers</h2>
     <form class="filters" id="customer-filters">
       ${field('segment', 'Segment or cluster', 'maxlength="64" list="segment-names"')}
+      <label>RFM recency<select name="recency">${option('recency', '', 'any')}${['5', '4', '3', '2', '1'].map(n => option('recency', n, n)).join('')}</select></label>
+      <label>RFM frequency<select name="frequency">${option('frequency', '', 'any')}${['5', '4', '3', '2', '1'].map(n => option('frequency', n, n)).join('')}</select></label>
       ${field('minChurn', 'Churn risk at least', 'type="number" min="0" max="1" step="0.05"')}
       ${field('maxChurn', 'Churn risk at most', 'type="number" min="0" max="1" step="0.05"')}
       ${field('minClv', 'Value (CLV) at least', 'type="number" min="0" step="10"')}
@@ -274,13 +325,14 @@ async function customers(_, params) {
     </div>
     <section class="panel"><h3>Churn risk and value on this page</h3>${chartBox('customers-scatter', 'Churn risk against 12-month value for the customers on this page', 220)}</section>
     <section class="panel">
-        <table id="customer-table"><thead><tr><th>Customer</th><th>Segment</th><th class="num">Churn risk</th><th class="num">CLV (12 m)</th><th class="num">Orders</th><th>Last order</th><th>Sources</th></tr></thead>
+        <table id="customer-table"><thead><tr><th>Customer</th><th>Segment</th><th class="num">Churn risk</th><th class="num">CLV (12 m)</th><th class="num">Orders</th><th>Last order</th><th>Sources</th><th class="num" title="RFM recency and frequency scores">R · F</th></tr></thead>
         <tbody>${items.map(c => `<tr data-id="${esc(c.id)}"><td><a href="#/customer/${encodeURIComponent(c.id)}">${esc(fullName(c) || c.id)}</a></td>
           <td>${esc(prediction(c, 'segments')?.label || '')}</td>
           <td class="num">${prediction(c, 'churn') ? pct(prediction(c, 'churn').value) : '–'}</td>
           <td class="num">${prediction(c, 'clv') ? fmt(prediction(c, 'clv').value, 2) : '–'}</td>
           <td class="num">${fmt(c.history?.orders)}</td><td>${date(c.history?.lastOrder)}</td>
-          <td>${esc(Object.keys(c.identities || {}).join(', '))}</td></tr>`).join('')}</tbody></table>
+          <td>${esc(Object.keys(c.identities || {}).join(', '))}</td>
+          <td class="num rf">${prediction(c, 'segments')?.recency ? `${prediction(c, 'segments').recency} · ${prediction(c, 'segments').frequency}` : '–'}</td></tr>`).join('')}</tbody></table>
         ${items.length === 0 ? '<p class="muted">No customers match this filter on this page.</p>' : ''}
     </section>`;
   document.getElementById('customer-filters').addEventListener('submit', e => {
@@ -316,6 +368,8 @@ const CSV_COLUMNS = [
   ['consent_email', c => c.consent?.email],
   ['consent_sms', c => c.consent?.sms],
   ['consent_phone', c => c.consent?.phone],
+  ['rfm_recency', c => prediction(c, 'segments')?.recency],
+  ['rfm_frequency', c => prediction(c, 'segments')?.frequency],
 ];
 const csvCell = v => {
   const s = v == null ? '' : String(v);
@@ -372,7 +426,7 @@ async function customer([id]) {
   const contact = Object.entries(c.contact || {}).filter(([, v]) => v != null && v !== '');
   const churn = scores?.churn;
   const clv = scores?.lifetimeValue;
-  const orders = c.history?.recentOrderLines || [];
+  const timeline = c.timeline || [];
   main().innerHTML = `
     <h2>Customer <span class="mono" id="customer-id">${esc(c.id)}</span> ${fullName(c) ? `· ${esc(fullName(c))}` : ''}</h2>
     <div class="kpis">
@@ -386,7 +440,9 @@ async function customer([id]) {
     <div class="grid2">
       <section class="panel"><h3>Why this churn risk</h3>
         ${churn?.topFactors?.length ? chartBox('churn-factors', 'Contributions of the top factors to the churn risk') : '<p class="muted">No churn model yet.</p>'}</section>
-      <section class="panel"><h3>Orders over time</h3>${chartBox('order-timeline', 'Amounts of the recent order lines by date')}</section>
+      <section class="panel"><h3>Timeline</h3>${timeline.length
+        ? chartBox('customer-timeline', `Orders, events and feedback by date: the latest ${timeline.length}; feedback coloured by sentiment`)
+        : '<p class="muted">No orders, events or feedback yet.</p>'}</section>
     </div>
     <div class="grid2">
       <section class="panel"><h3>Identities by source</h3>
@@ -401,14 +457,18 @@ async function customer([id]) {
       <section class="panel"><h3>Recommendations</h3>
         ${recs?.items?.length ? `<table><thead><tr><th>Product</th><th class="num">Score</th><th>Reason</th></tr></thead><tbody>
           ${recs.items.map(r => `<tr><td class="mono">${esc(r.productId)}</td><td class="num">${fmt(r.score, 3)}</td><td>${esc(r.reason)}</td></tr>`).join('')}</tbody></table>` : '<p class="muted">No recommendations model yet.</p>'}
-        <h3>Timeline</h3>
-        <table><thead><tr><th>Date</th><th>What</th><th class="num">Amount</th></tr></thead><tbody>
-          ${orders.map(o => `<tr><td>${date(o.date)}</td><td>order <span class="mono">${esc(o.orderId)}</span>${o.productId ? ` · ${esc(o.productId)}` : ''}${o.returned ? ' (returned)' : ''}${o.channel ? ` · ${esc(o.channel)}` : ''}</td><td class="num">${fmt(o.amount, 2)}</td></tr>`).join('')}
-          ${Object.entries(c.history?.eventsByType || {}).map(([t, n]) => `<tr><td>all time</td><td>${fmt(n)} × ${esc(t)} events</td><td></td></tr>`).join('')}
-          ${c.history?.feedback ? `<tr><td>all time</td><td>${fmt(c.history.feedback)} feedback items, average rating ${fmt(c.history.averageRating, 1)}${scores?.sentiment ? `, sentiment ${esc(scores.sentiment.direction)}` : ''}</td><td></td></tr>` : ''}
-        </tbody></table>
       </section>
-    </div>`;
+    </div>
+    <section class="panel" aria-labelledby="timeline-h"><h3 id="timeline-h">Timeline: the latest ${fmt(timeline.length)} orders, events and feedback</h3>
+      <table id="timeline-table"><thead><tr><th>Date</th><th>Kind</th><th>What</th><th>Channel</th><th class="num">Amount</th><th>Sentiment</th></tr></thead><tbody>
+        ${timeline.map(t => `<tr class="timeline-${esc(t.kind)}" data-kind="${esc(t.kind)}"><td>${date(t.at)}</td><td>${esc(t.kind)}</td>
+          <td>${t.kind === 'order' ? `order <span class="mono">${esc(t.title)}</span>` : esc(t.title)}${t.rating != null ? ` · rating ${fmt(t.rating)}` : ''}${t.detail ? ` · ${esc(t.detail)}` : ''}</td>
+          <td>${esc(t.channel || '')}</td><td class="num">${t.amount != null ? fmt(t.amount, 2) : ''}</td>
+          <td class="sentiment">${t.kind !== 'feedback' ? '' : t.sentimentLabel ? `<span class="sentiment-${esc(t.sentimentLabel.toLowerCase())}">${esc(t.sentimentLabel)}</span> ${fmt(t.sentiment, 2)}` : '<span class="muted">not scored</span>'}</td></tr>`).join('')}
+        ${timeline.length === 0 ? '<tr><td colspan="6" class="muted">Nothing yet.</td></tr>' : ''}
+      </tbody></table>
+      <p class="muted">All time: ${fmt(c.history?.orders)} orders${Object.entries(c.history?.eventsByType || {}).map(([t, n]) => `, ${fmt(n)} × ${esc(t)}`).join('')}, ${fmt(c.history?.feedback)} feedback items${c.history?.averageRating != null ? ` (average rating ${fmt(c.history.averageRating, 1)})` : ''}${scores?.sentiment ? `, sentiment ${esc(scores.sentiment.direction)}` : ''}.</p>
+    </section>`;
   if (churn?.topFactors?.length) {
     const factors = churn.topFactors;
     chart('churn-factors', {
@@ -420,12 +480,36 @@ async function customer([id]) {
       options: { indexAxis: 'y', plugins: { legend: { display: false } }, scales: { x: axis('pushes churn risk up (+) or down (−)'), y: everyLabel } },
     });
   }
-  chart('order-timeline', {
+  if (timeline.length) timelineChart(timeline);
+}
+
+// One row per kind (orders, events, feedback) along the date axis; feedback points take the colour of their sentiment
+// (Okabe–Ito: bluish green positive, orange neutral, vermillion negative, grey not scored). The table under it holds the same items.
+const TIMELINE_KINDS = ['order', 'event', 'feedback'];
+const SENTIMENT_COLOURS = { Positive: PALETTE[2], Neutral: PALETTE[1], Negative: PALETTE[3] };
+function timelineChart(timeline) {
+  const label = t => `${date(t.at)} ${t.kind}: ${t.title}${t.amount != null ? ` ${fmt(t.amount, 2)}` : ''}${t.sentimentLabel ? ` (${t.sentimentLabel} ${fmt(t.sentiment, 2)})` : ''}`;
+  chart('customer-timeline', {
     type: 'scatter',
-    data: { datasets: [{ label: 'order lines', data: orders.map(o => ({ x: Date.parse(o.date), y: o.amount })), pointRadius: 4 }] },
+    data: {
+      datasets: TIMELINE_KINDS.map((kind, i) => {
+        const items = timeline.filter(t => t.kind === kind);
+        return {
+          label: kind === 'feedback' ? 'feedback (colour = sentiment)' : `${kind}s`,
+          data: items.map(t => ({ x: Date.parse(t.at), y: i, item: t })),
+          color: [PALETTE[0], PALETTE[4], PALETTE[7]][i],
+          pointBackgroundColor: kind === 'feedback' ? items.map(t => SENTIMENT_COLOURS[t.sentimentLabel] || '#8c959f') : undefined,
+          pointStyle: ['circle', 'triangle', 'rectRot'][i],
+          pointRadius: 6,
+        };
+      }),
+    },
     options: {
-      plugins: { legend: { display: false }, tooltip: { callbacks: { label: ctx => `${new Date(ctx.parsed.x).toISOString().slice(0, 10)}: ${fmt(ctx.parsed.y, 2)}` } } },
-      scales: { x: axis('date', { ticks: { callback: v => new Date(v).toISOString().slice(0, 10) } }), y: axis('amount') },
+      plugins: { tooltip: { callbacks: { label: ctx => label(ctx.raw.item) } } },
+      scales: {
+        x: axis('date', { ticks: { callback: v => new Date(v).toISOString().slice(0, 10) } }),
+        y: { min: -0.5, max: 2.5, ticks: { stepSize: 1, callback: v => ['orders', 'events', 'feedback'][v] ?? '' }, grid: { display: false } },
+      },
     },
   });
 }
