@@ -33,6 +33,27 @@ public sealed class AuditStoreTests
     }
 
     [Fact]
+    public async Task Creating_an_entry_again_keeps_the_first_and_answers_false_while_another_customer_may_use_the_id()
+    {
+        var log = Log(30);
+        var (ann, bob) = ("c" + LocalStack.Unique(), "c" + LocalStack.Unique());
+        var id = "ingest-" + LocalStack.Unique();
+        var first = new DateTimeOffset(2030, 2, 1, 10, 0, 0, TimeSpan.Zero);
+
+        var created = await log.TryCreateAsync(new AuditEntry(id, ann, "create", "ingest", first, "customers", "drop-1", "system"));
+        var again = await log.TryCreateAsync(new AuditEntry(id, ann, "change", "ingest", first.AddHours(1), "orders", "drop-1", "system"));
+        var other = await log.TryCreateAsync(new AuditEntry(id, bob, "change", "ingest", first.AddHours(1), "orders", "drop-1", "system"));
+
+        Assert.Equal((true, false, true), (created, again, other));
+        var stored = Assert.Single(await log.ListAsync(ann));
+        Assert.Equal(new AuditEntry(id, ann, "create", "ingest", first, "customers", "drop-1", "system"), stored);
+        Assert.Equal("change", Assert.Single(await log.ListAsync(bob)).Action);
+        var container = await LocalStack.CosmosContainers().GetAsync(iCrm.Azure.ResourceNames.AuditContainer);
+        var document = (await container.ReadItemAsync<Dictionary<string, object?>>(id, new PartitionKey(ann))).Resource;
+        Assert.Equal("2592000", document["ttl"]!.ToString());
+    }
+
+    [Fact]
     public async Task Queries_filter_by_customer_time_and_action_newest_first_in_pages()
     {
         var log = Log();

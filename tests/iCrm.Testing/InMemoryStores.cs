@@ -254,14 +254,33 @@ public sealed class InMemoryQuarantine : IQuarantine, IRejectedRows
     }
 }
 
+/// <summary>Audit entries in memory, keyed as in Cosmos: an id is unique within one customer's entries.</summary>
 public sealed class InMemoryAuditLog : IAuditLog
 {
+    /// <summary>The entries by <c>{customerId}/{id}</c>.</summary>
     public ConcurrentDictionary<string, AuditEntry> Entries { get; } = new();
+
+    /// <summary>Calls of <see cref="TryCreateAsync"/> that found the entry there already.</summary>
+    public int CreatesRefused => _createsRefused;
+
+    private int _createsRefused;
+
+    private static string Key(AuditEntry entry) => $"{entry.CustomerId}/{entry.Id}";
 
     public Task WriteAsync(AuditEntry entry, CancellationToken cancellationToken = default)
     {
-        Entries[entry.Id] = entry;
+        Entries[Key(entry)] = entry;
         return Task.CompletedTask;
+    }
+
+    public Task<bool> TryCreateAsync(AuditEntry entry, CancellationToken cancellationToken = default)
+    {
+        var created = Entries.TryAdd(Key(entry), entry);
+        if (!created)
+        {
+            Interlocked.Increment(ref _createsRefused);
+        }
+        return Task.FromResult(created);
     }
 
     public Task<IReadOnlyList<AuditEntry>> ListAsync(string customerId, CancellationToken cancellationToken = default) =>

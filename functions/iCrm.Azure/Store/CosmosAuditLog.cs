@@ -12,7 +12,26 @@ public sealed class CosmosAuditLog(CosmosContainers containers, IOptions<AuditOp
 {
     private Task<Container> Container(CancellationToken ct) => containers.GetAsync(ResourceNames.AuditContainer, ct);
 
-    public async Task WriteAsync(AuditEntry entry, CancellationToken cancellationToken = default)
+    private static readonly ItemRequestOptions NoContent = new() { EnableContentResponseOnWrite = false };
+
+    public async Task WriteAsync(AuditEntry entry, CancellationToken cancellationToken = default) =>
+        await (await Container(cancellationToken)).UpsertItemAsync(Document(entry), new PartitionKey(entry.CustomerId), NoContent, cancellationToken);
+
+    public async Task<bool> TryCreateAsync(AuditEntry entry, CancellationToken cancellationToken = default)
+    {
+        // The stream API answers 409 as a status rather than an exception: a retried drop meets many existing entries.
+        using var content = new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(Document(entry), CosmosJsonSerializer.Options), writable: false);
+        using var response = await (await Container(cancellationToken)).CreateItemStreamAsync(content, new PartitionKey(entry.CustomerId), NoContent,
+            cancellationToken);
+        if (response.StatusCode == System.Net.HttpStatusCode.Conflict)
+        {
+            return false;
+        }
+        response.EnsureSuccessStatusCode();
+        return true;
+    }
+
+    private System.Text.Json.Nodes.JsonObject Document(AuditEntry entry)
     {
         // Stored in UTC so that range filters on the ISO text of "at" compare in time order.
         var document = JsonSerializer.SerializeToNode(entry with { At = entry.At.ToUniversalTime() }, CosmosJsonSerializer.Options)!.AsObject();
@@ -20,8 +39,7 @@ public sealed class CosmosAuditLog(CosmosContainers containers, IOptions<AuditOp
         {
             document["ttl"] = ttl;
         }
-        await (await Container(cancellationToken)).UpsertItemAsync(document, new PartitionKey(entry.CustomerId),
-            new ItemRequestOptions { EnableContentResponseOnWrite = false }, cancellationToken);
+        return document;
     }
 
     public async Task<IReadOnlyList<AuditEntry>> ListAsync(string customerId, CancellationToken cancellationToken = default)

@@ -21,6 +21,17 @@ public sealed class DropRejectedException(string reason, string message) : Excep
     public string Reason => reason;
 }
 
+/// <summary>What the audit entries ingestion writes say: actor <c>ingest</c> in role <c>system</c>; a profile a drop created
+/// (<c>create</c>) or changed (<c>change</c>), and merges (<c>merge</c>).</summary>
+public static class IngestAuditActions
+{
+    public const string Create = "create";
+    public const string Change = "change";
+    public const string Merge = "merge";
+    public const string Actor = "ingest";
+    public const string Role = "system";
+}
+
 /// <summary>
 /// Turns one drop into profile updates: stream, validate, resolve identities, merge into profiles chunk by chunk,
 /// quarantine bad rows, and keep an exact report. Re-delivery of a completed drop changes nothing; a re-run after a
@@ -530,14 +541,15 @@ public sealed class IngestionPipeline(
         }
         await WriteAllAsync(mergedAway, working, marker, now, cancellationToken);
         await WriteAllAsync(rest, working, marker, now, cancellationToken);
+        List<(AuditEntry Entry, bool FirstWins)>? audits = null;
         foreach (var entry in entries)
         {
             // This chunk's merges: those made now, and those an earlier attempt completed (the survivor's marker lists them).
             foreach (var (otherId, explanation) in entry.Absorbed)
             {
                 report.CustomersMerged++;
-                await audit.WriteAsync(new AuditEntry($"merge-{otherId}", entry.Profile.Id, "merge", "ingest", now,
-                    explanation.Rule, otherId), cancellationToken);
+                (audits ??= []).Add((new AuditEntry($"merge-{otherId}", entry.Profile.Id, IngestAuditActions.Merge, IngestAuditActions.Actor, now,
+                    explanation.Rule, otherId, IngestAuditActions.Role), false));
             }
             if (entry.AlreadyApplied)
             {
@@ -547,12 +559,17 @@ public sealed class IngestionPipeline(
                     {
                         report.CustomersMerged++;
                         var rule = entry.Profile.MergeExplanations.LastOrDefault(e => e.OtherId == otherId)?.Rule ?? "SharedKey";
-                        await audit.WriteAsync(new AuditEntry($"merge-{otherId}", entry.Profile.Id, "merge", "ingest", now, rule, otherId),
-                            cancellationToken);
+                        (audits ??= []).Add((new AuditEntry($"merge-{otherId}", entry.Profile.Id, IngestAuditActions.Merge, IngestAuditActions.Actor, now, rule, otherId,
+                            IngestAuditActions.Role), false));
                     }
                 }
             }
+            if (ChangeEntry(report, entry, chunkIndex, now) is { } change)
+            {
+                (audits ??= []).Add((change, true));
+            }
         }
+        await WriteAuditAsync(audits, cancellationToken);
 
         report.StoreWrites += entries.Count(e => e.Written);
         List<RowRejection>? tooLarge = null;
@@ -681,6 +698,80 @@ public sealed class IngestionPipeline(
             }
         }
         return false;
+    }
+
+    /// <summary>
+    /// The audit entry of a profile this chunk created or changed: one per drop and profile (id <c>ingest-{dropId}</c> in
+    /// the customer's partition, written first-wins, so a re-run or a later chunk of the same drop adds none), action
+    /// <c>create</c> or <c>change</c>, the drop's entity as the reason and the drop id as the related id. Never values from
+    /// the rows. None for a profile whose rows were all duplicates (or rejected), for one only looked at, and for one merged
+    /// away (its merge has its own entry, in the survivor's partition).
+    /// </summary>
+    private static AuditEntry? ChangeEntry(IngestionReport report, ChunkWorkingSet.Entry entry, int chunkIndex, DateTimeOffset now)
+    {
+        var profile = entry.Profile;
+        if (profile.MergedInto is not null || !(entry.Written || entry.AlreadyApplied) || !(entry.CreatedByChunk || entry.Accepted > 0)
+            || ChangedEarlierInDrop(profile, report.Id, chunkIndex))
+        {
+            return null;
+        }
+        return new AuditEntry(IngestAuditId(report.Id), profile.Id, entry.CreatedByChunk ? IngestAuditActions.Create : IngestAuditActions.Change,
+            IngestAuditActions.Actor, now, report.Entity, report.Id, IngestAuditActions.Role);
+    }
+
+    /// <summary>The id of a drop's audit entry in the partition of each profile it created or changed.</summary>
+    public static string IngestAuditId(string dropId) => $"ingest-{dropId}";
+
+    /// <summary>Whether an earlier chunk of this drop (a lower chunk number) created or changed the profile itself: that
+    /// chunk wrote (or, on a re-run, rewrote) the drop's entry for it already.</summary>
+    private static bool ChangedEarlierInDrop(CustomerProfile profile, string dropId, int chunkIndex)
+    {
+        var chunks = profile.AppliedChunks;
+        for (var i = chunks.Count - 1; i >= 0; i--)
+        {
+            var chunk = chunks[i];
+            var other = chunk.Marker;
+            if (chunk.From is null && (chunk.Accepted > 0 || chunk.Created)
+                && other.Length > dropId.Length + 1 && other[dropId.Length] == '#' && other.StartsWith(dropId, StringComparison.Ordinal)
+                && int.TryParse(other.AsSpan(dropId.Length + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var index)
+                && index < chunkIndex)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>Writes a chunk's audit entries after its profile writes, concurrently (as the profiles are written): one round
+    /// trip per chunk's worth of writes in flight, not one per row. A failure fails the chunk, and the re-run writes them again.</summary>
+    private async Task WriteAuditAsync(List<(AuditEntry Entry, bool FirstWins)>? audits, CancellationToken cancellationToken)
+    {
+        if (audits is null)
+        {
+            return;
+        }
+        if (audits.Count == 1 || options.WriteConcurrency <= 1)
+        {
+            foreach (var (entry, firstWins) in audits)
+            {
+                await WriteAuditAsync(entry, firstWins, cancellationToken);
+            }
+            return;
+        }
+        await Parallel.ForEachAsync(audits, new ParallelOptions { MaxDegreeOfParallelism = options.WriteConcurrency, CancellationToken = cancellationToken },
+            async (a, ct) => await WriteAuditAsync(a.Entry, a.FirstWins, ct));
+    }
+
+    private async Task WriteAuditAsync(AuditEntry entry, bool firstWins, CancellationToken cancellationToken)
+    {
+        if (firstWins)
+        {
+            await audit.TryCreateAsync(entry, cancellationToken);
+        }
+        else
+        {
+            await audit.WriteAsync(entry, cancellationToken);
+        }
     }
 
     private async Task WriteAllAsync(List<ChunkWorkingSet.Entry> entries, ChunkWorkingSet working, string marker, DateTimeOffset now,

@@ -101,9 +101,15 @@ public interface IIngestionLedger
 public sealed record AuditEntry(string Id, string CustomerId, string Action, string Actor, DateTimeOffset At, string? Reason = null,
     string? RelatedId = null, string? Role = null, string? Purpose = null);
 
+/// <summary>Audit entries, keyed by <see cref="AuditEntry.Id"/> within a customer's entries (the Cosmos partition): writing an
+/// id again replaces that customer's entry.</summary>
 public interface IAuditLog
 {
     Task WriteAsync(AuditEntry entry, CancellationToken cancellationToken = default);
+
+    /// <summary>Writes the entry unless the customer already has one with its id (the first write wins, so a retried
+    /// writer keeps the original time); false when it was there.</summary>
+    Task<bool> TryCreateAsync(AuditEntry entry, CancellationToken cancellationToken = default);
 
     Task<IReadOnlyList<AuditEntry>> ListAsync(string customerId, CancellationToken cancellationToken = default);
 

@@ -14,7 +14,8 @@ public sealed partial class Audit(IAuditLog log)
 {
     public const string Description =
         "Entries are newest first. `from` (inclusive) and `to` (exclusive) are ISO 8601 instants, e.g. `2026-01-01T00:00:00Z`; " +
-        "`action` is one action, e.g. `read`, `list`, `read-scores`, `read-recommendations`, `batch-scores`, `read-by-source`, `merge`. " +
+        "`action` is one action, e.g. `read`, `list`, `read-scores`, `read-recommendations`, `batch-scores`, `read-by-source`, `merge`, `create` and `change` (a drop created or changed " +
+        "the profile: actor `ingest`, role `system`, `relatedId` the drop id, `reason` its entity, one entry per drop and profile). " +
         "Entries name the caller (API key name or `entra:{object id}`), its role and the request's `purpose`, never personal data. " +
         "They expire after `Audit__RetentionDays`.";
 

@@ -168,6 +168,31 @@ public sealed class MaskingAndAuditTests : IDisposable
         Assert.Equal("reader", first["items"]![0]!["actor"]!.GetValue<string>());
     }
 
+    [Fact]
+    public async Task A_drop_that_changes_a_profile_shows_in_its_audit_and_in_the_list_of_changes()
+    {
+        await StoreJaneAsync();
+        _app.Drops.Put("web/orders/o.csv", "order_id,customer_id,order_date,amount\nO-9001,W-778812,2026-01-02,12.50\nO-9002,W-778812,2026-01-09,7.25\n");
+        var report = (await _app.InvokeIngestAsync(new global::Azure.Storage.Blobs.BlobClient(new Uri("https://acct.blob.core.windows.net/drops/web/orders/o.csv"))))!;
+        Assert.Equal((iCrm.Core.Ingestion.IngestionStatus.Completed, 2L), (report.Status, report.RowsAccepted));
+        var privacy = Client(ApiRole.Privacy);
+
+        var customer = (await privacy.GetFromJsonAsync<JsonObject>("/api/customers/c-0042/audit"))!;
+        var changes = (await privacy.GetFromJsonAsync<JsonObject>("/api/audit?action=change"))!;
+
+        var change = Assert.Single(customer["items"]!.AsArray(), i => i!["action"]!.GetValue<string>() == "change")!;
+        Assert.Equal(("ingest", "system", "orders", report.Id, $"ingest-{report.Id}"),
+            (change["actor"]!.GetValue<string>(), change["role"]!.GetValue<string>(), change["reason"]!.GetValue<string>(),
+             change["relatedId"]!.GetValue<string>(), change["id"]!.GetValue<string>()));
+        var listed = Assert.Single(changes["items"]!.AsArray())!;
+        Assert.Equal(("c-0042", report.Id), (listed["customerId"]!.GetValue<string>(), listed["relatedId"]!.GetValue<string>()));
+        var text = customer.ToJsonString() + changes.ToJsonString();
+        foreach (var personal in new[] { "W-778812", Email, "Jane", "O-9001", "12.5" })
+        {
+            Assert.DoesNotContain(personal, text, StringComparison.OrdinalIgnoreCase);
+        }
+    }
+
     [Theory]
     [InlineData("/api/audit?from=yesterday", "from must be an ISO 8601 instant")]
     [InlineData("/api/audit?to=2026-13-01", "to must be an ISO 8601 instant")]
