@@ -360,11 +360,63 @@ function tryIndexedOrderBy(collection, req, sql, parameters) {
   return { status: 200, headers, body: { _rid: collection.read()._rid, Documents: page, _count: page.length } };
 }
 
+/** The top-level AND terms of a WHERE clause (outside parentheses, brackets and string literals). */
+function conjuncts(where) {
+  const terms = [];
+  let depth = 0;
+  let quote = null;
+  let start = 0;
+  for (let i = 0; i < where.length; i += 1) {
+    const ch = where[i];
+    if (quote) {
+      if (ch === "\\") i += 1;
+      else if (ch === quote) quote = null;
+    } else if (ch === '"' || ch === "'") quote = ch;
+    else if (ch === "(" || ch === "[") depth += 1;
+    else if (ch === ")" || ch === "]") depth -= 1;
+    else if (depth === 0 && /^\sAND\s/i.test(where.slice(i, i + 5))) {
+      terms.push(where.slice(start, i));
+      start = i + 5;
+      i += 4;
+    }
+  }
+  terms.push(where.slice(start));
+  return terms.map((t) => t.trim());
+}
+
+const EQUALITY = /^(c(?:\.[A-Za-z_$][\w$]*|\[\s*"[^"\\]+"\s*\])+)\s*=\s*(true|false|-?\d+(?:\.\d+)?|"[^"\\]*"|@\w+)$/;
+
+/**
+ * The documents that can match a WHERE with top-level `c.path = literal` terms, found the way an equality index finds
+ * them (a plain property comparison per document, no engine): a count of the few customers with profiling consent
+ * withdrawn then reads those few, not the container. The engine still evaluates the whole WHERE on what is left.
+ */
+function equalityCandidates(docs, where, parameters) {
+  const tests = [];
+  for (const term of conjuncts(where)) {
+    const m = EQUALITY.exec(term);
+    if (!m) continue;
+    const p = PROPERTY.exec(m[1]);
+    if (!p) continue;
+    const path = [...p[1].matchAll(/\.([A-Za-z_$][\w$]*)|\[\s*"([^"\\]+)"\s*\]/g)].map((x) => x[1] ?? x[2]);
+    let value;
+    if (m[2].startsWith("@")) {
+      const parameter = (parameters || []).find((x) => x.name === m[2]);
+      if (!parameter || (parameter.value !== null && typeof parameter.value === "object")) continue;
+      value = parameter.value;
+    } else {
+      value = JSON.parse(m[2]);
+    }
+    tests.push((doc) => valueAt(doc, path) === value);
+  }
+  return tests.length ? docs.filter((doc) => tests.every((t) => t(doc))) : docs;
+}
+
 /** `SELECT VALUE COUNT(1) FROM c [WHERE ...]` across partitions: the WHERE runs on chunks and the matches are summed. */
 function tryChunkedCount(collection, req, sql, parameters) {
   const m = COUNT_QUERY.exec(sql);
   if (!m || partitionKeyFromHeader(req)) return null;
-  const docs = allDocuments(collection);
+  const docs = m[1] ? equalityCandidates(allDocuments(collection), m[1], parameters) : allDocuments(collection);
   let count = docs.length;
   if (m[1]) {
     const where = collection.documents._getQuery(`SELECT * FROM c WHERE ${m[1]}`);

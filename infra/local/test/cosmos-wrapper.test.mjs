@@ -167,6 +167,11 @@ describe("indexed ORDER BY", () => {
       { "x-ms-documentdb-query-enablecrosspartition": "True" }, [{ name: "@keep", value: true }]);
     assert.equal(count.status, 200);
     assert.deepEqual(count.body.Documents, [150]);
+    // Equality terms pre-filter (as an index would); the rest of the WHERE, OR and AND inside parentheses, still applies.
+    const mixed = await query('SELECT VALUE COUNT(1) FROM c WHERE c["keep"] = true AND (c.tenant = "t0" OR c.tenant = "t1") AND c.id != "s0"',
+      { "x-ms-documentdb-query-enablecrosspartition": "True" });
+    const expectedMixed = [...Array(600).keys()].filter((i) => i % 4 === 0 && (i % 7 === 0 || i % 7 === 1) && i !== 0).length;
+    assert.deepEqual(mixed.body.Documents, [expectedMixed]);
     const inPartition = await query('SELECT VALUE COUNT(1) FROM c WHERE c.kind = "scan"', { "x-ms-documentdb-partitionkey": '["t0"]' });
     assert.deepEqual(inPartition.body.Documents, [86]); // the engine's own answer within one partition
   });
