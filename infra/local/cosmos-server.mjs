@@ -250,6 +250,11 @@ const PROPERTY = /^c((?:\.[A-Za-z_$][\w$]*|\[\s*"[^"\\]+"\s*\])+)$/;
 const SCAN_QUERY = /^\s*SELECT\s+\*\s+FROM\s+c(?:\s+WHERE\s+([\s\S]+?))?(?:\s+ORDER\s+BY\s+([\s\S]+?))?\s*$/i;
 const COUNT_QUERY = /^\s*SELECT\s+VALUE\s+COUNT\(\s*1\s*\)\s+FROM\s+c(?:\s+WHERE\s+([\s\S]+?))?\s*$/i;
 
+/** `.a["b"]` (what PROPERTY captures after `c`) → ["a", "b"]. */
+function pathSegments(accessors) {
+  return [...accessors.matchAll(/\.([A-Za-z_$][\w$]*)|\[\s*"([^"\\]+)"\s*\]/g)].map((x) => x[1] ?? x[2]);
+}
+
 /** `c.a["b"] DESC, c.x` → [{ path: ["a","b"], desc: true }, ...], or null when it is not a plain property list. */
 function parseOrderBy(text) {
   const items = [];
@@ -258,7 +263,7 @@ function parseOrderBy(text) {
     if (!m) return null;
     const p = PROPERTY.exec(m[1]);
     if (!p) return null;
-    const path = [...p[1].matchAll(/\.([A-Za-z_$][\w$]*)|\[\s*"([^"\\]+)"\s*\]/g)].map((x) => x[1] ?? x[2]);
+    const path = pathSegments(p[1]);
     items.push({ path, desc: (m[2] || "").toUpperCase() === "DESC" });
   }
   return items.length ? items : null;
@@ -398,7 +403,7 @@ function equalityCandidates(docs, where, parameters) {
     if (!m) continue;
     const p = PROPERTY.exec(m[1]);
     if (!p) continue;
-    const path = [...p[1].matchAll(/\.([A-Za-z_$][\w$]*)|\[\s*"([^"\\]+)"\s*\]/g)].map((x) => x[1] ?? x[2]);
+    const path = pathSegments(p[1]);
     let value;
     if (m[2].startsWith("@")) {
       const parameter = (parameters || []).find((x) => x.name === m[2]);

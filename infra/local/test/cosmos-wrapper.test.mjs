@@ -87,18 +87,18 @@ after(() => {
 });
 
 describe("indexed ORDER BY", () => {
-  const pageAll = async (sql, parameters, between) => {
+  const pageAll = async (sql, parameters, between, pageSize = 2, run = query) => {
     const ids = [];
     let continuation;
     let pages = 0;
     do {
-      const r = await query(sql, {
+      const r = await run(sql, {
         "x-ms-documentdb-query-enablecrosspartition": "True",
-        "x-ms-max-item-count": "2",
+        "x-ms-max-item-count": String(pageSize),
         ...(continuation ? { "x-ms-continuation": continuation } : {}),
       }, parameters);
       assert.equal(r.status, 200);
-      assert.ok(r.body.Documents.length <= 2);
+      assert.ok(r.body.Documents.length <= pageSize);
       ids.push(...r.body.Documents.map((d) => d.id));
       continuation = r.headers["x-ms-continuation"];
       pages += 1;
@@ -144,20 +144,8 @@ describe("indexed ORDER BY", () => {
       body: { query: sql, parameters },
     });
     const sql = 'SELECT * FROM c WHERE c.kind = "scan" AND c.keep = @keep';
-    const ids = [];
-    let continuation;
     let pages = 0;
-    do {
-      const r = await query(sql, {
-        "x-ms-documentdb-query-enablecrosspartition": "True",
-        "x-ms-max-item-count": "40",
-        ...(continuation ? { "x-ms-continuation": continuation } : {}),
-      }, [{ name: "@keep", value: true }]);
-      assert.equal(r.status, 200);
-      ids.push(...r.body.Documents.map((d) => d.id));
-      continuation = r.headers["x-ms-continuation"];
-      pages += 1;
-    } while (continuation && pages < 50);
+    const ids = await pageAll(sql, [{ name: "@keep", value: true }], (n) => { pages = n; }, 40, query);
     const expected = [...Array(600).keys()].filter((i) => i % 4 === 0).map((i) => `s${i}`);
     assert.equal(pages, 4); // 150 matches in pages of 40
     assert.deepEqual([...ids].sort(), [...expected].sort());
