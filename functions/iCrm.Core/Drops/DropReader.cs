@@ -1190,7 +1190,7 @@ public sealed class DropReader : IDisposable
     {
         private long _count;
 
-        public long Count => Interlocked.Read(ref _count);
+        public long Count => Volatile.Read(ref _count); // read once per row: a plain load on 64-bit, not a locked compare-exchange
 
         public override int MaxCharCount => 1;
 

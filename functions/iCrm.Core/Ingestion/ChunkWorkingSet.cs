@@ -108,8 +108,7 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
             return;
         }
         var read = new Versioned<CustomerProfile>?[wanted.Count];
-        await Parallel.ForEachAsync(Enumerable.Range(0, wanted.Count),
-            new ParallelOptions { MaxDegreeOfParallelism = PrefetchConcurrency, CancellationToken = cancellationToken },
+        await BoundedConcurrency.ForEachAsync(Enumerable.Range(0, wanted.Count), PrefetchConcurrency, cancellationToken,
             async (i, ct) => read[i] = await store.GetAsync(wanted[i], ct));
         for (var i = 0; i < wanted.Count; i++)
         {

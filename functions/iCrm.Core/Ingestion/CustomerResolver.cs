@@ -155,9 +155,8 @@ public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher h
         {
             return true;
         }
-        var parallel = new ParallelOptions { MaxDegreeOfParallelism = FlushConcurrency, CancellationToken = cancellationToken };
         var lost = 0;
-        await Parallel.ForEachAsync(pending.Claims, parallel, async (claim, ct) =>
+        await BoundedConcurrency.ForEachAsync(pending.Claims, FlushConcurrency, cancellationToken, async (claim, ct) =>
         {
             if (await identities.ClaimAsync(claim.Key, claim.Kind, claim.CustomerId, ct) != claim.CustomerId)
             {
@@ -168,11 +167,11 @@ public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher h
         {
             return false;
         }
-        await Parallel.ForEachAsync(pending.Candidates, parallel, async (candidates, ct) =>
+        await BoundedConcurrency.ForEachAsync(pending.Candidates, FlushConcurrency, cancellationToken, async (candidates, ct) =>
             await identities.AddCandidatesAsync(candidates.Key, candidates.Value.CustomerIds, BlockingKeys.CandidateCap, candidates.Value.ReadAsAbsent, ct));
         if (reviews is not null)
         {
-            await Parallel.ForEachAsync(pending.Reviews, parallel, async (review, ct) => await reviews.UpsertAsync(review, ct));
+            await BoundedConcurrency.ForEachAsync(pending.Reviews, FlushConcurrency, cancellationToken, async (review, ct) => await reviews.UpsertAsync(review, ct));
         }
         return true;
     }

@@ -542,6 +542,7 @@ public sealed class IngestionPipeline(
         await WriteAllAsync(mergedAway, working, marker, now, cancellationToken);
         await WriteAllAsync(rest, working, marker, now, cancellationToken);
         List<(AuditEntry Entry, bool FirstWins)>? audits = null;
+        var auditId = IngestAuditId(report.Id); // one id string for the chunk's entries, not one per profile
         foreach (var entry in entries)
         {
             // This chunk's merges: those made now, and those an earlier attempt completed (the survivor's marker lists them).
@@ -564,7 +565,7 @@ public sealed class IngestionPipeline(
                     }
                 }
             }
-            if (ChangeEntry(report, entry, chunkIndex, now) is { } change)
+            if (ChangeEntry(report, auditId, entry, chunkIndex, now) is { } change)
             {
                 (audits ??= []).Add((change, true));
             }
@@ -707,7 +708,7 @@ public sealed class IngestionPipeline(
     /// the rows. None for a profile whose rows were all duplicates (or rejected), for one only looked at, and for one merged
     /// away (its merge has its own entry, in the survivor's partition).
     /// </summary>
-    private static AuditEntry? ChangeEntry(IngestionReport report, ChunkWorkingSet.Entry entry, int chunkIndex, DateTimeOffset now)
+    private static AuditEntry? ChangeEntry(IngestionReport report, string auditId, ChunkWorkingSet.Entry entry, int chunkIndex, DateTimeOffset now)
     {
         var profile = entry.Profile;
         if (profile.MergedInto is not null || !(entry.Written || entry.AlreadyApplied) || !(entry.CreatedByChunk || entry.Accepted > 0)
@@ -715,7 +716,7 @@ public sealed class IngestionPipeline(
         {
             return null;
         }
-        return new AuditEntry(IngestAuditId(report.Id), profile.Id, entry.CreatedByChunk ? IngestAuditActions.Create : IngestAuditActions.Change,
+        return new AuditEntry(auditId, profile.Id, entry.CreatedByChunk ? IngestAuditActions.Create : IngestAuditActions.Change,
             IngestAuditActions.Actor, now, report.Entity, report.Id, IngestAuditActions.Role);
     }
 
@@ -750,16 +751,8 @@ public sealed class IngestionPipeline(
         {
             return;
         }
-        if (audits.Count == 1 || options.WriteConcurrency <= 1)
-        {
-            foreach (var (entry, firstWins) in audits)
-            {
-                await WriteAuditAsync(entry, firstWins, cancellationToken);
-            }
-            return;
-        }
-        await Parallel.ForEachAsync(audits, new ParallelOptions { MaxDegreeOfParallelism = options.WriteConcurrency, CancellationToken = cancellationToken },
-            async (a, ct) => await WriteAuditAsync(a.Entry, a.FirstWins, ct));
+        await BoundedConcurrency.ForEachAsync(audits, options.WriteConcurrency, cancellationToken,
+            (a, ct) => new ValueTask(WriteAuditAsync(a.Entry, a.FirstWins, ct)));
     }
 
     private async Task WriteAuditAsync(AuditEntry entry, bool firstWins, CancellationToken cancellationToken)
@@ -777,16 +770,8 @@ public sealed class IngestionPipeline(
     private async Task WriteAllAsync(List<ChunkWorkingSet.Entry> entries, ChunkWorkingSet working, string marker, DateTimeOffset now,
         CancellationToken cancellationToken)
     {
-        if (options.WriteConcurrency <= 1 || entries.Count(e => e.Dirty) <= 1)
-        {
-            foreach (var entry in entries)
-            {
-                await WriteAsync(entry, working, marker, now, cancellationToken);
-            }
-            return;
-        }
-        await Parallel.ForEachAsync(entries, new ParallelOptions { MaxDegreeOfParallelism = options.WriteConcurrency, CancellationToken = cancellationToken },
-            async (entry, ct) => await WriteAsync(entry, working, marker, now, ct));
+        await BoundedConcurrency.ForEachAsync(entries, options.WriteConcurrency, cancellationToken,
+            (entry, ct) => new ValueTask(WriteAsync(entry, working, marker, now, ct)));
     }
 
     private async Task WriteAsync(ChunkWorkingSet.Entry entry, ChunkWorkingSet working, string marker, DateTimeOffset now, CancellationToken cancellationToken)
