@@ -244,7 +244,14 @@ public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher h
         var customerId = decision.CustomerId;
         var mergeFrom = new List<string>(decision.MergedIds);
         // The row's free keys are claimed together (one round trip, not one per key), then judged in order of strength.
-        var unowned = keys.Where(k => !owners.ContainsKey(k.Value)).ToList();
+        var unowned = new List<MatchKey>(keys.Count);
+        foreach (var key in keys)
+        {
+            if (!owners.ContainsKey(key.Value))
+            {
+                unowned.Add(key); // a loop, not Where(...).ToList(): once per new customer of every drop
+            }
+        }
         var claimedFor = customerId;
         var pending = profiles.Cache.Pending;
         var claimed = pending is not null

@@ -541,7 +541,7 @@ public sealed class IngestionPipeline(
         }
         await WriteAllAsync(mergedAway, working, marker, now, cancellationToken);
         await WriteAllAsync(rest, working, marker, now, cancellationToken);
-        List<(AuditEntry Entry, bool FirstWins)>? audits = null;
+        var audits = new List<(AuditEntry Entry, bool FirstWins)>(entries.Count); // about one entry per profile
         var auditId = IngestAuditId(report.Id); // one id string for the chunk's entries, not one per profile
         foreach (var entry in entries)
         {
@@ -549,7 +549,7 @@ public sealed class IngestionPipeline(
             foreach (var (otherId, explanation) in entry.Absorbed)
             {
                 report.CustomersMerged++;
-                (audits ??= []).Add((new AuditEntry($"merge-{otherId}", entry.Profile.Id, IngestAuditActions.Merge, IngestAuditActions.Actor, now,
+                audits.Add((new AuditEntry($"merge-{otherId}", entry.Profile.Id, IngestAuditActions.Merge, IngestAuditActions.Actor, now,
                     explanation.Rule, otherId, IngestAuditActions.Role), false));
             }
             if (entry.AlreadyApplied)
@@ -560,14 +560,14 @@ public sealed class IngestionPipeline(
                     {
                         report.CustomersMerged++;
                         var rule = entry.Profile.MergeExplanations.LastOrDefault(e => e.OtherId == otherId)?.Rule ?? "SharedKey";
-                        (audits ??= []).Add((new AuditEntry($"merge-{otherId}", entry.Profile.Id, IngestAuditActions.Merge, IngestAuditActions.Actor, now, rule, otherId,
+                        audits.Add((new AuditEntry($"merge-{otherId}", entry.Profile.Id, IngestAuditActions.Merge, IngestAuditActions.Actor, now, rule, otherId,
                             IngestAuditActions.Role), false));
                     }
                 }
             }
             if (ChangeEntry(report, auditId, entry, chunkIndex, now) is { } change)
             {
-                (audits ??= []).Add((change, true));
+                audits.Add((change, true));
             }
         }
         await WriteAuditAsync(audits, cancellationToken);
@@ -745,12 +745,8 @@ public sealed class IngestionPipeline(
 
     /// <summary>Writes a chunk's audit entries after its profile writes, concurrently (as the profiles are written): one round
     /// trip per chunk's worth of writes in flight, not one per row. A failure fails the chunk, and the re-run writes them again.</summary>
-    private async Task WriteAuditAsync(List<(AuditEntry Entry, bool FirstWins)>? audits, CancellationToken cancellationToken)
+    private async Task WriteAuditAsync(List<(AuditEntry Entry, bool FirstWins)> audits, CancellationToken cancellationToken)
     {
-        if (audits is null)
-        {
-            return;
-        }
         await BoundedConcurrency.ForEachAsync(audits, options.WriteConcurrency, cancellationToken,
             (a, ct) => new ValueTask(WriteAuditAsync(a.Entry, a.FirstWins, ct)));
     }
