@@ -6,11 +6,11 @@ namespace iCrm.Core.Ingestion;
 /// caller's thread.
 /// </summary>
 /// <remarks>
-/// Handing synchronous work to <c>Parallel.ForEachAsync</c> wakes thread-pool workers once per chunk; each then spins
-/// waiting for more work, which cost an in-process orders drop about a third of its CPU time (measured with
-/// dotnet-trace, see docs/ingest-throughput.md). A real store (Cosmos DB, Azure Storage) answers asynchronously: from its
-/// first pending call on, the remaining items go through <c>Parallel.ForEachAsync</c> as before, with that call counted
-/// among the ones in flight.
+/// Handing synchronous work to <c>Parallel.ForEachAsync</c> wakes thread-pool workers after every chunk, which then spin
+/// waiting for more work, and moves the rest of the drop onto a pool thread (dotnet-trace of an in-process orders drop:
+/// see docs/ingest-throughput.md). A real store (Cosmos DB, Azure Storage) answers asynchronously: from its first
+/// pending call on, the remaining items go through <c>Parallel.ForEachAsync</c> as before, with that call counted among
+/// the ones in flight.
 /// </remarks>
 internal static class BoundedConcurrency
 {
