@@ -21,6 +21,10 @@ public static class IngestBenchmark
     /// <summary>Rows of an activity drop grouped in memory before it spills (the app's default unless <c>--in-memory-rows</c> says otherwise).</summary>
     private static int InMemoryRows { get; set; } = new IngestionOptions().GroupInMemoryRows;
 
+    /// <summary>With <c>--audit write-only</c> the audit log keeps nothing (as in a real run, entries leave the process
+    /// when written) and counts the entries; by default it is <see cref="InMemoryAuditLog"/>, which keeps every entry.</summary>
+    private static bool WriteOnlyAudit { get; set; }
+
     public static async Task<IReadOnlyDictionary<string, double>> RunAsync(BenchmarkOptions o)
     {
         if (o.Values.ContainsKey("file"))
@@ -33,6 +37,12 @@ public static class IngestBenchmark
         var runs = o.Int("runs", 3);
         var largeMb = o.Int("large-mb", 1024);
         ChunkSize = o.Int("chunk-size", new IngestionOptions().ChunkSize);
+        WriteOnlyAudit = o.String("audit", "in-memory") switch
+        {
+            "in-memory" => false,
+            "write-only" => true,
+            var other => throw new ArgumentException($"--audit must be in-memory or write-only, not '{other}'."),
+        };
         InMemoryRows = o.Int("in-memory-rows", new IngestionOptions().GroupInMemoryRows);
         // --part runs one measurement (memory, orders, orders-by-customer, orders-one-per-customer, customers, parse), e.g. to profile it.
         var part = o.String("part", "all");
@@ -177,8 +187,9 @@ public static class IngestBenchmark
         drops.Put(path, content);
         var identities = new InMemoryIdentityStore();
         var time = TimeProvider.System;
+        var countingAudit = WriteOnlyAudit ? new WriteOnlyAuditLog() : null;
         var pipeline = new IngestionPipeline(drops, new CustomerResolver(identities, new MatchKeyHasher("benchmark-pii-key-0123456789"), new IdentityResolver(), time),
-            store, identities, new InMemoryIngestionLedger(), new InMemoryQuarantine(), new InMemoryAuditLog(),
+            store, identities, new InMemoryIngestionLedger(), new InMemoryQuarantine(), (IAuditLog?)countingAudit ?? new InMemoryAuditLog(),
             new ProfileHistory(new ProfileHistoryOptions()), new IngestionOptions { ChunkSize = ChunkSize, GroupInMemoryRows = InMemoryRows, WriteConcurrency = 1 }, time);
         GC.Collect();
         using var process = Process.GetCurrentProcess();
@@ -196,9 +207,35 @@ public static class IngestBenchmark
         {
             throw new InvalidOperationException($"Expected each of {expected} customers to be written once, but the drop made {report.StoreWrites} writes.");
         }
+        if (countingAudit is not null && expectedWrites is { } profiles && countingAudit.Created != profiles)
+        {
+            throw new InvalidOperationException($"Expected one audit entry per created profile ({profiles}), got {countingAudit.Created}.");
+        }
         var seconds = (process.TotalProcessorTime - cpu).TotalSeconds;
         return (rows / seconds, GC.GetTotalAllocatedBytes(precise: true) - allocated, (GC.GetTotalPauseDuration() - paused).TotalSeconds / seconds,
             GC.CollectionCount(0) - collections, report.StoreWrites);
+    }
+
+    /// <summary>An audit log that keeps nothing and counts the entries written.</summary>
+    private sealed class WriteOnlyAuditLog : IAuditLog
+    {
+        private int _created;
+
+        public int Created => _created;
+
+        public Task WriteAsync(AuditEntry entry, CancellationToken cancellationToken = default) => Task.CompletedTask;
+
+        public Task<bool> TryCreateAsync(AuditEntry entry, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref _created);
+            return Task.FromResult(true);
+        }
+
+        public Task<IReadOnlyList<AuditEntry>> ListAsync(string customerId, CancellationToken cancellationToken = default) =>
+            throw new NotSupportedException("The benchmark's audit log keeps nothing.");
+
+        public Task<Page<AuditEntry>> QueryAsync(AuditQuery query, int pageSize, string? continuationToken, CancellationToken cancellationToken = default) =>
+            throw new NotSupportedException("The benchmark's audit log keeps nothing.");
     }
 
     /// <summary>The distinct values of the <c>customer_id</c> column of a CSV drop (no quoted fields).</summary>
