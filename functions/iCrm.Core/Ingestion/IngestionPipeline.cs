@@ -548,8 +548,7 @@ public sealed class IngestionPipeline(
             foreach (var (otherId, explanation) in entry.Absorbed)
             {
                 report.CustomersMerged++;
-                (audits ??= []).Add((new AuditEntry($"merge-{otherId}", entry.Profile.Id, IngestAuditActions.Merge, IngestAuditActions.Actor, now,
-                    explanation.Rule, otherId, IngestAuditActions.Role), false));
+                AddMergeAudit(ref audits, entry.Profile.Id, otherId, explanation.Rule, now);
             }
             if (entry.AlreadyApplied)
             {
@@ -559,8 +558,7 @@ public sealed class IngestionPipeline(
                     {
                         report.CustomersMerged++;
                         var rule = entry.Profile.MergeExplanations.LastOrDefault(e => e.OtherId == otherId)?.Rule ?? "SharedKey";
-                        (audits ??= []).Add((new AuditEntry($"merge-{otherId}", entry.Profile.Id, IngestAuditActions.Merge, IngestAuditActions.Actor, now, rule, otherId,
-                            IngestAuditActions.Role), false));
+                        AddMergeAudit(ref audits, entry.Profile.Id, otherId, rule, now);
                     }
                 }
             }
@@ -744,6 +742,17 @@ public sealed class IngestionPipeline(
 
     /// <summary>Writes a chunk's audit entries after its profile writes, concurrently (as the profiles are written): one round
     /// trip per chunk's worth of writes in flight, not one per row. A failure fails the chunk, and the re-run writes them again.</summary>
+    /// <summary>A merge is recorded on both sides: in the survivor's entries (<c>relatedId</c> the merged-away id) and in the
+    /// merged-away profile's (<c>relatedId</c> the survivor), so the audit trail of either id says where the person went.</summary>
+    private static void AddMergeAudit(ref List<(AuditEntry Entry, bool FirstWins)>? audits, string survivorId, string otherId, string rule, DateTimeOffset now)
+    {
+        audits ??= [];
+        audits.Add((new AuditEntry($"merge-{otherId}", survivorId, IngestAuditActions.Merge, IngestAuditActions.Actor, now, rule, otherId,
+            IngestAuditActions.Role), false));
+        audits.Add((new AuditEntry($"merged-into-{survivorId}", otherId, IngestAuditActions.Merge, IngestAuditActions.Actor, now, rule, survivorId,
+            IngestAuditActions.Role), false));
+    }
+
     private async Task WriteAuditAsync(List<(AuditEntry Entry, bool FirstWins)>? audits, CancellationToken cancellationToken)
     {
         if (audits is null)
