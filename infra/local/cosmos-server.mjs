@@ -434,6 +434,48 @@ function tryChunkedCount(collection, req, sql, parameters) {
   return { status: 200, headers: { "x-ms-item-count": "1" }, body: { _rid: collection.read()._rid, Documents: [count], _count: 1 } };
 }
 
+// ---------------------------------------------------------------------------------------------
+// `SELECT * FROM c WHERE c.id IN (...)`: the query the .NET SDK's ReadMany sends for a container partitioned by /id (ids
+// as literals or parameters). Cosmos answers it from the id index; the package's engine would evaluate the IN list
+// against every document of the container (seconds per query on a populated identities container). Here each id is a
+// point lookup, as readDocument does, in the order of the list, skipping ids that do not exist, all in one page.
+const ID_IN_QUERY = /^\s*SELECT\s+\*\s+FROM\s+c\s+WHERE\s+c\.id\s+IN\s*\(([^()]*)\)\s*$/i;
+const ID_IN_ITEM = /^\s*(?:'([^'\\]*)'|"([^"\\]*)"|(@\w+))\s*$/;
+
+function tryIdLookup(collection, collectionData, req, sql, parameters) {
+  const m = ID_IN_QUERY.exec(sql);
+  if (!m) return null;
+  const paths = partitionPaths(collectionData);
+  if (paths.length !== 1 || paths[0].length !== 1 || paths[0][0] !== "id") return null;
+  const ids = [];
+  for (const item of m[1].split(",")) {
+    const x = ID_IN_ITEM.exec(item);
+    if (!x) return null; // anything but plain string ids: let the engine decide
+    if (x[3] !== undefined) {
+      const parameter = (parameters || []).find((p) => p.name === x[3]);
+      if (!parameter || typeof parameter.value !== "string") return null;
+      ids.push(parameter.value);
+    } else {
+      ids.push(x[1] !== undefined ? x[1] : x[2]);
+    }
+  }
+  const key = partitionKeyFromHeader(req);
+  const limit = maxItemCount(req);
+  const seen = new Set();
+  const page = [];
+  for (const id of ids) {
+    if (seen.has(id)) continue;
+    seen.add(id);
+    const doc = collection.document(id, id).read();
+    if (!doc || doc.id !== id) continue;
+    if (key && !inPartition(doc, paths, key)) continue;
+    page.push(doc);
+  }
+  // More matches than the caller's page size: page through them with the engine as before (rare: ReadMany asks for all).
+  if (limit && page.length > limit) return null;
+  return { status: 200, headers: { "x-ms-item-count": String(page.length) }, body: { _rid: collectionData._rid, Documents: page, _count: page.length } };
+}
+
 // Runs SQL over the container's documents, restricted to the logical partition named by the
 // x-ms-documentdb-partitionkey header when there is one (the package itself ignores that header).
 function runQuery(account, req, { dbId, collId }, sql, parameters) {
@@ -442,7 +484,8 @@ function runQuery(account, req, { dbId, collId }, sql, parameters) {
   if (!collectionData) return notFound("Resource Not Found");
 
   try {
-    const indexed = tryIndexedOrderBy(collection, req, sql, parameters) || tryChunkedCount(collection, req, sql, parameters);
+    const indexed = tryIdLookup(collection, collectionData, req, sql, parameters)
+      || tryIndexedOrderBy(collection, req, sql, parameters) || tryChunkedCount(collection, req, sql, parameters);
     if (indexed) return indexed;
   } catch (err) {
     const kind = err instanceof QuerySyntaxError ? "Syntax error" : "Query failed";

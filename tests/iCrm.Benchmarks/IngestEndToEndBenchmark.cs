@@ -25,12 +25,20 @@ public static class IngestEndToEndBenchmark
     public static async Task<IReadOnlyDictionary<string, double>> RunAsync(BenchmarkOptions o)
     {
         var customers = o.Int("customers", 2000);
+        var seed = o.Int("seed", Environment.TickCount);
+        if (o.String("store", "cosmos") == "memory")
+        {
+            return await CustomersInMemoryAsync(customers, seed);
+        }
         var settings = new Dictionary<string, string?>
         {
             ["IcrmStorage"] = LocalStackSettings.Storage,
             ["IcrmCosmos"] = LocalStackSettings.Cosmos,
             ["IcrmCosmos:createIfMissing"] = "true",
-            ["Security:PiiKey"] = "benchmark-pii-key-0123456789",
+            // A key per run (per --seed) on a stack that is not restarted between runs: every match key (an HMAC under
+            // this key) and so every identity document is new, so each run ingests new customers rather than updating and
+            // merging the profiles of earlier runs (the generator reuses source ids).
+            ["Security:PiiKey"] = $"benchmark-pii-key-0123456789-{seed}",
         };
         var builder = Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(settings);
@@ -42,13 +50,17 @@ public static class IngestEndToEndBenchmark
         using var profile = new StageProfile();
 
         var part = o.String("part", "all");
+        if (part == "sdk")
+        {
+            return await SdkCostAsync(host.Services.GetRequiredService<iCrm.Azure.Store.CosmosContainers>(), counter, o.Int("requests", 2000));
+        }
         var dir = Directory.CreateTempSubdirectory("icrm-e2e-").FullName;
         try
         {
-            var paths = await GenerateAndUploadAsync(Path.Combine(dir, "main"), customers, Environment.TickCount, settings["IcrmStorage"]!);
+            var paths = await GenerateAndUploadAsync(Path.Combine(dir, "main"), customers, seed, settings["IcrmStorage"]!);
             if (part == "customers")
             {
-                return await CustomersOnlyAsync(pipeline, counter, profile, paths, Path.Combine(dir, "warm-up"), settings["IcrmStorage"]!, customers);
+                return await CustomersOnlyAsync(pipeline, counter, profile, paths, Path.Combine(dir, "warm-up"), settings["IcrmStorage"]!, customers, seed);
             }
 
             await pipeline.IngestAsync(paths[0]); // warm-up: connections, database and containers
@@ -104,9 +116,9 @@ public static class IngestEndToEndBenchmark
     /// Metrics <c>customers_rows_per_sec</c> (wall), Cosmos reads and writes per 1,000 rows, profiles created and merged.
     /// </summary>
     private static async Task<IReadOnlyDictionary<string, double>> CustomersOnlyAsync(IngestionPipeline pipeline, WriteCounter counter, StageProfile profile,
-        List<string> paths, string warmUpDir, string storage, int customers)
+        List<string> paths, string warmUpDir, string storage, int customers, int seed)
     {
-        foreach (var path in (await GenerateAndUploadAsync(warmUpDir, Math.Max(100, customers / 20), Environment.TickCount ^ 0x5bd1e995, storage))
+        foreach (var path in (await GenerateAndUploadAsync(warmUpDir, Math.Max(100, customers / 20), seed ^ 0x5bd1e995, storage))
             .Where(IsCustomers))
         {
             await pipeline.IngestAsync(path);
@@ -141,6 +153,147 @@ public static class IngestEndToEndBenchmark
             ["customers_cosmos_writes_per_1000_rows"] = Math.Round(counter.Writes * 1000.0 / rows, 1),
         };
         profile.AddTo(metrics, "customers_", rows, counter);
+        return metrics;
+    }
+
+    /// <summary>
+    /// <c>--part customers --store memory</c>: the same customers drops (same generator, <c>--seed</c> and warm-up as the
+    /// Cosmos run) through the same pipeline with the in-memory stores of the tests (no network, no serialisation), so
+    /// the difference in CPU per row between the two runs is what the store path costs (SDK, HTTP, JSON).
+    /// </summary>
+    private static async Task<IReadOnlyDictionary<string, double>> CustomersInMemoryAsync(int customers, int seed)
+    {
+        var dir = Directory.CreateTempSubdirectory("icrm-e2e-memory-").FullName;
+        try
+        {
+            var drops = new InMemoryDropSource();
+            List<string> Load(string into, int size, int dataSeed)
+            {
+                var summary = new SyntheticDataGenerator(new GeneratorOptions { Customers = size, Seed = dataSeed }).Generate(into);
+                var paths = summary.Files.Select(f => f.Path["drops/".Length..]).Where(IsCustomers).OrderBy(p => p, StringComparer.Ordinal).ToList();
+                foreach (var path in paths)
+                {
+                    drops.Put(path, File.ReadAllBytes(Path.Combine(into, "drops", path)));
+                }
+                return paths;
+            }
+            var identities = new InMemoryIdentityStore();
+            var time = TimeProvider.System;
+            var pipeline = new IngestionPipeline(drops,
+                new iCrm.Core.Ingestion.CustomerResolver(identities, new iCrm.Core.Identity.MatchKeyHasher("benchmark-pii-key-0123456789"),
+                    new iCrm.Core.Identity.IdentityResolver(), time, new InMemoryMergeReviewStore()),
+                new InMemoryCustomerStore(), identities, new InMemoryIngestionLedger(), new InMemoryQuarantine(), new InMemoryAuditLog(),
+                new iCrm.Core.Profiles.ProfileHistory(new iCrm.Core.Profiles.ProfileHistoryOptions()), new IngestionOptions(), time);
+            foreach (var path in Load(Path.Combine(dir, "warm-up"), Math.Max(100, customers / 20), seed ^ 0x5bd1e995))
+            {
+                await pipeline.IngestAsync(path);
+            }
+            var measured = Load(Path.Combine(dir, "main"), customers, seed);
+            var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+            long rows = 0, created = 0, merged = 0;
+            var stopwatch = Stopwatch.StartNew();
+            foreach (var path in measured)
+            {
+                var report = await pipeline.IngestAsync(path);
+                if (report.Status != IngestionStatus.Completed)
+                {
+                    throw new InvalidOperationException($"{path}: {report.Status} {report.Error}");
+                }
+                rows += report.RowsRead;
+                created += report.CustomersCreated;
+                merged += report.CustomersMerged;
+            }
+            stopwatch.Stop();
+            var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds;
+            return new Dictionary<string, double>
+            {
+                ["customers"] = customers,
+                ["customers_rows"] = rows,
+                ["customers_seconds"] = Math.Round(stopwatch.Elapsed.TotalSeconds, 2),
+                ["customers_rows_per_sec"] = Math.Round(rows / stopwatch.Elapsed.TotalSeconds),
+                ["customers_profiles_created"] = created,
+                ["customers_merged"] = merged,
+                ["customers_app_cpu_ms_per_row"] = Math.Round(cpu / rows, 2),
+            };
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// <c>--part sdk</c>: the app's CPU per Cosmos request in isolation, through the app's own client (handlers,
+    /// serializer, connection settings), against the local server: identity documents created, read (found), read when
+    /// absent (as an exception and as a stream status), upserted and replaced, one at a time and 32 in flight.
+    /// Says what the customers path's requests cost before any matching runs.
+    /// </summary>
+    private static async Task<IReadOnlyDictionary<string, double>> SdkCostAsync(iCrm.Azure.Store.CosmosContainers containers, WriteCounter counter, int n)
+    {
+        var container = await containers.GetAsync(iCrm.Azure.ResourceNames.IdentitiesContainer);
+        var run = Guid.NewGuid().ToString("N")[..8];
+        var ids = Enumerable.Range(0, n).Select(i => $"sdk-{run}-{i}").ToArray();
+        var absent = Enumerable.Range(0, n).Select(i => $"sdk-{run}-absent-{i}").ToArray();
+        var options = new ItemRequestOptions { EnableContentResponseOnWrite = false };
+        var metrics = new Dictionary<string, double> { ["requests"] = n };
+        async Task Measure(string name, int parallel, Func<int, Task> op)
+        {
+            await op(0); // warm-up of this path (JIT)
+            counter.Reset();
+            var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+            var started = Stopwatch.GetTimestamp();
+            await Parallel.ForEachAsync(Enumerable.Range(1, n - 1), new ParallelOptions { MaxDegreeOfParallelism = parallel },
+                async (i, _) => await op(i));
+            var wall = Stopwatch.GetElapsedTime(started).TotalSeconds;
+            var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds;
+            metrics[$"{name}_p{parallel}_cpu_ms_per_request"] = Math.Round(cpu / (n - 1), 3);
+            metrics[$"{name}_p{parallel}_requests_per_sec"] = Math.Round((n - 1) / wall);
+            metrics[$"{name}_p{parallel}_sent_per_request"] = Math.Round(counter.Total / (double)(n - 1), 2);
+        }
+        var claim = (int i) => new iCrm.Core.Storage.IdentityClaim(ids[i], "customer-0123456789abcdef", "email");
+        await Measure("create", 1, i => container.CreateItemAsync(claim(i), new PartitionKey(ids[i]), options));
+        await Measure("read_found", 1, i => container.ReadItemAsync<iCrm.Core.Storage.IdentityClaim>(ids[i], new PartitionKey(ids[i])));
+        await Measure("read_found", 32, i => container.ReadItemAsync<iCrm.Core.Storage.IdentityClaim>(ids[i], new PartitionKey(ids[i])));
+        await Measure("read_absent_exception", 1, async i =>
+        {
+            try
+            {
+                await container.ReadItemAsync<iCrm.Core.Storage.IdentityClaim>(absent[i], new PartitionKey(absent[i]));
+            }
+            catch (CosmosException e) when (e.StatusCode == System.Net.HttpStatusCode.NotFound)
+            {
+            }
+        });
+        await Measure("read_absent_stream", 1, async i =>
+        {
+            using var response = await container.ReadItemStreamAsync(absent[i], new PartitionKey(absent[i]));
+        });
+        await Measure("read_absent_exception", 32, async i =>
+        {
+            try
+            {
+                await container.ReadItemAsync<iCrm.Core.Storage.IdentityClaim>(absent[i], new PartitionKey(absent[i]));
+            }
+            catch (CosmosException e) when (e.StatusCode == System.Net.HttpStatusCode.NotFound)
+            {
+            }
+        });
+        await Measure("read_absent_stream", 32, async i =>
+        {
+            using var response = await container.ReadItemStreamAsync(absent[i], new PartitionKey(absent[i]));
+        });
+        await Measure("create_conflict_exception", 32, async i =>
+        {
+            try
+            {
+                await container.CreateItemAsync(claim(i), new PartitionKey(ids[i]), options);
+            }
+            catch (CosmosException e) when (e.StatusCode == System.Net.HttpStatusCode.Conflict)
+            {
+            }
+        });
+        await Measure("upsert", 1, i => container.UpsertItemAsync(claim(i), new PartitionKey(ids[i]), options));
+        await Measure("upsert", 32, i => container.UpsertItemAsync(claim(i), new PartitionKey(ids[i]), options));
         return metrics;
     }
 

@@ -100,16 +100,25 @@ public sealed class CosmosStoreTests
     [Fact]
     public async Task A_batched_read_returns_the_claims_that_exist_and_leaves_out_the_others()
     {
-        var keys = Enumerable.Range(0, 250).Select(i => $"em:{LocalStack.Unique()}-{i}").ToList(); // more than are read at once
+        // More keys than one ReadMany call takes (500), duplicates included: every batch's answers are merged.
+        var keys = Enumerable.Range(0, 1100).Select(i => $"em:{LocalStack.Unique()}-{i}").ToList();
         foreach (var (key, i) in keys.Select((k, i) => (k, i)).Where(p => p.i % 3 == 0))
         {
             await _identities.ClaimAsync(key, "em", $"c-{i}");
         }
 
-        var found = await _identities.GetManyAsync([.. keys, "em:missing-" + LocalStack.Unique()]);
+        var block = "blk:" + LocalStack.Unique();
+        await _identities.AddCandidateAsync(block, "c-a", maxCandidates: 3);
+        await _identities.AddCandidateAsync(block, "c-b", maxCandidates: 3);
 
+        var found = await _identities.GetManyAsync([.. keys, keys[3], block, "em:missing-" + LocalStack.Unique()]);
+
+        Assert.Equal(["c-a", "c-b"], found[block].Candidates);
+        Assert.Equal("block", found[block].Kind);
+        found = found.Where(f => f.Key != block).ToDictionary();
         Assert.Equal(keys.Where((_, i) => i % 3 == 0).Order(StringComparer.Ordinal), found.Keys.Order(StringComparer.Ordinal));
         Assert.All(found, f => Assert.Equal($"c-{keys.IndexOf(f.Key)}", f.Value.CustomerId));
+        Assert.All(found, f => Assert.Equal("em", f.Value.Kind));
         Assert.Empty(await _identities.GetManyAsync([]));
     }
 

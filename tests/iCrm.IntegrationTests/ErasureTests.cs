@@ -27,9 +27,13 @@ public sealed class ErasureTests : IDisposable
     {
         var run = LocalStack.Unique();
         var client = _app.CreateClient();
+        // Phones differ per run too (Ofcom's drama range +44 20 7946 0000-0999), so a second run against the same stack
+        // does not meet the first run's tombstones.
+        var n = Random.Shared.Next(0, 500) * 2;
+        string Phone(int i) => $"+44 20 7946 {n + i:D4}";
         var customers = new StringBuilder("customer_id,email,phone,first_name\n")
-            .Append($"{run}-1,ada.{run}@example.test,+44 20 7946 0001,Ada\n")
-            .Append($"{run}-2,grace.{run}@example.test,+44 20 7946 0002,Grace\n")
+            .Append($"{run}-1,ada.{run}@example.test,{Phone(0)},Ada\n")
+            .Append($"{run}-2,grace.{run}@example.test,{Phone(1)},Grace\n")
             .Append($"{run}-1,ada-at-example,,Ada\n")
             .Append($"{run}-2,grace-at-example,,Grace\n").ToString();
         var orders = $"order_id,customer_id,order_date,amount\nO1-{run},{run}-1,2026-01-05,10\nO2-{run},{run}-1,soon,10\nO3-{run},{run}-2,later,10\n";
@@ -49,7 +53,7 @@ public sealed class ErasureTests : IDisposable
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"/api/customers/{id}")).StatusCode);
         var hasher = _app.Services.GetRequiredService<MatchKeyHasher>();
         var identities = _app.Services.GetRequiredService<IIdentityStore>();
-        foreach (var key in new[] { hasher.SourceKey("web", $"{run}-1"), hasher.EmailKey($"ada.{run}@example.test")!.Value, hasher.PhoneKey("+442079460001")!.Value })
+        foreach (var key in new[] { hasher.SourceKey("web", $"{run}-1"), hasher.EmailKey($"ada.{run}@example.test")!.Value, hasher.PhoneKey($"+44207946{n:D4}")!.Value })
         {
             var claim = await identities.GetAsync(key.Value);
             Assert.Equal((ErasedKeys.Kind, id), (claim?.Kind, claim?.CustomerId));

@@ -31,17 +31,20 @@ internal static class CosmosQueries
         }
     }
 
+    /// <summary>A point read; null when the item does not exist. Read as a stream so that an absent item (most of a new
+    /// customer's profile and key reads) is a status code, not a thrown and caught CosmosException: about 0.1 ms of CPU
+    /// less per absent item (measured, docs/ingest-throughput.md). Other failures still throw CosmosException.</summary>
     public static async Task<Versioned<T>?> ReadAsync<T>(Container container, string id, CancellationToken cancellationToken)
     {
-        try
-        {
-            var response = await container.ReadItemAsync<T>(id, new PartitionKey(id), cancellationToken: cancellationToken);
-            return new Versioned<T>(response.Resource, response.ETag);
-        }
-        catch (CosmosException e) when (IsMissingItem(e))
+        using var response = await container.ReadItemStreamAsync(id, new PartitionKey(id), cancellationToken: cancellationToken);
+        if (response.StatusCode == System.Net.HttpStatusCode.NotFound && response.Headers["x-ms-substatus"] != TransientRetryHandler.OwnerMissing)
         {
             return null;
         }
+        response.EnsureSuccessStatusCode();
+        var value = await System.Text.Json.JsonSerializer.DeserializeAsync<T>(response.Content, Connections.CosmosJsonSerializer.Options, cancellationToken)
+            ?? throw new InvalidDataException($"Item '{id}' of container '{container.Id}' has an empty body.");
+        return new Versioned<T>(value, response.Headers.ETag);
     }
 
     /// <summary>A 404 for the item itself; a 404 with sub-status 1003 means its container or database is gone, which is an

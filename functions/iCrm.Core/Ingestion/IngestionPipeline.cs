@@ -549,8 +549,7 @@ public sealed class IngestionPipeline(
             foreach (var (otherId, explanation) in entry.Absorbed)
             {
                 report.CustomersMerged++;
-                audits.Add((new AuditEntry($"merge-{otherId}", entry.Profile.Id, IngestAuditActions.Merge, IngestAuditActions.Actor, now,
-                    explanation.Rule, otherId, IngestAuditActions.Role), false));
+                AddMergeAudit(audits, entry.Profile.Id, otherId, explanation.Rule, now);
             }
             if (entry.AlreadyApplied)
             {
@@ -560,8 +559,7 @@ public sealed class IngestionPipeline(
                     {
                         report.CustomersMerged++;
                         var rule = entry.Profile.MergeExplanations.LastOrDefault(e => e.OtherId == otherId)?.Rule ?? "SharedKey";
-                        audits.Add((new AuditEntry($"merge-{otherId}", entry.Profile.Id, IngestAuditActions.Merge, IngestAuditActions.Actor, now, rule, otherId,
-                            IngestAuditActions.Role), false));
+                        AddMergeAudit(audits, entry.Profile.Id, otherId, rule, now);
                     }
                 }
             }
@@ -741,6 +739,16 @@ public sealed class IngestionPipeline(
             }
         }
         return false;
+    }
+
+    /// <summary>A merge is recorded on both sides: in the survivor's entries (<c>relatedId</c> the merged-away id) and in the
+    /// merged-away profile's (<c>relatedId</c> the survivor), so the audit trail of either id says where the person went.</summary>
+    private static void AddMergeAudit(List<(AuditEntry Entry, bool FirstWins)> audits, string survivorId, string otherId, string rule, DateTimeOffset now)
+    {
+        audits.Add((new AuditEntry($"merge-{otherId}", survivorId, IngestAuditActions.Merge, IngestAuditActions.Actor, now, rule, otherId,
+            IngestAuditActions.Role), false));
+        audits.Add((new AuditEntry($"merged-into-{survivorId}", otherId, IngestAuditActions.Merge, IngestAuditActions.Actor, now, rule, survivorId,
+            IngestAuditActions.Role), false));
     }
 
     /// <summary>Writes a chunk's audit entries after its profile writes, concurrently (as the profiles are written): one round

@@ -148,8 +148,11 @@ public sealed class IngestionPipelineTests
         Assert.Contains(other, survivor.MergedFrom);
         var explanation = Assert.Single(survivor.MergeExplanations, e => e.OtherId == other);
         Assert.NotEmpty(explanation.Evidence);
-        var audit = Assert.Single(harness.Audit.Entries.Values, e => e.Action == "merge");
-        Assert.Equal((survivor.Id, other), (audit.CustomerId, audit.RelatedId));
+        var audit = Assert.Single(harness.Audit.Entries.Values, e => e.Action == "merge" && e.CustomerId == survivor.Id);
+        Assert.Equal(other, audit.RelatedId);
+        // The merged-away id's own trail says where the person went.
+        var mergedAway = Assert.Single(harness.Audit.Entries.Values, e => e.Action == "merge" && e.CustomerId == other);
+        Assert.Equal(survivor.Id, mergedAway.RelatedId);
         // No key still points at the merged-away profile.
         Assert.DoesNotContain(harness.Identities.Claims.Values, c => !c.Id.StartsWith("bk:", StringComparison.Ordinal) && c.CustomerId == other);
     }
