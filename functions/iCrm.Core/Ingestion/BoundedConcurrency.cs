@@ -22,9 +22,11 @@ internal static class BoundedConcurrency
         {
             cancellationToken.ThrowIfCancellationRequested();
             var call = body(remaining.Current, cancellationToken);
-            if (call.IsCompletedSuccessfully)
+            if (call.IsCompleted)
             {
-                call.GetAwaiter().GetResult(); // consumes the ValueTask (it may come from a pooled source)
+                // Done already: consume the ValueTask (it may come from a pooled source); a failure throws here, before any
+                // further call starts.
+                call.GetAwaiter().GetResult();
                 continue;
             }
             if (maxConcurrency <= 1)
