@@ -2,9 +2,10 @@
 'use strict';
 
 // ---------------------------------------------------------------------------------------------------------------------
-// Access: the one place that knows how the API authenticates callers. Locally Security__ApiKey is sent as x-api-key;
-// change ACCESS (header name, storage key) when keys become roles.
-const ACCESS = { header: 'x-api-key', storageKey: 'icrm.apiKey' };
+// Access: the one place that knows how the API authenticates callers. A role key (Security__Keys__{name}__Secret) is
+// sent as x-api-key. In Azure with App Service authentication, a signed-in Entra ID session needs no key: the platform
+// passes the person to the app, and the app's 401 says so, which is when the sign-in link is offered.
+const ACCESS = { header: 'x-api-key', storageKey: 'icrm.apiKey', signInHint: 'sign in with Microsoft Entra ID' };
 const API = new URL('../', document.baseURI).pathname.replace(/\/$/, ''); // "/api", from /api/dashboard/
 
 // Okabe–Ito: distinguishable with the common forms of colour blindness.
@@ -24,8 +25,9 @@ class ApiError extends Error {
 function apiKey() { return sessionStorage.getItem(ACCESS.storageKey); }
 
 let keyWaiters = [];
-function askForKey() {
+function askForKey(problem) {
   const form = document.getElementById('key-form');
+  document.getElementById('entra-sign-in').hidden = !String(problem?.detail ?? '').includes(ACCESS.signInHint);
   form.hidden = false;
   document.getElementById('api-key').focus();
   return new Promise(resolve => keyWaiters.push(resolve));
@@ -49,7 +51,8 @@ async function api(path, { absent = [] } = {}) {
     const response = await fetch(API + path, { headers });
     if (response.status === 401) {
       sessionStorage.removeItem(ACCESS.storageKey);
-      await askForKey();
+      const problem = response.headers.get('content-type')?.includes('json') ? await response.json() : null;
+      await askForKey(problem);
       continue;
     }
     if (absent.includes(response.status)) return null;
