@@ -4,6 +4,8 @@
 
 targetScope = 'resourceGroup'
 
+import { serviceKey } from 'modules/function-app.bicep'
+
 @minLength(1)
 @maxLength(20)
 @description('Short name of this environment (dev, test, prod); part of every resource name.')
@@ -56,9 +58,6 @@ param quarantineRetentionDays int = 90
 @description('Days audit entries are kept (Cosmos per-item ttl, app setting Audit__RetentionDays); 0 keeps them.')
 param auditRetentionDays int = 365
 
-@description('Trust the X-MS-CLIENT-PRINCIPAL header of App Service authentication (Entra ID app roles for people). Turn on only with authentication configured on the app.')
-param trustAppServiceAuthentication bool = false
-
 @minValue(30)
 @maxValue(730)
 @description('Days Log Analytics keeps logs.')
@@ -88,11 +87,14 @@ param vnetAddressPrefix string = '10.40.0.0/16'
 @description('Public IPs/CIDRs still allowed to reach storage when it is isolated (e.g. the operator who uploads drops).')
 param allowedIpAddresses string[] = []
 
-@description('Client id of the Entra ID app registration people sign in with (App Service authentication, app roles reader, marketer, admin, privacy). Empty: no sign-in, function keys only.')
+@description('Client id of the Entra ID app registration people sign in with (App Service authentication, app roles reader, marketer, admin, privacy); also makes the app trust the signed-in principal. Empty: no sign-in, role keys only.')
 param authClientId string = ''
 
 @description('Tenant of that app registration.')
 param authTenantId string = tenant().tenantId
+
+@description('Role keys of services ({ name, roles }): app settings referencing the Key Vault secret icrm-key-{name} (_ written as -), which the operator sets. Without any key and without authClientId, every API call that needs a role gets 401.')
+param serviceKeys serviceKey[] = []
 
 // Names shared with the app (functions/iCrm.Azure/ResourceNames.cs); InfrastructureTemplateTests checks they match.
 var blobContainers = [
@@ -387,7 +389,8 @@ module functionApp 'modules/function-app.bicep' = {
     maximumInstanceCount: maximumInstanceCount
     subnetId: network.?outputs.appSubnetId ?? ''
     auditRetentionDays: auditRetentionDays
-    trustAppServiceAuthentication: trustAppServiceAuthentication
+    keyVaultUri: keyVault.outputs.uri
+    serviceKeys: serviceKeys
     authClientId: authClientId
     authTenantId: authTenantId
   }

@@ -20,5 +20,9 @@ param quarantineRetentionDays = 90
 param auditRetentionDays = 365
 param enableNetworkIsolation = false
 
-// Entra ID sign-in for people (App Service authentication); empty: function keys only. See infra/README.md.
+// Entra ID sign-in for people (App Service authentication); empty: role keys only. See infra/README.md.
 param authClientId = readEnvironmentVariable('ICRM_AUTH_CLIENT_ID', '')
+
+// Role keys of services, e.g. [{ name: 'crm_web', roles: ['reader', 'marketer'] }]: each becomes app settings that
+// reference the Key Vault secret icrm-key-crm-web, which you set yourself (infra/README.md, "Roles in Azure").
+param serviceKeys = []

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # End-to-end smoke test of a deployed iCrm: uploads a generated orders drop, waits for its ingestion report,
-# trains, and fetches a customer's profile and scores through the API with function keys.
+# trains, and fetches a customer's profile and scores through the API.
 #
 # Usage: infra/smoke-test.sh -g <resource-group> [-n <function-app>] [-s <storage-account>]
 #   or set ICRM_RESOURCE_GROUP / ICRM_FUNCTION_APP / ICRM_STORAGE_ACCOUNT.
+# The API checks roles itself (the host checks no key): the calls need reader and admin, from either
+#   ICRM_API_KEY: the secret of a role key holding reader and admin (serviceKeys in infra/main.bicepparam), or
+#   ICRM_AUTH_CLIENT_ID: the app registration's client id, for an Entra ID token of the person logged in to az
+#   (who must hold the app roles reader and admin).
 # Needs: az (logged in, with Storage Blob Data Contributor on the drops container: deploy with
 #        uploaderPrincipalId = your object id), curl, jq, awk, sha256sum or shasum.
 # Tunables: SMOKE_CUSTOMERS (default 300), SMOKE_INGEST_TIMEOUT (s, 900), SMOKE_TRAIN_TIMEOUT (s, 2400).
@@ -21,7 +25,7 @@ while getopts "g:n:s:h" option; do
     g) resource_group="${OPTARG}" ;;
     n) app_name="${OPTARG}" ;;
     s) storage_account="${OPTARG}" ;;
-    *) sed -n '2,10p' "$0"; exit 2 ;;
+    *) sed -n '2,14p' "$0"; exit 2 ;;
   esac
 done
 
@@ -33,10 +37,11 @@ trap 'rm -rf "${work_dir}"' EXIT
 body="${work_dir}/body.json"
 headers="${work_dir}/headers.txt"
 
-# http METHOD URL KEY [JSON-BODY] -> prints the status code; the body is in $body, the headers in $headers.
+# http METHOD URL [JSON-BODY] -> prints the status code; the body is in $body, the headers in $headers.
+# Sends the caller's credentials ($auth_header, set below); curl reads it from a file so it stays out of `ps`.
 http() {
-  local method="$1" url="$2" key="$3" data="${4:-}"
-  local args=(-sS -X "${method}" -o "${body}" -D "${headers}" -w '%{http_code}' --max-time 120 -H "x-functions-key: ${key}")
+  local method="$1" url="$2" data="${3:-}"
+  local args=(-sS -X "${method}" -o "${body}" -D "${headers}" -w '%{http_code}' --max-time 120 -H "@${auth_header}")
   if [[ -n "${data}" ]]; then
     args+=(-H 'Content-Type: application/json' --data "${data}")
   fi
@@ -74,18 +79,24 @@ base="https://${host}/api"
 echo "function app: ${app_name} (${base})"
 echo "storage:      ${storage_account}"
 
-current_step="get function keys"
+current_step="credentials"
 step "${current_step}"
-function_key="$(az functionapp keys list -g "${resource_group}" -n "${app_name}" --query "functionKeys.default" -o tsv 2>/dev/null || true)"
-master_key="$(az functionapp keys list -g "${resource_group}" -n "${app_name}" --query "masterKey" -o tsv 2>/dev/null || true)"
-[[ -n "${master_key}" && "${master_key}" != "None" ]] || fail "could not read the host keys (az functionapp keys list); is the app published and running?"
-if [[ -z "${function_key}" || "${function_key}" == "None" ]]; then
-  function_key="${master_key}"
+auth_header="${work_dir}/auth-header.txt"
+if [[ -n "${ICRM_API_KEY:-}" ]]; then
+  printf 'x-api-key: %s\n' "${ICRM_API_KEY}" > "${auth_header}"
+  echo "calling with the role key in ICRM_API_KEY"
+elif [[ -n "${ICRM_AUTH_CLIENT_ID:-}" ]]; then
+  token="$(az account get-access-token --resource "api://${ICRM_AUTH_CLIENT_ID}" --query accessToken -o tsv 2>/dev/null || true)"
+  [[ -n "${token}" ]] || fail "could not get an Entra ID token for api://${ICRM_AUTH_CLIENT_ID} (az account get-access-token); is the Azure CLI allowed to request it?"
+  printf 'Authorization: Bearer %s\n' "${token}" > "${auth_header}"
+  echo "calling as the person logged in to az (Entra ID token)"
+else
+  fail "no credentials: set ICRM_API_KEY (a role key with reader and admin) or ICRM_AUTH_CLIENT_ID (sign in with Entra ID); host function keys are not accepted by the API"
 fi
 
 current_step="health check"
 step "${current_step}"
-status="$(http GET "${base}/health" "${function_key}")"
+status="$(http GET "${base}/health")"
 [[ "${status}" == "200" ]] || { show_body; fail "GET /api/health answered ${status} (publish the app: see infra/README.md; the first call after a deployment may need a minute)"; }
 show_body
 
@@ -134,7 +145,7 @@ step "${current_step}"
 deadline=$((SECONDS + ingest_timeout))
 report_status=""
 while (( SECONDS < deadline )); do
-  status="$(http GET "${base}/ingestions/${drop_id}" "${function_key}")"
+  status="$(http GET "${base}/ingestions/${drop_id}")"
   if [[ "${status}" == "200" ]]; then
     report_status="$(jq -r '.status // .state // "unknown"' "${body}")"
     case "$(lower "${report_status}")" in
@@ -148,7 +159,7 @@ while (( SECONDS < deadline )); do
   sleep 15
 done
 if (( SECONDS >= deadline )); then
-  http GET "${base}/ingestions" "${function_key}" >/dev/null || true
+  http GET "${base}/ingestions" >/dev/null || true
   grep -q "${run_tag}" "${body}" && echo "(GET /api/ingestions mentions ${run_tag}: the drop id differs from the contract?)"
   fail "no finished ingestion report for ${drop_id} after ${ingest_timeout}s: check the Event Grid subscription drop-created (run infra/subscribe-drops.sh; dead letters in eventgrid-deadletter), the poison queue webjobs-blobtrigger-poison, and the app's logs in Application Insights"
 fi
@@ -156,7 +167,7 @@ jq '{status, rowsRead, rowsAccepted, rowsRejected, duplicatesSkipped}' "${body}"
 
 current_step="train"
 step "${current_step}"
-status="$(http POST "${base}/train" "${master_key}" '{}')"
+status="$(http POST "${base}/train" '{}')"
 [[ "${status}" == "202" || "${status}" == "200" ]] || { show_body; fail "POST /api/train answered ${status} (expected 202)"; }
 run_id="$(jq -r '.runId // .id // empty' "${body}")"
 [[ -n "${run_id}" ]] || fail "POST /api/train answered ${status} without a run id: $(head -c 500 "${body}")"
@@ -164,7 +175,7 @@ echo "training run: ${run_id}"
 deadline=$((SECONDS + train_timeout))
 run_status=""
 while (( SECONDS < deadline )); do
-  status="$(http GET "${base}/train/${run_id}" "${master_key}")"
+  status="$(http GET "${base}/train/${run_id}")"
   [[ "${status}" == "200" ]] || { show_body; fail "GET /api/train/${run_id} answered ${status}"; }
   run_status="$(jq -r '.status // .state // "unknown"' "${body}")"
   case "$(lower "${run_status}")" in
@@ -179,7 +190,7 @@ show_body
 
 current_step="find a customer by source id"
 step "${current_step}"
-status="$(http GET "${base}/customers/by-source/web/${run_tag}-c0001" "${function_key}")"
+status="$(http GET "${base}/customers/by-source/web/${run_tag}-c0001")"
 [[ "${status}" == "200" ]] || { show_body; fail "GET /api/customers/by-source/web/${run_tag}-c0001 answered ${status}"; }
 customer_id="$(jq -r '.id // .customerId // empty' "${body}")"
 [[ -n "${customer_id}" ]] || fail "the profile has no id: $(head -c 500 "${body}")"
@@ -187,7 +198,7 @@ echo "customer id: ${customer_id}"
 
 current_step="fetch scores"
 step "${current_step}"
-status="$(http GET "${base}/customers/${customer_id}/scores" "${function_key}")"
+status="$(http GET "${base}/customers/${customer_id}/scores")"
 if [[ "${status}" == "503" ]]; then
   show_body; fail "no champion model yet: training ran but promoted nothing (try a larger drop: SMOKE_CUSTOMERS=2000)"
 fi

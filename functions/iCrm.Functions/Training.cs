@@ -36,7 +36,7 @@ public sealed class Training(TrainingRunner runner, TrainingJobs jobs, ITraining
     [ProducesProblem(StatusCodes.Status403Forbidden)]
     [ProducesProblem(StatusCodes.Status409Conflict)]
     public async Task<IResult> StartTraining(
-        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "train")] HttpRequest req)
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "train")] HttpRequest req)
     {
         var (request, problem) = await JsonBody.ReadAsync<TrainRequest>(req, optional: true);
         if (problem is not null)
@@ -75,7 +75,7 @@ public sealed class Training(TrainingRunner runner, TrainingJobs jobs, ITraining
     [ProducesProblem(StatusCodes.Status400BadRequest)]
     [ProducesProblem(StatusCodes.Status404NotFound)]
     public async Task<IResult> GetTrainingRun(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "train/{runId}")] HttpRequest req, string runId, CancellationToken ct)
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "train/{runId}")] HttpRequest req, string runId, CancellationToken ct)
     {
         if (!CustomerLookup.IsValidId(runId))
         {

@@ -1,5 +1,18 @@
 // The iCrm function app: Flex Consumption (FC1, Linux) running the .NET 10 isolated worker (dotnet publish output).
-// Every connection uses the user-assigned identity; the only secret (ICRM_PII_KEY) is a Key Vault reference.
+// Every connection uses the user-assigned identity; secrets (ICRM_PII_KEY, service role keys) are Key Vault references.
+
+@export()
+@description('A service\'s role key: the app settings Security__Keys__{name}__Secret (a Key Vault reference to the secret icrm-key-{name}, with _ written as -) and Security__Keys__{name}__Roles.')
+type serviceKey = {
+  @minLength(1)
+  @maxLength(64)
+  @description('Letters, digits and _ only (Linux app setting names allow no -); the audit trail records it as the caller.')
+  name: string
+
+  @minLength(1)
+  @description('The API roles the key holds.')
+  roles: ('reader' | 'marketer' | 'admin' | 'privacy')[]
+}
 
 param name string
 param planName string
@@ -44,13 +57,65 @@ param subnetId string
 @description('Days audit entries are kept (Audit__RetentionDays); 0 keeps them.')
 param auditRetentionDays int
 
-@description('Security__TrustAppServiceAuthentication: read Entra ID app roles from App Service authentication.')
-param trustAppServiceAuthentication bool
+@description('Vault URI (https://<vault>.vault.azure.net/) holding the service keys\' secrets.')
+param keyVaultUri string
+
+@description('Role keys of services, declared as app settings; their secrets are set in Key Vault by the operator.')
+param serviceKeys serviceKey[]
+
 @description('Client id of the Entra ID app registration people sign in with. Empty: no App Service authentication.')
 param authClientId string
 
 @description('Tenant of that app registration.')
 param authTenantId string
+
+var fixedAppSettings = [
+  // The Functions host's own storage, identity-based: host keys and timer schedules (blob), the blob
+  // extension's receipts (blob, azure-webjobs-hosts) and the queue it hands Event Grid deliveries to.
+  { name: 'AzureWebJobsStorage__blobServiceUri', value: blobEndpoint }
+  { name: 'AzureWebJobsStorage__queueServiceUri', value: queueEndpoint }
+  { name: 'AzureWebJobsStorage__tableServiceUri', value: tableEndpoint }
+  { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' }
+  { name: 'AzureWebJobsStorage__clientId', value: identityClientId }
+  // The app's storage (drops, quarantine, models). The Ingest blob trigger (Event Grid source) uses the same
+  // connection: blobServiceUri to read the drop, queueServiceUri for its poison queue webjobs-blobtrigger-poison.
+  { name: 'IcrmStorage__blobServiceUri', value: blobEndpoint }
+  { name: 'IcrmStorage__queueServiceUri', value: queueEndpoint }
+  { name: 'IcrmStorage__credential', value: 'managedidentity' }
+  { name: 'IcrmStorage__clientId', value: identityClientId }
+  { name: 'IcrmCosmos__accountEndpoint', value: cosmosEndpoint }
+  { name: 'IcrmCosmos__credential', value: 'managedidentity' }
+  { name: 'IcrmCosmos__clientId', value: identityClientId }
+  { name: 'IcrmLanguage__endpoint', value: languageEndpoint }
+  { name: 'TRAIN_SCHEDULE', value: trainSchedule }
+  { name: 'Security__PiiKey', value: '@Microsoft.KeyVault(SecretUri=${piiKeySecretUri})' }
+  { name: 'Sentiment__Provider', value: sentimentProvider }
+  { name: 'Audit__RetentionDays', value: string(auditRetentionDays) }
+  // Trust the X-MS-CLIENT-PRINCIPAL header exactly when App Service authentication (below) is declared: only then
+  // does the platform strip a client-sent copy of it.
+  { name: 'Security__TrustAppServiceAuthentication', value: string(!empty(authClientId)) }
+  // In Azure the Functions host fires the triggers; the app's local trigger runner stays off.
+  { name: 'LocalTriggers__Enabled', value: 'false' }
+  // Databases and containers come from Bicep (data-plane RBAC cannot create them).
+  { name: 'IcrmCosmos__createIfMissing', value: 'false' }
+  { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: appInsightsConnectionString }
+  { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identityClientId};Authorization=AAD' }
+]
+
+// The app reads a role key's secret from Key Vault (resolved with the user-assigned identity, like the PII key); the
+// secret itself is written by the operator (az keyvault secret set), never by a template. Key Vault names allow no _.
+var serviceKeySecretSettings = [
+  for key in serviceKeys: {
+    name: 'Security__Keys__${key.name}__Secret'
+    value: '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/icrm-key-${replace(key.name, '_', '-')})'
+  }
+]
+var serviceKeyRoleSettings = [
+  for key in serviceKeys: {
+    name: 'Security__Keys__${key.name}__Roles'
+    value: join(key.roles, ',')
+  }
+]
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
@@ -109,36 +174,8 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
       scmMinTlsVersion: '1.2'
       ftpsState: 'Disabled'
       http20Enabled: true
-      appSettings: [
-        // The Functions host's own storage, identity-based: host keys and timer schedules (blob), the blob
-        // extension's receipts (blob, azure-webjobs-hosts) and the queue it hands Event Grid deliveries to.
-        { name: 'AzureWebJobsStorage__blobServiceUri', value: blobEndpoint }
-        { name: 'AzureWebJobsStorage__queueServiceUri', value: queueEndpoint }
-        { name: 'AzureWebJobsStorage__tableServiceUri', value: tableEndpoint }
-        { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' }
-        { name: 'AzureWebJobsStorage__clientId', value: identityClientId }
-        // The app's storage (drops, quarantine, models). The Ingest blob trigger (Event Grid source) uses the same
-        // connection: blobServiceUri to read the drop, queueServiceUri for its poison queue webjobs-blobtrigger-poison.
-        { name: 'IcrmStorage__blobServiceUri', value: blobEndpoint }
-        { name: 'IcrmStorage__queueServiceUri', value: queueEndpoint }
-        { name: 'IcrmStorage__credential', value: 'managedidentity' }
-        { name: 'IcrmStorage__clientId', value: identityClientId }
-        { name: 'IcrmCosmos__accountEndpoint', value: cosmosEndpoint }
-        { name: 'IcrmCosmos__credential', value: 'managedidentity' }
-        { name: 'IcrmCosmos__clientId', value: identityClientId }
-        { name: 'IcrmLanguage__endpoint', value: languageEndpoint }
-        { name: 'TRAIN_SCHEDULE', value: trainSchedule }
-        { name: 'Security__PiiKey', value: '@Microsoft.KeyVault(SecretUri=${piiKeySecretUri})' }
-        { name: 'Sentiment__Provider', value: sentimentProvider }
-        { name: 'Audit__RetentionDays', value: string(auditRetentionDays) }
-        { name: 'Security__TrustAppServiceAuthentication', value: string(trustAppServiceAuthentication) }
-        // In Azure the Functions host fires the triggers; the app's local trigger runner stays off.
-        { name: 'LocalTriggers__Enabled', value: 'false' }
-        // Databases and containers come from Bicep (data-plane RBAC cannot create them).
-        { name: 'IcrmCosmos__createIfMissing', value: 'false' }
-        { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: appInsightsConnectionString }
-        { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identityClientId};Authorization=AAD' }
-      ]
+      // One literal list (the settings every deployment has) plus two per service key.
+      appSettings: concat(fixedAppSettings, serviceKeySecretSettings, serviceKeyRoleSettings)
     }
   }
 }
@@ -164,8 +201,9 @@ output name string = app.name
 output url string = 'https://${app.properties.defaultHostName}'
 
 // People sign in with Microsoft Entra ID (App Service authentication). Requests without a token are let through
-// (AllowAnonymous) so that services keep calling with function keys; the Functions host still asks those for a key.
-// A signed-in person's app roles (reader, marketer, admin, privacy) reach the app in X-MS-CLIENT-PRINCIPAL.
+// (AllowAnonymous) so that services keep calling with role keys, and health and the documentation stay open; the HTTP
+// functions are anonymous at the Functions host and the app answers 401/403 itself. A signed-in person's app roles
+// (reader, marketer, admin, privacy) reach the app in X-MS-CLIENT-PRINCIPAL, which the app then trusts.
 resource auth 'Microsoft.Web/sites/config@2024-04-01' = if (!empty(authClientId)) {
   parent: app
   name: 'authsettingsV2'

@@ -56,8 +56,8 @@ resource piiKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empt
   }
 }
 
-// Scoped to the vault rather than the secret: the secret may not exist yet on the run that creates the vault,
-// and the vault holds nothing else.
+// Scoped to the vault rather than the secret: the secret may not exist yet on the run that creates the vault, and
+// the app also reads the service keys' secrets (icrm-key-*) from it.
 resource secretsUserRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(vault.id, appIdentityId, secretsUser)
   scope: vault
@@ -70,5 +70,6 @@ resource secretsUserRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = 
 
 output id string = vault.id
 output name string = vault.name
+output uri string = vault.properties.vaultUri
 // Versionless: the app follows the newest version after a rotation (on restart, or within a day).
 output piiKeySecretUri string = '${vault.properties.vaultUri}secrets/${piiKeySecretName}'

@@ -166,7 +166,7 @@ public sealed class InfrastructureTemplateTests(CompiledTemplate template) : ICl
 
         Assert.EndsWith("authsettingsV2')]", auth["name"]!.GetValue<string>());
         Assert.True(properties["platform"]!["enabled"]!.GetValue<bool>());
-        // Anonymous requests reach the Functions host, which still asks them for a function key.
+        // Requests without a token reach the app (services with role keys, health, the documentation), which answers 401/403 itself.
         Assert.False(properties["globalValidation"]!["requireAuthentication"]!.GetValue<bool>());
         Assert.Equal("AllowAnonymous", properties["globalValidation"]!["unauthenticatedClientAction"]!.GetValue<string>());
         Assert.Contains("parameters('authClientId')", entra["registration"]!["clientId"]!.GetValue<string>());
@@ -174,6 +174,40 @@ public sealed class InfrastructureTemplateTests(CompiledTemplate template) : ICl
         // Only deployed when an app registration is given.
         Assert.Contains("authClientId", auth["condition"]!.GetValue<string>());
         Assert.Equal("", template.Json["parameters"]!["authClientId"]!["defaultValue"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void The_app_trusts_the_signed_in_principal_exactly_when_App_Service_authentication_is_declared()
+    {
+        var condition = template.Single("Microsoft.Web/sites/config").Resource["condition"]!.GetValue<string>();
+
+        Assert.Equal("[not(empty(parameters('authClientId')))]", condition);
+        Assert.Equal($"[string({condition[1..^1]})]", template.FunctionAppSettings()["Security__TrustAppServiceAuthentication"]);
+        Assert.Null(template.Json["parameters"]!["trustAppServiceAuthentication"]);
+    }
+
+    [Fact]
+    public void Service_role_keys_are_declared_as_app_settings_that_reference_Key_Vault_secrets_the_template_never_writes()
+    {
+        var loops = template.FunctionAppSettingLoops().Values.ToList();
+        var secret = Assert.Single(loops, l => l.Input["name"]!.GetValue<string>().Contains("__Secret", StringComparison.Ordinal)).Input;
+        var roles = Assert.Single(loops, l => l.Input["name"]!.GetValue<string>().Contains("__Roles", StringComparison.Ordinal)).Input;
+
+        Assert.All(loops, l => Assert.Equal("[length(parameters('serviceKeys'))]", l.Count));
+        Assert.StartsWith("[format('Security__Keys__{0}__Secret', parameters('serviceKeys')[", secret["name"]!.GetValue<string>());
+        Assert.StartsWith("[format('@Microsoft.KeyVault(SecretUri={0}secrets/icrm-key-{1})', parameters('keyVaultUri'), replace(parameters('serviceKeys')[",
+            secret["value"]!.GetValue<string>());
+        Assert.StartsWith("[format('Security__Keys__{0}__Roles', parameters('serviceKeys')[", roles["name"]!.GetValue<string>());
+        Assert.StartsWith("[join(parameters('serviceKeys')[", roles["value"]!.GetValue<string>());
+        // The module gets the vault that also holds the PII key (whose secrets its identity may read), and no keys by default.
+        var module = template.Resources.Single(r => r.Resource["name"]?.GetValue<string>() == "function-app").Resource;
+        Assert.Contains("keyvault", module["properties"]!["parameters"]!["keyVaultUri"]!["value"]!.GetValue<string>(), StringComparison.OrdinalIgnoreCase);
+        Assert.Empty(template.Json["parameters"]!["serviceKeys"]!["defaultValue"]!.AsArray());
+        // A key's roles are exactly the app's roles, and the only secret the template writes is the PII key.
+        var allowedRoles = template.Json["definitions"]!["serviceKey"]!["properties"]!["roles"]!["allowedValues"]!.AsArray();
+        Assert.Equal(Enum.GetNames<iCrm.Functions.Api.ApiRole>().Select(r => r.ToLowerInvariant()).Order(), allowedRoles.Select(r => r!.GetValue<string>()).Order());
+        var secrets = template.Resources.Where(r => r.Resource["type"]?.GetValue<string>() == "Microsoft.KeyVault/vaults/secrets").ToList();
+        Assert.Contains("piiKeySecretName", Assert.Single(secrets).Resource["name"]!.GetValue<string>());
     }
 
     [Fact]
@@ -404,16 +438,38 @@ public sealed class CompiledTemplate
     public (JsonObject Resource, TemplateScope Scope) Single(string type) =>
         Assert.Single(Resources, r => string.Equals(r.Resource["type"]?.GetValue<string>(), type, StringComparison.OrdinalIgnoreCase));
 
-    /// <summary>App settings of the function app (name → raw template value).</summary>
+    /// <summary>App settings of the function app (name → raw template value): its literal list, or the literal lists of
+    /// the variables it concatenates (the settings every deployment has; per-key settings come from <see cref="FunctionAppSettingLoops"/>).</summary>
     public IReadOnlyDictionary<string, string> FunctionAppSettings()
     {
-        var site = Single("Microsoft.Web/sites").Resource;
-        var settings = site["properties"]?["siteConfig"]?["appSettings"] as JsonArray;
+        var (site, scope) = Single("Microsoft.Web/sites");
+        var settings = site["properties"]?["siteConfig"]?["appSettings"] switch
+        {
+            JsonArray literal => literal,
+            JsonValue expression => new JsonArray([.. ConcatenatedVariables(expression.GetValue<string>())
+                .Select(scope.Variable).OfType<JsonArray>().SelectMany(a => a.Select(s => s!.DeepClone()))]),
+            _ => null,
+        };
         Assert.NotNull(settings);
         return settings.ToDictionary(
             s => s!["name"]!.GetValue<string>(),
             s => s!["value"] is JsonValue v && v.TryGetValue<string>(out var text) ? text : s!["value"]?.ToJsonString() ?? "");
     }
+
+    /// <summary>The copy loops among the variables the function app's settings concatenate: loop name → (count, input).</summary>
+    public IReadOnlyDictionary<string, (string Count, JsonObject Input)> FunctionAppSettingLoops()
+    {
+        var (site, scope) = Single("Microsoft.Web/sites");
+        var concatenated = site["properties"]?["siteConfig"]?["appSettings"] is JsonValue expression
+            ? ConcatenatedVariables(expression.GetValue<string>()).ToHashSet()
+            : [];
+        return scope.VariableLoops().Where(l => concatenated.Contains(l["name"]!.GetValue<string>())).ToDictionary(
+            l => l["name"]!.GetValue<string>(),
+            l => (l["count"]!.GetValue<string>(), l["input"]!.AsObject()));
+    }
+
+    private static IEnumerable<string> ConcatenatedVariables(string expression) =>
+        Regex.Matches(expression, @"variables\('([^']+)'\)").Select(m => m.Groups[1].Value);
 
     /// <summary>Names of resources of this type declared in copy loops over arrays that resolve to literals.</summary>
     public HashSet<string> LoopedNames(string type)
@@ -559,6 +615,13 @@ public sealed partial class TemplateScope
         var last = ParameterReference.Matches(name).LastOrDefault();
         return last is null ? name.Split('/').Last() : ResolveParameter(last.Groups[1].Value)?.GetValue<string>();
     }
+
+    /// <summary>A variable as the template declares it (unresolved).</summary>
+    public JsonNode? Variable(string name) => template["variables"]?[name];
+
+    /// <summary>The template's variable copy loops (<c>[for ...]</c> variables): each with name, count and input.</summary>
+    public IEnumerable<JsonObject> VariableLoops() =>
+        template["variables"]?["copy"]?.AsArray().Select(l => l!.AsObject()) ?? [];
 
     /// <summary>The template's variables as JSON text (role ids are kept there).</summary>
     public string VariablesJson() => template["variables"]?.ToJsonString() ?? "";

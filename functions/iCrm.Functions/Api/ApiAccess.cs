@@ -117,16 +117,22 @@ public sealed partial class ApiKeyRing
 }
 
 /// <summary>
-/// Who may call which HTTP function. Each function declares its roles with <see cref="RequiresRoleAttribute"/>; the caller
-/// is identified by an API key (header <c>x-api-key</c>; in Azure also the function key the client sent, when the same
-/// secret is configured as a role key) or, when trusted, by the Entra ID principal App Service authentication passes in
-/// <c>X-MS-CLIENT-PRINCIPAL</c>. With no keys configured and no principal trusted, the API is open and the caller holds
-/// every role (a default local run). The same check runs on both hosts (ASP.NET Core middleware locally, worker
-/// middleware under the Functions host).
+/// Who may call which HTTP function. Every HTTP function is anonymous at the Functions host (the host cannot let an Entra
+/// ID sign-in stand in for its function key), so the app alone decides: a function marked
+/// <see cref="PublicEndpointAttribute"/> is open, any other needs a caller holding one of its
+/// <see cref="RequiresRoleAttribute"/> roles (admin when it declares none: fail closed). The caller is identified by a role
+/// key (<c>x-api-key</c>, <c>x-functions-key</c> or <c>?code=</c>) or, when trusted, by the Entra ID principal App Service
+/// authentication passes in <c>X-MS-CLIENT-PRINCIPAL</c>. With nothing configured, a local run is open (caller
+/// <c>local</c> with every role) while a run under the Functions host refuses every role-protected call. The same check
+/// runs on both hosts (ASP.NET Core middleware locally, worker middleware under the Functions host).
 /// </summary>
 public sealed partial class ApiAccess
 {
     public const string PurposeParameter = "purpose";
+
+    /// <summary>The query parameter a key may also arrive in (the Functions host's convention, kept for old clients).</summary>
+    public const string KeyQueryParameter = "code";
+
     private static readonly IReadOnlyList<ApiRole> AllRoles = Enum.GetValues<ApiRole>();
 
     private readonly IOptionsMonitor<SecurityOptions> _options;
@@ -148,8 +154,8 @@ public sealed partial class ApiAccess
     [GeneratedRegex("^[a-z][a-z0-9-]{0,31}$")]
     public static partial Regex PurposeFormat();
 
-    /// <summary>The roles a function requires: declared with <see cref="RequiresRoleAttribute"/>; a function above
-    /// anonymous without one is treated as admin-only (a test keeps every function declared).</summary>
+    /// <summary>The roles a function requires: declared with <see cref="RequiresRoleAttribute"/>; a function without one
+    /// is treated as admin-only (a test keeps every function declared).</summary>
     public static IReadOnlyList<ApiRole> RolesOf(HttpFunction function) =>
         function.Method.GetCustomAttribute<RequiresRoleAttribute>()?.Roles ?? [ApiRole.Admin];
 
@@ -170,7 +176,16 @@ public sealed partial class ApiAccess
 
     private bool TrustsPrincipal => _underFunctionsHost && _options.CurrentValue.TrustAppServiceAuthentication;
 
-    /// <summary>Identifies the caller; null when credentials are missing or wrong.</summary>
+    /// <summary>Under the Functions host with no role key and App Service authentication not trusted: nobody can be
+    /// identified, so every role-protected call is refused (the host no longer asks for a key on these routes).</summary>
+    public bool NoCallerConfigured => _underFunctionsHost && Ring.IsEmpty && !TrustsPrincipal;
+
+    /// <summary>What to configure so that callers can be identified (the 401 detail and the start-up warning).</summary>
+    public const string ConfigureCallers =
+        "Configure role keys (app settings Security__Keys__{name}__Secret and Security__Keys__{name}__Roles) or App Service " +
+        "authentication with Microsoft Entra ID plus Security__TrustAppServiceAuthentication=true (infra/README.md, 'Roles in Azure').";
+
+    /// <summary>Identifies the caller; null when credentials are missing or wrong, or when none can be configured here.</summary>
     public ApiCaller? Identify(HttpContext context)
     {
         var ring = Ring;
@@ -178,18 +193,18 @@ public sealed partial class ApiAccess
         {
             return principal;
         }
-        if (ring.IsEmpty && !TrustsPrincipal)
+        if (ring.IsEmpty)
         {
-            // Nothing configured: locally, today's open API with every role. Under the Functions host the host's function
-            // keys still guard the routes, but a key cannot be told apart, so it gets the least: reading and marketing.
-            return _underFunctionsHost ? new ApiCaller("function-key", [ApiRole.Reader, ApiRole.Marketer]) : new ApiCaller("local", AllRoles);
+            // Nothing to compare with. Locally that is today's open API with every role; under the Functions host the
+            // routes are anonymous at the host, so opening them would open the API to the internet: nobody.
+            return _underFunctionsHost ? null : new ApiCaller("local", AllRoles);
         }
         var supplied = new[]
         {
             context.Request.Headers[ApiKeys.ApiKeyHeader].ToString(),
             context.Request.Headers[ApiKeys.AdminKeyHeader].ToString(),
             context.Request.Headers[ApiKeys.FunctionKeyHeader].ToString(),
-            context.Request.Query["code"].ToString(),
+            context.Request.Query[KeyQueryParameter].ToString(),
         }.Where(s => s.Length > 0).Distinct(StringComparer.Ordinal).ToList();
         var matched = supplied.SelectMany(ring.Match).DistinctBy(k => k.Name).ToList();
         return matched.Count == 0
@@ -201,16 +216,19 @@ public sealed partial class ApiAccess
     /// context), else the 401/403/400 ProblemDetails to answer.</summary>
     public IResult? Check(HttpContext context, HttpFunction function)
     {
-        if (function.AuthLevel == AuthorizationLevel.Anonymous)
+        if (function.IsPublic)
         {
             return null;
         }
         var caller = Identify(context);
         if (caller is null)
         {
-            return Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Missing or wrong API key",
-                detail: $"Send an API key in the '{ApiKeys.ApiKeyHeader}' header" +
-                        (TrustsPrincipal ? ", or sign in with Microsoft Entra ID." : "."));
+            return NoCallerConfigured
+                ? Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "No caller can be identified",
+                    detail: $"This deployment has no role key and does not trust App Service authentication, so it refuses every call that needs a role. {ConfigureCallers}")
+                : Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Missing or wrong API key",
+                    detail: $"Send a role key in the '{ApiKeys.ApiKeyHeader}' header (or '{ApiKeys.FunctionKeyHeader}', or the '{KeyQueryParameter}' query parameter)" +
+                            (TrustsPrincipal ? ", or sign in with Microsoft Entra ID." : "."));
         }
         var required = RolesOf(function);
         if (!caller.Roles.Any(required.Contains))
@@ -241,6 +259,25 @@ public sealed partial class ApiAccess
         roles.Select(r => $"'{Name(r)}'").ToList() is var names && names.Count > 1
             ? string.Join(", ", names[..^1]) + $" {conjunction} " + names[^1]
             : string.Join("", names);
+}
+
+/// <summary>Warns once at start when the app runs under the Functions host with no way to identify a caller: every
+/// role-protected call will get 401 until role keys or App Service authentication are configured.</summary>
+public sealed partial class ApiAccessStartupWarning(ApiAccess access, ILogger<ApiAccessStartupWarning> logger) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (access.NoCallerConfigured)
+        {
+            LogNoCallerConfigured(logger, ApiAccess.ConfigureCallers);
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "No role key is configured and App Service authentication is not trusted: every API call that needs a role gets 401. {Remedy}")]
+    private static partial void LogNoCallerConfigured(ILogger logger, string remedy);
 }
 
 /// <summary>The role check under the Functions host: the same <see cref="ApiAccess.Check"/> as locally, on the

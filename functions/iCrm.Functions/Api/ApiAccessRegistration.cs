@@ -13,6 +13,7 @@ public static class ApiAccessRegistration
         var services = builder.Services;
         services.AddSingleton<IValidateOptions<SecurityOptions>>(new OptionsProblems<SecurityOptions>(ApiKeyRing.Problems));
         services.AddSingleton<ApiAccess>();
+        services.AddHostedService<ApiAccessStartupWarning>();
         services.AddSingleton<AuditTrail>();
         services.AddHostedService(sp => sp.GetRequiredService<AuditTrail>());
         services.AddSingleton<ReadAudit>();

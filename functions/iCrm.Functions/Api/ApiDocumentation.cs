@@ -110,8 +110,8 @@ public sealed class ApiDocumentation : IAsyncDisposable
         return (app, ((IApplicationBuilder)app).Build());
     }
 
-    /// <summary>Info, security schemes applied per operation from each function's auth level, query parameters the
-    /// functions read, and tag descriptions.</summary>
+    /// <summary>Info, security schemes applied per operation from each function's public marker or roles, query
+    /// parameters the functions read, and tag descriptions.</summary>
     private static void Describe(OpenApiDocument document)
     {
         document.Info = new OpenApiInfo
@@ -120,35 +120,43 @@ public sealed class ApiDocumentation : IAsyncDisposable
             Version = "v1",
             Description = "Unified customer profiles, live scores with reasons, recommendations, segments, sentiment, model cards, " +
                 "ingestion reports and the audit trail. Errors are RFC 9457 ProblemDetails. Every operation except `/api/health` " +
-                "needs one of the roles named in its description and in `x-icrm-roles` (reader, marketer, admin, privacy): an API " +
-                "key holding the role in the `x-api-key` header (in Azure, the function key whose secret is configured as that role's " +
-                "key also works), or a Microsoft Entra ID app role through App Service authentication. 401 without a valid key, " +
-                "403 without the role. Readers and admins see contact fields masked. With no keys configured (a default local " +
-                "run) the API is open. `purpose=` on a request is recorded in the audit trail.",
+                "needs one of the roles named in its description and in `x-icrm-roles` (reader, marketer, admin, privacy). A " +
+                "service sends a role key (`Security__Keys__{name}__Secret`, holding the roles of `Security__Keys__{name}__Roles`) " +
+                "in the `x-api-key` header, the `x-functions-key` header or the `code` query parameter; the app checks it (the " +
+                "Functions host checks no key on these routes). In Azure with App Service authentication, a person signed in with " +
+                "Microsoft Entra ID (browser session or a bearer token for the app registration) holding the app role needs no key. " +
+                "401 without a valid key or sign-in (also for every call when a deployment in Azure has neither configured), " +
+                "403 without the role. Readers and admins see contact fields masked. With no keys configured, a local run is open. " +
+                "`purpose=` on a request is recorded in the audit trail.",
             License = new OpenApiLicense { Name = "MIT", Identifier = "MIT" },
         };
         document.Servers = [new OpenApiServer { Url = "/", Description = "This app (Azure: https://<app>.azurewebsites.net; locally http://127.0.0.1:7071)" }];
         document.Components ??= new OpenApiComponents();
         document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
-        document.Components.SecuritySchemes["functionKey"] = new OpenApiSecurityScheme
-        {
-            Type = SecuritySchemeType.ApiKey, In = ParameterLocation.Header, Name = "x-functions-key",
-            Description = "Azure Functions key (or the `code` query parameter): a function key, or the admin (master) key for admin operations.",
-        };
+        const string roleKey = "A role key of Security__Keys__{name}__Secret; its Security__Keys__{name}__Roles decide what it may call.";
         document.Components.SecuritySchemes["apiKey"] = new OpenApiSecurityScheme
         {
-            Type = SecuritySchemeType.ApiKey, In = ParameterLocation.Header, Name = ApiKeys.ApiKeyHeader,
-            Description = "An API key of Security__Keys__{name}__Secret; its Security__Keys__{name}__Roles decide what it may call.",
+            Type = SecuritySchemeType.ApiKey, In = ParameterLocation.Header, Name = ApiKeys.ApiKeyHeader, Description = roleKey,
         };
-        OpenApiSecurityRequirement Requirement(params string[] schemes)
+        document.Components.SecuritySchemes["functionsKeyHeader"] = new OpenApiSecurityScheme
         {
-            var requirement = new OpenApiSecurityRequirement();
-            foreach (var scheme in schemes)
-            {
-                requirement[new OpenApiSecuritySchemeReference(scheme, document)] = [];
-            }
-            return requirement;
-        }
+            Type = SecuritySchemeType.ApiKey, In = ParameterLocation.Header, Name = ApiKeys.FunctionKeyHeader,
+            Description = $"{roleKey} Same key as `x-api-key`, in the header clients of Azure Functions keys send (the app checks it, not the host).",
+        };
+        document.Components.SecuritySchemes["codeQuery"] = new OpenApiSecurityScheme
+        {
+            Type = SecuritySchemeType.ApiKey, In = ParameterLocation.Query, Name = ApiAccess.KeyQueryParameter,
+            Description = $"{roleKey} Same key as `x-api-key`, as a query parameter (URLs end up in logs and histories: prefer a header).",
+        };
+        document.Components.SecuritySchemes["entraId"] = new OpenApiSecurityScheme
+        {
+            Type = SecuritySchemeType.Http, Scheme = "bearer", BearerFormat = "JWT",
+            Description = "In Azure only, where App Service authentication is configured: a Microsoft Entra ID access token for " +
+                "the app registration (`api://<client id>`), or the browser session of `/.auth/login/aad`. The signed-in " +
+                "principal's app roles (reader, marketer, admin, privacy) are the caller's roles.",
+        };
+        OpenApiSecurityRequirement Requirement(string scheme) =>
+            new() { [new OpenApiSecuritySchemeReference(scheme, document)] = [] };
 
         var functions = HttpFunctions.All.ToDictionary(f => f.Name);
         foreach (var (_, path) in document.Paths)
@@ -159,11 +167,11 @@ public sealed class ApiDocumentation : IAsyncDisposable
                 {
                     continue;
                 }
-                // Either key scheme satisfies an operation (Azure's or the app's own); an empty requirement means anonymous.
-                operation.Security = function.AuthLevel == AuthorizationLevel.Anonymous
+                // Any one scheme satisfies an operation (alternatives); an empty requirement means public.
+                operation.Security = function.IsPublic
                     ? [new OpenApiSecurityRequirement()]
-                    : [Requirement("functionKey"), Requirement("apiKey")];
-                if (function.AuthLevel != AuthorizationLevel.Anonymous)
+                    : [Requirement("apiKey"), Requirement("functionsKeyHeader"), Requirement("codeQuery"), Requirement("entraId")];
+                if (!function.IsPublic)
                 {
                     var roles = ApiAccess.RolesOf(function);
                     operation.Extensions ??= new Dictionary<string, IOpenApiExtension>();
@@ -237,22 +245,27 @@ public sealed class ApiDocumentation : IAsyncDisposable
 public sealed class ApiReference(ApiDocumentation documentation)
 {
     [Function("OpenApi")]
+    [PublicEndpoint]
     [ExcludeFromDescription]
     public IResult OpenApi([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "openapi.json")] HttpRequest req) => Serve();
 
     [Function("ApiReference")]
+    [PublicEndpoint]
     [ExcludeFromDescription]
     public IResult Page([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "reference/{documentName?}")] HttpRequest req) => Serve();
 
     [Function("ApiReferenceScript")]
+    [PublicEndpoint]
     [ExcludeFromDescription]
     public IResult Script([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "reference/scalar.js")] HttpRequest req) => Serve();
 
     [Function("ApiReferenceConfiguration")]
+    [PublicEndpoint]
     [ExcludeFromDescription]
     public IResult Configuration([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "reference/scalar.aspnetcore.js")] HttpRequest req) => Serve();
 
     [Function("ApiReferenceIcon")]
+    [PublicEndpoint]
     [ExcludeFromDescription]
     public IResult Icon([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "reference/favicon.svg")] HttpRequest req) => Serve();
 

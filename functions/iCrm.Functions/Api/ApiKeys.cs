@@ -4,9 +4,9 @@ namespace iCrm.Functions.Api;
 
 /// <summary>
 /// The headers API keys arrive in, and the local host's role check. Keys are named and carry roles
-/// (<c>Security__Keys__{name}__Secret</c> / <c>__Roles</c>); <see cref="ApiAccess"/> decides. The function's trigger
-/// attribute says whether it is anonymous and its <see cref="RequiresRoleAttribute"/> which roles it needs, so both hosts
-/// guard the same functions the same way.
+/// (<c>Security__Keys__{name}__Secret</c> / <c>__Roles</c>); <see cref="ApiAccess"/> decides. A function's
+/// <see cref="PublicEndpointAttribute"/> or <see cref="RequiresRoleAttribute"/> says who may call it, so both hosts guard
+/// the same functions the same way.
 /// </summary>
 public static class ApiKeys
 {
@@ -15,7 +15,8 @@ public static class ApiKeys
     /// <summary>The header of the admin key from before roles; still read, so old clients keep working.</summary>
     public const string AdminKeyHeader = "x-admin-key";
 
-    /// <summary>The Functions host's key header: in Azure the same secret may be configured as a role key.</summary>
+    /// <summary>The Functions host's key header, still read for role keys: clients written for function keys keep working
+    /// once their secret is configured as a role key (the host itself checks no key on the API's anonymous routes).</summary>
     public const string FunctionKeyHeader = "x-functions-key";
 
     /// <summary>Checks the caller's roles for the matched function (after routing).</summary>

@@ -35,7 +35,7 @@ public sealed partial class Audit(IAuditLog log)
     [ProducesResponseType<AuditPage>(StatusCodes.Status200OK)]
     [ProducesProblem(StatusCodes.Status400BadRequest)]
     public Task<IResult> ListAudit(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "audit")] HttpRequest req, CancellationToken ct) =>
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "audit")] HttpRequest req, CancellationToken ct) =>
         PageAsync(req, null, ct);
 
     [Function("GetCustomerAudit")]
@@ -51,7 +51,7 @@ public sealed partial class Audit(IAuditLog log)
     [ProducesResponseType<AuditPage>(StatusCodes.Status200OK)]
     [ProducesProblem(StatusCodes.Status400BadRequest)]
     public Task<IResult> GetCustomerAudit(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "customers/{id}/audit")] HttpRequest req, string id, CancellationToken ct) =>
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "customers/{id}/audit")] HttpRequest req, string id, CancellationToken ct) =>
         CustomerLookup.IsValidId(id) ? PageAsync(req, id, ct) : Task.FromResult(ApiProblems.InvalidId(id));
 
     private async Task<IResult> PageAsync(HttpRequest req, string? customerId, CancellationToken ct)

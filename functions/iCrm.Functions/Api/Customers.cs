@@ -46,7 +46,7 @@ public sealed class Customers(CustomerLookup lookup, CustomerQuery query, ICusto
     [ProducesResponseType<CustomerPage>(StatusCodes.Status200OK)]
     [ProducesProblem(StatusCodes.Status400BadRequest)]
     public async Task<IResult> ListCustomers(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "customers")] HttpRequest req, CancellationToken ct)
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "customers")] HttpRequest req, CancellationToken ct)
     {
         var sizeType = QueryParameters.Int(req, "pageSize", out var pageSize);
         var churnType = QueryParameters.Double(req, "minChurn", out var minChurn);
@@ -202,7 +202,7 @@ public sealed class Customers(CustomerLookup lookup, CustomerQuery query, ICusto
     [ProducesProblem(StatusCodes.Status400BadRequest)]
     [ProducesProblem(StatusCodes.Status404NotFound)]
     public async Task<IResult> GetCustomer(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "customers/{id}")] HttpRequest req, string id, CancellationToken ct)
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "customers/{id}")] HttpRequest req, string id, CancellationToken ct)
     {
         if (!CustomerLookup.IsValidId(id))
         {
@@ -230,7 +230,7 @@ public sealed class Customers(CustomerLookup lookup, CustomerQuery query, ICusto
     [ProducesProblem(StatusCodes.Status400BadRequest)]
     [ProducesProblem(StatusCodes.Status404NotFound)]
     public async Task<IResult> GetCustomerBySource(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "customers/by-source/{source}/{sourceId}")] HttpRequest req,
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "customers/by-source/{source}/{sourceId}")] HttpRequest req,
         string source, string sourceId, CancellationToken ct)
     {
         if (!CustomerLookup.IsValidId(source) || sourceId.Length is 0 or > 128)
@@ -258,7 +258,7 @@ public sealed class Customers(CustomerLookup lookup, CustomerQuery query, ICusto
     [ProducesProblem(StatusCodes.Status404NotFound)]
     [ProducesProblem(StatusCodes.Status503ServiceUnavailable)]
     public async Task<IResult> GetCustomerScores(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "customers/{id}/scores")] HttpRequest req, string id, CancellationToken ct)
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "customers/{id}/scores")] HttpRequest req, string id, CancellationToken ct)
     {
         if (!CustomerLookup.IsValidId(id))
         {
@@ -288,7 +288,7 @@ public sealed class Customers(CustomerLookup lookup, CustomerQuery query, ICusto
     [ProducesProblem(StatusCodes.Status404NotFound)]
     [ProducesProblem(StatusCodes.Status503ServiceUnavailable)]
     public async Task<IResult> GetCustomerRecommendations(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "customers/{id}/recommendations")] HttpRequest req, string id, CancellationToken ct)
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "customers/{id}/recommendations")] HttpRequest req, string id, CancellationToken ct)
     {
         if (!CustomerLookup.IsValidId(id))
         {

@@ -16,6 +16,7 @@ public sealed class Dashboard
     public const string Route = "dashboard";
 
     [Function("Dashboard")]
+    [PublicEndpoint]
     [ExcludeFromDescription]
     public IResult Serve([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = Route + "/{*path}")] HttpRequest req, string? path)
     {

@@ -9,6 +9,7 @@ namespace iCrm.Functions.Api;
 public sealed class Health(CosmosContainers cosmos, IModelRegistry registry)
 {
     [Function("Health")]
+    [PublicEndpoint]
     [Tags("Health")]
     [EndpointSummary("Readiness of the customer store and the model registry (anonymous).")]
     [ProducesResponseType<HealthReport>(StatusCodes.Status200OK)]

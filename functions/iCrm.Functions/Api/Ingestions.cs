@@ -18,7 +18,7 @@ public sealed class Ingestions(IIngestionLedger ledger)
     [ProducesResponseType<IngestionPage>(StatusCodes.Status200OK)]
     [ProducesProblem(StatusCodes.Status400BadRequest)]
     public async Task<IResult> ListIngestions(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "ingestions")] HttpRequest req, CancellationToken ct)
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "ingestions")] HttpRequest req, CancellationToken ct)
     {
         if (QueryParameters.Int(req, "pageSize", out var pageSize) is { } typeError)
         {
@@ -40,7 +40,7 @@ public sealed class Ingestions(IIngestionLedger ledger)
     [ProducesProblem(StatusCodes.Status400BadRequest)]
     [ProducesProblem(StatusCodes.Status404NotFound)]
     public async Task<IResult> GetIngestion(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "ingestions/{id}")] HttpRequest req, string id, CancellationToken ct)
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "ingestions/{id}")] HttpRequest req, string id, CancellationToken ct)
     {
         if (!CustomerLookup.IsValidId(id))
         {

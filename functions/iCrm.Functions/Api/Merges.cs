@@ -17,7 +17,7 @@ public sealed class Merges(IMergeReviewStore reviews)
     [ProducesResponseType<MergeReviewPage>(StatusCodes.Status200OK)]
     [ProducesProblem(StatusCodes.Status400BadRequest)]
     public async Task<IResult> ListMerges(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "merges")] HttpRequest req, CancellationToken ct)
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "merges")] HttpRequest req, CancellationToken ct)
     {
         if (QueryParameters.Int(req, "pageSize", out var pageSize) is { } typeError)
         {

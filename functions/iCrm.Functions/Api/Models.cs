@@ -15,7 +15,7 @@ public sealed class Models(IModelRegistry registry, IScoringResults scoring)
     [EndpointSummary("Every model kind with its current champion (null when none is trained yet).")]
     [ProducesResponseType<ModelList>(StatusCodes.Status200OK)]
     public async Task<IResult> ListModels(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "models")] HttpRequest req, CancellationToken ct)
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "models")] HttpRequest req, CancellationToken ct)
     {
         var kinds = new List<ModelKindStatus>();
         foreach (var kind in ModelKinds.All)
@@ -33,7 +33,7 @@ public sealed class Models(IModelRegistry registry, IScoringResults scoring)
     [ProducesResponseType<ModelDetails>(StatusCodes.Status200OK)]
     [ProducesProblem(StatusCodes.Status404NotFound)]
     public async Task<IResult> GetModel(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "models/{kind}")] HttpRequest req, string kind, CancellationToken ct)
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "models/{kind}")] HttpRequest req, string kind, CancellationToken ct)
     {
         if (!ModelKinds.All.Contains(kind))
         {
@@ -64,7 +64,7 @@ public sealed class Models(IModelRegistry registry, IScoringResults scoring)
     [ProducesResponseType<SegmentsResponse>(StatusCodes.Status200OK)]
     [ProducesProblem(StatusCodes.Status503ServiceUnavailable)]
     public async Task<IResult> ListSegments(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "segments")] HttpRequest req, CancellationToken ct)
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "segments")] HttpRequest req, CancellationToken ct)
     {
         var champion = await registry.GetChampionAsync(ModelKinds.Segments, ct);
         if (champion is null)

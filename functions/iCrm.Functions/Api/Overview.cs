@@ -30,7 +30,7 @@ public sealed class Overview(IIngestionLedger ledger, IModelRegistry registry, I
     [ProducesResponseType<OverviewReport>(StatusCodes.Status200OK)]
     [ProducesProblem(StatusCodes.Status400BadRequest)]
     public async Task<IResult> GetOverview(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "overview")] HttpRequest req, CancellationToken ct)
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "overview")] HttpRequest req, CancellationToken ct)
     {
         if (QueryParameters.Int(req, "days", out var daysValue) is { } typeError)
         {
@@ -141,7 +141,7 @@ public sealed class Overview(IIngestionLedger ledger, IModelRegistry registry, I
     [ProducesProblem(StatusCodes.Status400BadRequest)]
     [ProducesProblem(StatusCodes.Status404NotFound)]
     public async Task<IResult> GetRejectedRows(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "ingestions/{id}/rejected")] HttpRequest req, string id, CancellationToken ct)
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "ingestions/{id}/rejected")] HttpRequest req, string id, CancellationToken ct)
     {
         if (!CustomerLookup.IsValidId(id))
         {

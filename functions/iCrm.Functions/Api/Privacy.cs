@@ -32,7 +32,7 @@ public sealed class Privacy(CustomerLookup lookup, ICustomerStore customers, Sub
     [ProducesProblem(StatusCodes.Status413PayloadTooLarge)]
     [ProducesProblem(StatusCodes.Status415UnsupportedMediaType)]
     public async Task<IResult> EraseCustomer(
-        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "customers/{id}:erase")] HttpRequest req, string id, CancellationToken ct)
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "customers/{id}:erase")] HttpRequest req, string id, CancellationToken ct)
     {
         if (!CustomerLookup.IsValidId(id))
         {
@@ -71,7 +71,7 @@ public sealed class Privacy(CustomerLookup lookup, ICustomerStore customers, Sub
     [ProducesProblem(StatusCodes.Status400BadRequest)]
     [ProducesProblem(StatusCodes.Status404NotFound)]
     public async Task<IResult> ExportCustomer(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "customers/{id}/export")] HttpRequest req, string id, CancellationToken ct)
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "customers/{id}/export")] HttpRequest req, string id, CancellationToken ct)
     {
         if (!CustomerLookup.IsValidId(id))
         {
@@ -123,7 +123,7 @@ public sealed class Privacy(CustomerLookup lookup, ICustomerStore customers, Sub
     [ProducesProblem(StatusCodes.Status413PayloadTooLarge)]
     [ProducesProblem(StatusCodes.Status415UnsupportedMediaType)]
     public async Task<IResult> RecordConsent(
-        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "customers/{id}/consent")] HttpRequest req, string id, CancellationToken ct)
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "customers/{id}/consent")] HttpRequest req, string id, CancellationToken ct)
     {
         if (!CustomerLookup.IsValidId(id))
         {

@@ -37,7 +37,7 @@ public sealed class Scores(CustomerLookup lookup, ICustomerScoring scoring, Read
     [ProducesProblem(StatusCodes.Status415UnsupportedMediaType)]
     [ProducesProblem(StatusCodes.Status503ServiceUnavailable)]
     public async Task<IResult> ScoreBatch(
-        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "scores:batch")] HttpRequest req, CancellationToken ct)
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "scores:batch")] HttpRequest req, CancellationToken ct)
     {
         var (request, problem) = await JsonBody.ReadAsync<BatchScoreRequest>(req);
         if (problem is not null)
@@ -102,7 +102,7 @@ public sealed class Scores(CustomerLookup lookup, ICustomerScoring scoring, Read
     [ProducesProblem(StatusCodes.Status415UnsupportedMediaType)]
     [ProducesProblem(StatusCodes.Status503ServiceUnavailable)]
     public async Task<IResult> ScoreProfile(
-        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "score")] HttpRequest req, CancellationToken ct)
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "score")] HttpRequest req, CancellationToken ct)
     {
         var recommendationsType = QueryParameters.Bool(req, "recommendations", out var recommendations);
         var topType = QueryParameters.Int(req, "top", out var top);
@@ -145,7 +145,7 @@ public sealed class Scores(CustomerLookup lookup, ICustomerScoring scoring, Read
     [ProducesProblem(StatusCodes.Status415UnsupportedMediaType)]
     [ProducesProblem(StatusCodes.Status503ServiceUnavailable)]
     public async Task<IResult> ScoreSentiment(
-        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "sentiment")] HttpRequest req, CancellationToken ct)
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "sentiment")] HttpRequest req, CancellationToken ct)
     {
         var (request, problem) = await JsonBody.ReadAsync<SentimentRequest>(req);
         if (problem is not null)

@@ -6,11 +6,16 @@ using Microsoft.Azure.Functions.Worker;
 namespace iCrm.Functions.Hosting;
 
 /// <summary>One HTTP-triggered function as its attributes declare it: the single source of its name, route, methods and
-/// auth level for the Functions host (through the SDK's generated metadata), the local host and the OpenAPI document.</summary>
+/// host auth level for the Functions host (through the SDK's generated metadata), the local host and the OpenAPI document.
+/// Every function is anonymous at the host; who may call it is the app's decision (<see cref="IsPublic"/>, else its roles).</summary>
 public sealed record HttpFunction(string Name, string Route, IReadOnlyList<string> Methods, AuthorizationLevel AuthLevel, MethodInfo Method)
 {
     /// <summary>The path the function answers at: the host's route prefix (host.json <c>extensions.http.routePrefix</c>) + its route.</summary>
     public string Path => $"/{HttpFunctions.RoutePrefix}/{Route}";
+
+    /// <summary>Callable without a key or sign-in: marked <see cref="PublicEndpointAttribute"/> and declaring no roles (a
+    /// function marked both ways keeps its role check: the safer reading).</summary>
+    public bool IsPublic => Method.IsDefined(typeof(PublicEndpointAttribute)) && !Method.IsDefined(typeof(RequiresRoleAttribute));
 }
 
 /// <summary>Finds the app's HTTP functions by reflection and maps them onto a plain ASP.NET Core app, so that local runs
@@ -51,13 +56,13 @@ public static class HttpFunctions
             {
                 builder.WithMetadata(attribute);
             }
-            // The keys a function needs are part of its contract: 401 without a valid key, 403 without one of its roles.
+            // The caller a function needs is part of its contract: 401 without a valid key or sign-in, 403 without one of its roles.
             var declared = function.Method.GetCustomAttributes<ProducesProblemAttribute>().Select(p => p.StatusCode).ToHashSet();
-            if (function.AuthLevel != AuthorizationLevel.Anonymous && !declared.Contains(StatusCodes.Status401Unauthorized))
+            if (!function.IsPublic && !declared.Contains(StatusCodes.Status401Unauthorized))
             {
                 builder.WithMetadata(new ProducesProblemAttribute(StatusCodes.Status401Unauthorized));
             }
-            if (function.AuthLevel != AuthorizationLevel.Anonymous && !declared.Contains(StatusCodes.Status403Forbidden))
+            if (!function.IsPublic && !declared.Contains(StatusCodes.Status403Forbidden))
             {
                 builder.WithMetadata(new ProducesProblemAttribute(StatusCodes.Status403Forbidden));
             }

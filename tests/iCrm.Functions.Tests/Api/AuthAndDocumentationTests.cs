@@ -135,8 +135,16 @@ public sealed class AuthAndDocumentationTests : IDisposable
         Assert.Contains("WhatIfProfile", schemas.Select(s => s.Key));
         Assert.NotNull(schemas["WhatIfProfile"]!["properties"]!["orders"]);
         Assert.Contains("CustomerScores", schemas.Select(s => s.Key));
-        Assert.NotNull(document["components"]!["securitySchemes"]!["functionKey"]);
-        Assert.NotNull(document["components"]!["securitySchemes"]!["apiKey"]);
+        // A role key in either header or ?code=, or (in Azure) an Entra ID sign-in: any one of them; health needs none.
+        var schemes = document["components"]!["securitySchemes"]!.AsObject();
+        Assert.Equal(("header", "x-api-key"), (schemes["apiKey"]!["in"]!.GetValue<string>(), schemes["apiKey"]!["name"]!.GetValue<string>()));
+        Assert.Equal(("header", "x-functions-key"), (schemes["functionsKeyHeader"]!["in"]!.GetValue<string>(), schemes["functionsKeyHeader"]!["name"]!.GetValue<string>()));
+        Assert.Equal(("query", "code"), (schemes["codeQuery"]!["in"]!.GetValue<string>(), schemes["codeQuery"]!["name"]!.GetValue<string>()));
+        Assert.Equal("bearer", schemes["entraId"]!["scheme"]!.GetValue<string>());
+        Assert.Contains("App Service authentication", schemes["entraId"]!["description"]!.GetValue<string>());
+        Assert.Equal(["apiKey", "functionsKeyHeader", "codeQuery", "entraId"],
+            paths["/api/customers"]!["get"]!["security"]!.AsArray().Select(r => Assert.Single(r!.AsObject()).Key));
+        Assert.Empty(Assert.Single(paths["/api/health"]!["get"]!["security"]!.AsArray())!.AsObject());
         // Each secured operation states the roles it needs, in an extension and in its description.
         var audit = paths["/api/audit"]!["get"]!;
         Assert.Equal(["privacy"], audit["x-icrm-roles"]!.AsArray().Select(r => r!.GetValue<string>()));

@@ -5,7 +5,10 @@ using iCrm.Azure.Connections;
 using iCrm.Functions.Api;
 using iCrm.Functions.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace iCrm.Functions.Tests.Api;
@@ -46,13 +49,19 @@ public sealed class RolesTests : IDisposable
     };
 
     [Fact]
-    public void Every_secured_function_declares_its_roles_and_the_test_covers_it()
+    public void Every_function_is_either_public_or_declares_its_roles_and_the_test_covers_the_secured_ones()
     {
-        var secured = HttpFunctions.All.Where(f => f.AuthLevel != AuthorizationLevel.Anonymous).ToList();
+        // The host checks no key (every trigger is anonymous), so a function the app does not classify would be guarded
+        // only by the admin-only fallback: every function must say which it is, and only one.
+        Assert.All(HttpFunctions.All, f => Assert.True(
+            f.Method.IsDefined(typeof(PublicEndpointAttribute)) ^ f.Method.IsDefined(typeof(RequiresRoleAttribute)),
+            $"{f.Name} must carry exactly one of [PublicEndpoint] and [RequiresRole(...)]"));
+        var secured = HttpFunctions.All.Where(f => !f.IsPublic).ToList();
 
-        Assert.All(secured, f => Assert.NotNull(f.Method.GetCustomAttribute<RequiresRoleAttribute>()));
         Assert.All(secured, f => Assert.NotEmpty(f.Method.GetCustomAttribute<RequiresRoleAttribute>()!.Roles));
         Assert.Equal(secured.Select(f => f.Name).Order(), Operations().Select(o => (string)o[0]).Order());
+        Assert.Equal(["ApiReference", "ApiReferenceConfiguration", "ApiReferenceIcon", "ApiReferenceScript", "Dashboard", "Health", "OpenApi"],
+            HttpFunctions.All.Where(f => f.IsPublic).Select(f => f.Name).Order());
     }
 
     [Theory]
@@ -190,12 +199,176 @@ public sealed class RolesTests : IDisposable
     }
 
     [Fact]
-    public void Under_the_Functions_host_without_role_keys_a_function_key_caller_may_only_read_and_market()
+    public void Public_functions_need_no_caller_even_under_the_Functions_host_with_nothing_configured()
     {
-        var caller = new ApiAccess(new StaticOptions(new SecurityOptions()), underFunctionsHost: true).Identify(new DefaultHttpContext());
+        var access = Access(new SecurityOptions(), underFunctionsHost: true);
 
-        Assert.Equal("function-key", caller!.Name);
-        Assert.Equal([ApiRole.Reader, ApiRole.Marketer], caller.Roles);
+        Assert.All(HttpFunctions.All.Where(f => f.IsPublic), f => Assert.Null(access.Check(new DefaultHttpContext(), f)));
+    }
+
+    [Fact]
+    public void Under_the_Functions_host_with_no_role_key_and_no_trusted_sign_in_every_role_protected_call_is_401_naming_the_settings()
+    {
+        var access = Access(new SecurityOptions(), underFunctionsHost: true);
+        // Even a key (say the host's function key, which the host no longer checks on these routes) identifies nobody.
+        var context = new DefaultHttpContext();
+        context.Request.Headers[ApiKeys.FunctionKeyHeader] = "some-host-function-key-0123456789";
+
+        Assert.True(access.NoCallerConfigured);
+        Assert.All(HttpFunctions.All.Where(f => !f.IsPublic), f =>
+        {
+            var problem = Refusal(access.Check(context, f), StatusCodes.Status401Unauthorized);
+            Assert.Contains("Security__Keys__{name}__Secret", problem.Detail);
+            Assert.Contains("Security__Keys__{name}__Roles", problem.Detail);
+            Assert.Contains("Security__TrustAppServiceAuthentication", problem.Detail);
+        });
+        Assert.Equal(ApiCaller.Anonymous, ApiCaller.Of(context));
+    }
+
+    [Fact]
+    public void A_trusted_Entra_principal_with_the_role_is_let_in_under_the_Functions_host_without_any_key()
+    {
+        var access = Access(new SecurityOptions { TrustAppServiceAuthentication = true }, underFunctionsHost: true);
+        var context = new DefaultHttpContext();
+        context.Request.Headers[AppServicePrincipal.Header] = AppServicePrincipal.Encode("0000-oid", "marketer");
+
+        Assert.False(access.NoCallerConfigured);
+        Assert.Null(access.Check(context, Function("ListCustomers")));
+        Assert.Equal("entra:0000-oid", ApiCaller.Of(context).Name);
+        Assert.Equal("marketer", ApiAccess.GrantedRole(context));
+        Assert.DoesNotContain(context.Request.Headers, h => h.Key is ApiKeys.ApiKeyHeader or ApiKeys.FunctionKeyHeader or ApiKeys.AdminKeyHeader);
+    }
+
+    [Fact]
+    public void A_trusted_Entra_principal_without_the_role_is_403_and_without_a_sign_in_401_mentions_Entra_ID()
+    {
+        var access = Access(new SecurityOptions { TrustAppServiceAuthentication = true }, underFunctionsHost: true);
+        var signedIn = new DefaultHttpContext();
+        signedIn.Request.Headers[AppServicePrincipal.Header] = AppServicePrincipal.Encode("0000-oid", "reader");
+
+        var forbidden = Refusal(access.Check(signedIn, Function("StartTraining")), StatusCodes.Status403Forbidden);
+        var anonymous = Refusal(access.Check(new DefaultHttpContext(), Function("StartTraining")), StatusCodes.Status401Unauthorized);
+
+        Assert.Contains("'entra:0000-oid' holds 'reader'", forbidden.Detail);
+        Assert.Contains("Microsoft Entra ID", anonymous.Detail);
+    }
+
+    [Fact]
+    public void A_forged_principal_header_is_ignored_when_not_trusted_and_in_a_local_run()
+    {
+        var keys = new SecurityOptions();
+        keys.Keys["reader"] = new ApiKeySettings { Secret = RoleKeys.ReaderKey };
+        var trustedLocally = new SecurityOptions { Keys = keys.Keys, TrustAppServiceAuthentication = true };
+        HttpContext Forged()
+        {
+            var context = new DefaultHttpContext();
+            context.Request.Headers[AppServicePrincipal.Header] = AppServicePrincipal.Encode("forged", "admin");
+            return context;
+        }
+
+        var notTrusted = Access(keys, underFunctionsHost: true).Check(Forged(), Function("StartTraining"));
+        var local = Access(trustedLocally, underFunctionsHost: false).Check(Forged(), Function("StartTraining"));
+        var openLocalRun = Forged();
+        Assert.Null(Access(new SecurityOptions { TrustAppServiceAuthentication = true }, underFunctionsHost: false).Check(openLocalRun, Function("StartTraining")));
+
+        Refusal(notTrusted, StatusCodes.Status401Unauthorized);
+        Refusal(local, StatusCodes.Status401Unauthorized);
+        // Nothing configured locally: the open local caller, not the principal the header names.
+        Assert.Equal("local", ApiCaller.Of(openLocalRun).Name);
+    }
+
+    [Theory]
+    [InlineData(ApiKeys.FunctionKeyHeader)]
+    [InlineData(ApiKeys.ApiKeyHeader)]
+    [InlineData("?code")]
+    public void A_role_key_is_accepted_under_the_Functions_host_in_either_header_or_the_code_parameter(string where)
+    {
+        var settings = new SecurityOptions();
+        settings.Keys["crm_web"] = new ApiKeySettings { Secret = RoleKeys.ReaderKey, Roles = "reader" };
+        var context = new DefaultHttpContext();
+        if (where == "?code")
+        {
+            context.Request.QueryString = new QueryString($"?code={RoleKeys.ReaderKey}");
+        }
+        else
+        {
+            context.Request.Headers[where] = RoleKeys.ReaderKey;
+        }
+
+        Assert.Null(Access(settings, underFunctionsHost: true).Check(context, Function("ListModels")));
+        Assert.Equal("crm_web", ApiCaller.Of(context).Name);
+    }
+
+    [Fact]
+    public void A_function_with_neither_marker_is_admin_only()
+    {
+        var undeclared = new HttpFunction("Undeclared", "undeclared", ["GET"], AuthorizationLevel.Anonymous,
+            typeof(RolesTests).GetMethod(nameof(UndeclaredFunction), BindingFlags.NonPublic | BindingFlags.Static)!);
+        var settings = new SecurityOptions();
+        settings.Keys["reader"] = new ApiKeySettings { Secret = RoleKeys.ReaderKey };
+        settings.Keys["admin"] = new ApiKeySettings { Secret = RoleKeys.AdminKey };
+        var access = Access(settings, underFunctionsHost: true);
+        var reader = new DefaultHttpContext();
+        reader.Request.Headers[ApiKeys.ApiKeyHeader] = RoleKeys.ReaderKey;
+        var admin = new DefaultHttpContext();
+        admin.Request.Headers[ApiKeys.ApiKeyHeader] = RoleKeys.AdminKey;
+
+        Assert.False(undeclared.IsPublic);
+        Assert.Contains("'admin'", Refusal(access.Check(reader, undeclared), StatusCodes.Status403Forbidden).Detail);
+        Assert.Null(access.Check(admin, undeclared));
+    }
+
+    private static void UndeclaredFunction()
+    {
+    }
+
+    [Theory]
+    [InlineData(true, false, false, 1)]
+    [InlineData(true, true, false, 0)]
+    [InlineData(true, false, true, 0)]
+    [InlineData(false, false, false, 0)]
+    public async Task The_app_warns_once_at_start_only_under_the_Functions_host_with_no_way_to_identify_a_caller(
+        bool underFunctionsHost, bool withKey, bool trustSignIn, int warnings)
+    {
+        var settings = new SecurityOptions { TrustAppServiceAuthentication = trustSignIn };
+        if (withKey)
+        {
+            settings.Keys["reader"] = new ApiKeySettings { Secret = RoleKeys.ReaderKey };
+        }
+        var logger = new CapturingLogger();
+
+        await new ApiAccessStartupWarning(Access(settings, underFunctionsHost), logger).StartAsync(CancellationToken.None);
+
+        Assert.Equal(warnings, logger.Warnings.Count);
+        Assert.All(logger.Warnings, w => Assert.Contains("Security__Keys__{name}__Secret", w));
+    }
+
+    private static ApiAccess Access(SecurityOptions settings, bool underFunctionsHost) => new(new StaticOptions(settings), underFunctionsHost);
+
+    private static HttpFunction Function(string name) => HttpFunctions.All.Single(f => f.Name == name);
+
+    private static ProblemDetails Refusal(IResult? result, int status)
+    {
+        var problem = Assert.IsType<ProblemHttpResult>(result);
+        Assert.Equal(status, problem.StatusCode);
+        return problem.ProblemDetails;
+    }
+
+    private sealed class CapturingLogger : ILogger<ApiAccessStartupWarning>
+    {
+        public List<string> Warnings { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (logLevel == LogLevel.Warning)
+            {
+                Warnings.Add(formatter(state, exception));
+            }
+        }
     }
 
     [Theory]

@@ -162,6 +162,10 @@ public sealed class DashboardBrowserTests(DashboardFixture fixture) : IClassFixt
             Assert.Contains(source, await view.TextAsync("dl.facts"));
         }
         await view.AssertChartsDrawnAsync("churn-factors", "customer-timeline");
+        // The audit trail (the fixture's open local run holds every role): ingestion created the profile, so a create entry by ingest.
+        var audit = await view.Page.EvaluateExpressionAsync<string[]>(
+            "[...document.querySelectorAll('#audit-table tbody tr[data-action]')].map(tr => tr.dataset.action + '|' + tr.children[2].textContent)");
+        Assert.Contains("create|ingest", audit);
         view.AssertNoConsoleErrors();
     }
 

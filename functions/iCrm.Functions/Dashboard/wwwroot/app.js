@@ -2,9 +2,10 @@
 'use strict';
 
 // ---------------------------------------------------------------------------------------------------------------------
-// Access: the one place that knows how the API authenticates callers. Locally Security__ApiKey is sent as x-api-key;
-// change ACCESS (header name, storage key) when keys become roles.
-const ACCESS = { header: 'x-api-key', storageKey: 'icrm.apiKey' };
+// Access: the one place that knows how the API authenticates callers. A role key (Security__Keys__{name}__Secret) is
+// sent as x-api-key. In Azure with App Service authentication, a signed-in Entra ID session needs no key: the platform
+// passes the person to the app, and the app's 401 says so, which is when the sign-in link is offered.
+const ACCESS = { header: 'x-api-key', storageKey: 'icrm.apiKey', signInHint: 'sign in with Microsoft Entra ID' };
 const API = new URL('../', document.baseURI).pathname.replace(/\/$/, ''); // "/api", from /api/dashboard/
 
 // Okabe–Ito: distinguishable with the common forms of colour blindness.
@@ -24,8 +25,9 @@ class ApiError extends Error {
 function apiKey() { return sessionStorage.getItem(ACCESS.storageKey); }
 
 let keyWaiters = [];
-function askForKey() {
+function askForKey(problem) {
   const form = document.getElementById('key-form');
+  document.getElementById('entra-sign-in').hidden = !String(problem?.detail ?? '').includes(ACCESS.signInHint);
   form.hidden = false;
   document.getElementById('api-key').focus();
   return new Promise(resolve => keyWaiters.push(resolve));
@@ -49,7 +51,8 @@ async function api(path, { absent = [] } = {}) {
     const response = await fetch(API + path, { headers });
     if (response.status === 401) {
       sessionStorage.removeItem(ACCESS.storageKey);
-      await askForKey();
+      const problem = response.headers.get('content-type')?.includes('json') ? await response.json() : null;
+      await askForKey(problem);
       continue;
     }
     if (absent.includes(response.status)) return null;
@@ -416,12 +419,15 @@ async function exportCsv(params) {
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Customer 360
+const AUDIT_ROWS = 20;
 async function customer([id]) {
   const enc = encodeURIComponent(id);
-  const [c, scores, recs] = await Promise.all([
+  const [c, scores, recs, audit] = await Promise.all([
     api(`/customers/${enc}`),
     api(`/customers/${enc}/scores`, { absent: [503] }),
     api(`/customers/${enc}/recommendations?top=10`, { absent: [503] }),
+    // The audit trail is the privacy role's: a key without it gets 403, shown as such rather than as an error.
+    api(`/customers/${enc}/audit?pageSize=${AUDIT_ROWS}`, { absent: [403] }),
   ]);
   const contact = Object.entries(c.contact || {}).filter(([, v]) => v != null && v !== '');
   const churn = scores?.churn;
@@ -468,6 +474,14 @@ async function customer([id]) {
         ${timeline.length === 0 ? '<tr><td colspan="6" class="muted">Nothing yet.</td></tr>' : ''}
       </tbody></table>
       <p class="muted">All time: ${fmt(c.history?.orders)} orders${Object.entries(c.history?.eventsByType || {}).map(([t, n]) => `, ${fmt(n)} × ${esc(t)}`).join('')}, ${fmt(c.history?.feedback)} feedback items${c.history?.averageRating != null ? ` (average rating ${fmt(c.history.averageRating, 1)})` : ''}${scores?.sentiment ? `, sentiment ${esc(scores.sentiment.direction)}` : ''}.</p>
+    </section>
+    <section class="panel" aria-labelledby="audit-h"><h3 id="audit-h">Audit trail: the latest ${AUDIT_ROWS} entries</h3>
+      ${audit == null ? '<p class="muted" id="audit-refused">The audit trail needs the privacy role.</p>' : `
+      <table id="audit-table"><thead><tr><th>When</th><th>Action</th><th>Who</th><th>Role</th><th>Purpose</th><th>Related</th></tr></thead><tbody>
+        ${audit.items.map(a => `<tr data-action="${esc(a.action)}"><td>${when(a.at)}</td><td>${esc(a.action)}</td><td class="mono">${esc(a.actor)}</td>
+          <td>${esc(a.role || '')}</td><td>${esc(a.purpose || '')}</td><td class="mono">${esc(a.relatedId || '')}${a.reason ? ` · ${esc(a.reason)}` : ''}</td></tr>`).join('')}
+        ${audit.items.length === 0 ? '<tr><td colspan="6" class="muted">No entries yet (reads are stored in batches, a moment later).</td></tr>' : ''}
+      </tbody></table>`}
     </section>`;
   if (churn?.topFactors?.length) {
     const factors = churn.topFactors;
