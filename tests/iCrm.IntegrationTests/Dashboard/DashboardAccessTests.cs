@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using PuppeteerSharp;
 
 namespace iCrm.IntegrationTests.Dashboard;
@@ -26,22 +25,12 @@ public sealed class DashboardAccessTests : IAsyncLifetime
         _app.Settings["LocalTriggers:Enabled"] = "false";
         _app.Settings["Security:Keys:analyst:Secret"] = Secret;
         _app.Settings["Security:Keys:analyst:Roles"] = "reader,marketer,admin";
-        int port;
-        using (var listener = new TcpListener(IPAddress.Loopback, 0))
-        {
-            listener.Start();
-            port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
+        var port = DashboardFixture.FreePort();
         _app.Settings["ICRM_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         _app.UseKestrel();
         _app.StartServer();
         _dashboardUrl = $"http://127.0.0.1:{port}/api/dashboard/";
-        _browser = await Puppeteer.LaunchAsync(new LaunchOptions
-        {
-            ExecutablePath = DashboardFixture.ChromiumPath,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
-        });
+        _browser = await DashboardFixture.LaunchBrowserAsync();
     }
 
     public async Task DisposeAsync()

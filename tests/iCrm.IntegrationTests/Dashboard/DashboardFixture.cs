@@ -84,14 +84,17 @@ public sealed class DashboardFixture : IAsyncLifetime
         Assert.Equal("succeeded", status);
 
         Directory.CreateDirectory(ScreenshotDirectory);
-        Browser = await Puppeteer.LaunchAsync(new LaunchOptions
-        {
-            ExecutablePath = ChromiumPath,
-            Headless = true,
-            // Root in CI containers: Chromium's sandbox needs user namespaces that containers rarely allow.
-            Args = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
-        });
+        Browser = await LaunchBrowserAsync();
     }
+
+    /// <summary>Headless Chromium as every dashboard test drives it.</summary>
+    public static Task<IBrowser> LaunchBrowserAsync() => Puppeteer.LaunchAsync(new LaunchOptions
+    {
+        ExecutablePath = ChromiumPath,
+        Headless = true,
+        // Root in CI containers: Chromium's sandbox needs user namespaces that containers rarely allow.
+        Args = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
+    });
 
     public async Task DisposeAsync()
     {
@@ -108,7 +111,7 @@ public sealed class DashboardFixture : IAsyncLifetime
         }
     }
 
-    private static int FreePort()
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
