@@ -27,12 +27,12 @@ public sealed class TelemetryTests : IDisposable
     public async Task A_drop_and_a_training_run_trace_their_phases_and_record_promotion_metrics_without_personal_data()
     {
         var exported = new Captured<Activity>();
-        var metrics = new List<Metric>();
+        var exportedMetrics = new Captured<Metric>();
         _app.Settings["Telemetry:Enabled"] = "true";
         // Only the app's own registration (AddIcrmTelemetry) subscribes to iCrm's sources and meters: this test adds exporters.
         var app = _app.With(s => s.AddOpenTelemetry()
             .WithTracing(t => t.AddInMemoryExporter(exported))
-            .WithMetrics(m => m.AddInMemoryExporter(metrics)));
+            .WithMetrics(m => m.AddInMemoryExporter(exportedMetrics)));
         _ = app.CreateClient();
         var pipeline = app.Services.GetRequiredService<IngestionPipeline>();
         _app.Drops.Put("web/customers/people.csv",
@@ -55,6 +55,7 @@ public sealed class TelemetryTests : IDisposable
         }
         app.Services.GetRequiredService<TracerProvider>().ForceFlush();
         app.Services.GetRequiredService<MeterProvider>().ForceFlush();
+        var metrics = exportedMetrics.Snapshot(_ => true);
 
         Assert.Equal(IngestionStatus.Completed, customers.Status);
         Assert.Equal(IngestionStatus.Completed, orders.Status);
@@ -83,12 +84,14 @@ public sealed class TelemetryTests : IDisposable
     [Fact]
     public async Task Spans_and_metrics_of_api_calls_and_drops_carry_no_personal_data()
     {
-        var spans = new List<Activity>();
-        var metrics = new List<Metric>();
+        // Background work of this and other tests' apps (the audit writer, the drop watcher) ends spans at any time: the
+        // exporters write to locked collections, and the assertions read snapshots.
+        var exportedSpans = new Captured<Activity>();
+        var exportedMetrics = new Captured<Metric>();
         _app.Settings["Telemetry:Enabled"] = "true";
         var app = _app.With(s => s.AddOpenTelemetry()
-            .WithTracing(t => t.AddInMemoryExporter(spans))
-            .WithMetrics(m => m.AddInMemoryExporter(metrics)));
+            .WithTracing(t => t.AddInMemoryExporter(exportedSpans))
+            .WithMetrics(m => m.AddInMemoryExporter(exportedMetrics)));
         var client = app.CreateClient();
 
         await client.GetAsync($"/api/customers/{Uri.EscapeDataString(Email)}?name={Surname}");
@@ -98,6 +101,8 @@ public sealed class TelemetryTests : IDisposable
         var report = await app.Services.GetRequiredService<IngestionPipeline>().IngestAsync("web/customers/people.csv");
         app.Services.GetRequiredService<TracerProvider>().ForceFlush();
         app.Services.GetRequiredService<MeterProvider>().ForceFlush();
+        var spans = exportedSpans.Snapshot(_ => true);
+        var metrics = exportedMetrics.Snapshot(_ => true);
 
         Assert.Equal(2, report.RowsRead);
         Assert.Contains(spans, s => s.GetTagItem("url.path") as string == "/api/customers/{id}");
