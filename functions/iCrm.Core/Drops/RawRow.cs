@@ -285,6 +285,22 @@ public sealed class RawRow
     /// <summary>The canonical columns the row's layout has.</summary>
     internal int[] PresentColumns => _layout.PresentColumns;
 
+    /// <summary>Whether any field of the row (canonical or not) is longer than <paramref name="length"/> characters,
+    /// untrimmed: a scan of the field bounds, so the usual row with short values costs no column lookups.</summary>
+    internal bool HasFieldLongerThan(int length)
+    {
+        var bounds = _bounds;
+        var end = _boundsStart + (_fieldCount * 2);
+        for (var b = _boundsStart + 1; b < end; b += 2)
+        {
+            if (bounds[b] > length)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /// <summary>Untrimmed length of a canonical column's value (0 when absent or the row is malformed).</summary>
     internal int LengthOf(DropColumn column)
     {

@@ -156,8 +156,9 @@ public sealed class RowValidator
             return Reject(row.MissingColumns[0], RejectionReasons.MissingColumn, $"The file has no column for: {names}.");
         }
 
-        // No value is longer than the record: a short row (most are) cannot break a length limit.
-        if (row.TextLength > ShortestLimit && TooLong(row) is { } tooLong)
+        // No value is longer than the record, nor than its longest field: a row whose values are all short (most are)
+        // cannot break a length limit.
+        if (row.TextLength > ShortestLimit && row.HasFieldLongerThan(ShortestLimit) && TooLong(row) is { } tooLong)
         {
             return tooLong;
         }

@@ -98,8 +98,22 @@ public sealed class MatchKeyHasher
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(source);
         ArgumentException.ThrowIfNullOrWhiteSpace(sourceCustomerId);
-        // Source names are case-insensitive folder names; source ids are opaque and kept exactly.
-        return Key(MatchKeyKind.SourceId, source.Trim().ToLowerInvariant() + "|" + sourceCustomerId.Trim());
+        // Source names are case-insensitive folder names; source ids are opaque and kept exactly. "{source}|{id}" is put
+        // together on the stack (once per customer of every activity drop), not as a string.
+        var name = source.AsSpan().Trim();
+        var id = sourceCustomerId.AsSpan().Trim();
+        var length = name.Length + 1 + id.Length;
+        char[]? rented = null;
+        var normalised = length <= 256 ? stackalloc char[256] : (rented = ArrayPool<char>.Shared.Rent(length));
+        name.ToLowerInvariant(normalised);
+        normalised[name.Length] = '|';
+        id.CopyTo(normalised[(name.Length + 1)..]);
+        var key = Key(MatchKeyKind.SourceId, normalised[..length]);
+        if (rented is not null)
+        {
+            ArrayPool<char>.Shared.Return(rented);
+        }
+        return key;
     }
 
     public MatchKey? EmailKey(string? email) =>
@@ -174,7 +188,7 @@ public sealed class MatchKeyHasher
     /// <summary>The id a profile created by this record gets.</summary>
     public string CustomerIdFor(CustomerRecord record) => CustomerIdFor(SourceKey(record.Source, record.SourceCustomerId));
 
-    internal MatchKey Key(MatchKeyKind kind, string normalised)
+    internal MatchKey Key(MatchKeyKind kind, ReadOnlySpan<char> normalised)
     {
         // HMAC over UTF-8 "{prefix}|{normalised}", written as "{prefix}:{64 lower-case hex digits}": encoded on the stack
         // (or in a pooled buffer for a very long value), so the key string is the only allocation.

@@ -254,7 +254,8 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
     /// <summary>Files a resolution's keys, spelling variant and explanations on the profile.</summary>
     public static void File(Entry entry, Resolution resolution)
     {
-        if (!entry.Filed.Exists(r => ReferenceEquals(r, resolution)))
+        // Loops, not Exists(lambda): a lambda capturing a parameter allocates its closure on every call, once per customer.
+        if (!IsFiled(entry.Filed, resolution))
         {
             entry.Filed.Add(resolution);
         }
@@ -275,13 +276,37 @@ internal sealed class ChunkWorkingSet(ICustomerStore store, ProfileHistory histo
         for (var i = 0; i < resolution.Explanations.Count; i++)
         {
             var explanation = resolution.Explanations[i];
-            if (!resolution.MergeFrom.Contains(explanation.OtherId) && !profile.MergeExplanations.Exists(e => e.OtherId == explanation.OtherId))
+            if (!resolution.MergeFrom.Contains(explanation.OtherId) && !HasExplanationFor(profile.MergeExplanations, explanation.OtherId))
             {
                 // Joined by score rather than by a key: keep why, next to the profile it joined.
                 profile.MergeExplanations.Add(explanation);
                 entry.Dirty = true;
             }
         }
+    }
+
+    private static bool IsFiled(List<Resolution> filed, Resolution resolution)
+    {
+        foreach (var r in filed)
+        {
+            if (ReferenceEquals(r, resolution))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static bool HasExplanationFor(List<MergeExplanation> explanations, string otherId)
+    {
+        foreach (var e in explanations)
+        {
+            if (e.OtherId == otherId)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /// <summary>Applies an entry's pending records in one pass (sorting and folding once per chunk, not per row).</summary>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using iCrm.Core.Drops;
 using iCrm.Core.Identity;
 using iCrm.Core.Privacy;
@@ -155,15 +156,22 @@ public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher h
         {
             return true;
         }
-        var lost = 0;
-        await BoundedConcurrency.ForEachAsync(pending.Claims, FlushConcurrency, cancellationToken, async (claim, ct) =>
+        var lost = new StrongBox<int>();
+        await BoundedConcurrency.ForEachAsync(pending.Claims, FlushConcurrency, cancellationToken, (claim, ct) =>
         {
-            if (await identities.ClaimAsync(claim.Key, claim.Kind, claim.CustomerId, ct) != claim.CustomerId)
+            // A claim answered at once (an in-memory store) is checked here, without an async state machine per claim.
+            var owner = identities.ClaimAsync(claim.Key, claim.Kind, claim.CustomerId, ct);
+            if (!owner.IsCompletedSuccessfully)
             {
-                Interlocked.Increment(ref lost);
+                return CheckClaimAsync(owner, claim.CustomerId, lost);
             }
+            if (owner.Result != claim.CustomerId)
+            {
+                Interlocked.Increment(ref lost.Value);
+            }
+            return ValueTask.CompletedTask;
         });
-        if (lost > 0)
+        if (lost.Value > 0)
         {
             return false;
         }
@@ -174,6 +182,14 @@ public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher h
             await BoundedConcurrency.ForEachAsync(pending.Reviews, FlushConcurrency, cancellationToken, async (review, ct) => await reviews.UpsertAsync(review, ct));
         }
         return true;
+    }
+
+    private static async ValueTask CheckClaimAsync(Task<string> owner, string customerId, StrongBox<int> lost)
+    {
+        if (await owner != customerId)
+        {
+            Interlocked.Increment(ref lost.Value);
+        }
     }
 
     /// <summary>Identity writes of one chunk in flight at once.</summary>

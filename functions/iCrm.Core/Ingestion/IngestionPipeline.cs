@@ -667,6 +667,13 @@ public sealed class IngestionPipeline(
             }
             return;
         }
+        CountReplayedCustomers(report, profile, marker, chunkIndex);
+    }
+
+    /// <summary>A re-run of a chunk applied before counts what its markers say (apart from <see cref="CountCustomers"/>,
+    /// which runs for every profile: the lambda's closure here would be allocated on each call).</summary>
+    private static void CountReplayedCustomers(IngestionReport report, CustomerProfile profile, string marker, int chunkIndex)
+    {
         foreach (var chunk in profile.AppliedChunks.Where(c => c.Marker == marker).ToList())
         {
             report.CustomersMerged += chunk.Linked;
@@ -755,20 +762,9 @@ public sealed class IngestionPipeline(
     /// trip per chunk's worth of writes in flight, not one per row. A failure fails the chunk, and the re-run writes them again.</summary>
     private async Task WriteAuditAsync(List<(AuditEntry Entry, bool FirstWins)> audits, CancellationToken cancellationToken)
     {
+        // The log's own tasks, not an async method around them: no state machine per entry.
         await BoundedConcurrency.ForEachAsync(audits, options.WriteConcurrency, cancellationToken,
-            (a, ct) => new ValueTask(WriteAuditAsync(a.Entry, a.FirstWins, ct)));
-    }
-
-    private async Task WriteAuditAsync(AuditEntry entry, bool firstWins, CancellationToken cancellationToken)
-    {
-        if (firstWins)
-        {
-            await audit.TryCreateAsync(entry, cancellationToken);
-        }
-        else
-        {
-            await audit.WriteAsync(entry, cancellationToken);
-        }
+            (a, ct) => a.FirstWins ? new ValueTask(audit.TryCreateAsync(a.Entry, ct)) : new ValueTask(audit.WriteAsync(a.Entry, ct)));
     }
 
     private async Task WriteAllAsync(List<ChunkWorkingSet.Entry> entries, ChunkWorkingSet working, string marker, DateTimeOffset now,

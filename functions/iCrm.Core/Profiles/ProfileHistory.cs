@@ -437,6 +437,13 @@ public sealed partial class ProfileHistory(ProfileHistoryOptions options)
         {
             return; // fewer lines than the cap: certainly no more orders than the cap
         }
+        FoldOrdersOverCap(profile, maxOrders);
+    }
+
+    // Apart from FoldOldOrders because its lambdas capture locals: their closure is allocated on entry to the method that
+    // declares them, and FoldOldOrders runs for every profile an order drop touches, this only for one over the cap.
+    private static void FoldOrdersOverCap(CustomerProfile profile, int maxOrders)
+    {
         var orderIds = new List<string>();
         var distinct = new HashSet<string>();
         for (var i = profile.Orders.Count - 1; i >= 0; i--)

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -183,59 +184,66 @@ public static class ProfileSize
         public static long Of(string text) => 6L * text.Length + 2;
     }
 
-    // Generic over a struct so the JIT compiles one walk per bound with the string cost inlined.
+    // Generic over a struct so the JIT compiles one walk per bound with the string cost inlined. Lists are walked as spans
+    // (no enumerator version checks) and empty dictionaries are skipped: it runs before every profile write.
     private static long Walk<TBound>(CustomerProfile profile)
         where TBound : struct, IStringBound
     {
         static long Text(string? text) => text is null ? 0 : TBound.Of(text);
 
         long size = FixedAllowance;
-        foreach (var identity in profile.Identities)
+        foreach (var identity in CollectionsMarshal.AsSpan(profile.Identities))
         {
             size += 40 + Text(identity.Source) + Text(identity.SourceId);
         }
         var c = profile.Contact;
         size += Text(c.Email) + Text(c.Phone) + Text(c.FirstName) + Text(c.LastName) + Text(c.Gender) + Text(c.Street) + Text(c.City)
             + Text(c.Postcode) + Text(c.State) + Text(c.Country) + Text(c.LoyaltyId);
-        foreach (var (field, stamp) in profile.FieldStamps)
+        if (profile.FieldStamps.Count > 0)
         {
-            size += 80 + Text(field) + Text(stamp.Source);
+            foreach (var (field, stamp) in profile.FieldStamps)
+            {
+                size += 80 + Text(field) + Text(stamp.Source);
+            }
         }
-        foreach (var v in profile.ContactValues)
+        foreach (var v in CollectionsMarshal.AsSpan(profile.ContactValues))
         {
             size += 80 + Text(v.Field) + Text(v.Value) + Text(v.Source); // names, a date with offset, braces
         }
-        foreach (var s in profile.ConsentHistory)
+        foreach (var s in CollectionsMarshal.AsSpan(profile.ConsentHistory))
         {
             size += 90 + Text(s.Channel) + Text(s.Source);
         }
-        foreach (var (name, value) in profile.Attributes)
+        if (profile.Attributes.Count > 0)
         {
-            size += 4 + Text(name) + Text(value);
+            foreach (var (name, value) in profile.Attributes)
+            {
+                size += 4 + Text(name) + Text(value);
+            }
         }
-        foreach (var o in profile.Orders)
+        foreach (var o in CollectionsMarshal.AsSpan(profile.Orders))
         {
             size += 230 + Text(o.OrderId) + Text(o.ProductId) + Text(o.Channel);
         }
         size += 120L * profile.OrderMonths.Count;
-        foreach (var m in profile.EventMonths)
+        foreach (var m in CollectionsMarshal.AsSpan(profile.EventMonths))
         {
             size += 70 + Text(m.Type);
         }
-        foreach (var e in profile.RecentEvents)
+        foreach (var e in CollectionsMarshal.AsSpan(profile.RecentEvents))
         {
             size += 170 + Text(e.Type) + Text(e.ProductId) + Text(e.Channel);
         }
-        foreach (var f in profile.Feedback)
+        foreach (var f in CollectionsMarshal.AsSpan(profile.Feedback))
         {
             size += 170 + Text(f.Channel) + Text(f.Text);
         }
-        foreach (var s in profile.Subscriptions)
+        foreach (var s in CollectionsMarshal.AsSpan(profile.Subscriptions))
         {
             size += 220 + Text(s.Plan) + Text(s.Period) + Text(s.Source);
         }
         size += 24L * profile.SeenKeys.Count; // 16 hex characters
-        foreach (var chunk in profile.AppliedChunks)
+        foreach (var chunk in CollectionsMarshal.AsSpan(profile.AppliedChunks))
         {
             size += 160 + Text(chunk.Marker) + Text(chunk.From); // names and five numbers
             if (chunk.Absorbed is { Count: > 0 } absorbed)
@@ -246,27 +254,30 @@ public static class ProfileSize
                 }
             }
         }
-        foreach (var key in profile.MatchKeys)
+        foreach (var key in CollectionsMarshal.AsSpan(profile.MatchKeys))
         {
             size += 1 + Text(key);
         }
-        foreach (var v in profile.MatchVariants)
+        foreach (var v in CollectionsMarshal.AsSpan(profile.MatchVariants))
         {
             size += 200 + Text(v.GivenName) + Text(v.Surname) + Text(v.StreetNumber) + Text(v.Street) + Text(v.Suburb) + Text(v.Postcode) + Text(v.State);
         }
-        foreach (var (kind, p) in profile.Predictions)
+        if (profile.Predictions.Count > 0)
         {
-            size += 200 + Text(kind) + Text(p.ModelVersion) + Text(p.Label);
-            for (var i = 0; i < p.TopFactors.Count; i++)
+            foreach (var (kind, p) in profile.Predictions)
             {
-                size += 80 + Text(p.TopFactors[i].Feature) + Text(p.TopFactors[i].Label);
+                size += 200 + Text(kind) + Text(p.ModelVersion) + Text(p.Label);
+                for (var i = 0; i < p.TopFactors.Count; i++)
+                {
+                    size += 80 + Text(p.TopFactors[i].Feature) + Text(p.TopFactors[i].Label);
+                }
             }
         }
-        foreach (var id in profile.MergedFrom)
+        foreach (var id in CollectionsMarshal.AsSpan(profile.MergedFrom))
         {
             size += 1 + Text(id);
         }
-        foreach (var e in profile.MergeExplanations)
+        foreach (var e in CollectionsMarshal.AsSpan(profile.MergeExplanations))
         {
             size += 150 + Text(e.OtherId) + Text(e.Rule);
             for (var i = 0; i < e.Evidence.Count; i++)

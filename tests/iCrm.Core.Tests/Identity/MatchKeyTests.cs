@@ -31,6 +31,25 @@ public sealed class MatchKeyTests
         Assert.Equal(expected, key.Value);
     }
 
+    /// <summary>Source keys are stored too: the HMAC of "src|{source, trimmed and lower-cased}|{id, trimmed}", whatever the
+    /// case of the folder name or the length of the id.</summary>
+    [Theory]
+    [InlineData("web", "C-9")]
+    [InlineData("  POS-Store ", " 00042 ")]
+    [InlineData("Ünïcode", "Kundé-ß")]
+    [InlineData("crm", "long-id-")] // repeated below past the stack buffer
+    public void Source_keys_are_the_hmac_of_the_lower_cased_source_and_the_id(string source, string id)
+    {
+        if (id.StartsWith("long-id", StringComparison.Ordinal))
+        {
+            id = string.Concat(Enumerable.Repeat(id, 40));
+        }
+        var key = new MatchKeyHasher(Secret).SourceKey(source, id);
+        var expected = "src:" + Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(
+            System.Text.Encoding.UTF8.GetBytes(Secret), System.Text.Encoding.UTF8.GetBytes("src|" + source.Trim().ToLowerInvariant() + "|" + id.Trim())));
+        Assert.Equal(expected, key.Value);
+    }
+
     [Fact]
     public void Keys_are_stable_for_the_same_secret_and_change_with_it()
     {
