@@ -43,6 +43,11 @@ public static class ScoreBenchmark
         builder.Services.RemoveAll<IModelRegistry>().AddSingleton<IModelRegistry>(registry);
         builder.Services.RemoveAll<ITrainingLease>().AddSingleton<ITrainingLease>(registry);
         builder.Services.RemoveAll<ITrainingRunLog>().AddSingleton<ITrainingRunLog>(registry);
+        // The write-back scores its slices in this process, with results kept in memory: the storage queue and blobs the
+        // app registers for IcrmStorage are not running here (enqueueing retried for about 20 s, then failed the run, and
+        // no profile got its write-back).
+        builder.Services.RemoveAll<IScoringResults>().AddSingleton<IScoringResults, InProcessScoringResults>();
+        builder.Services.RemoveAll<IScoreSliceQueue>().AddSingleton<IScoreSliceQueue>(sp => new InProcessScoreSliceQueue(sp.GetRequiredService<SliceScorer>()));
         using var host = builder.Build();
 
         var profiles = Profiles(customers, seed, asOf);
@@ -62,6 +67,10 @@ public static class ScoreBenchmark
         if (!run.Models.TryGetValue(ModelKinds.Churn, out var churn) || !churn.Promoted)
         {
             throw new InvalidOperationException($"Churn was not trained: {run.Error ?? churn?.Reason}");
+        }
+        if (run.Error is not null)
+        {
+            throw new InvalidOperationException($"The training run failed: {run.Error}");
         }
 
         // Score the profiles as the API reads them after a training run: with the write-back (feedback sentiment) in place.
