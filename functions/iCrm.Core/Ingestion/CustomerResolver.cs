@@ -165,10 +165,7 @@ public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher h
             {
                 return CheckClaimAsync(owner, claim.CustomerId, lost);
             }
-            if (owner.Result != claim.CustomerId)
-            {
-                Interlocked.Increment(ref lost.Value);
-            }
+            CheckClaim(owner.Result, claim.CustomerId, lost);
             return ValueTask.CompletedTask;
         });
         if (lost.Value > 0)
@@ -184,9 +181,13 @@ public sealed class CustomerResolver(IIdentityStore identities, MatchKeyHasher h
         return true;
     }
 
-    private static async ValueTask CheckClaimAsync(Task<string> owner, string customerId, StrongBox<int> lost)
+    private static async ValueTask CheckClaimAsync(Task<string> owner, string customerId, StrongBox<int> lost) =>
+        CheckClaim(await owner, customerId, lost);
+
+    /// <summary>Counts a claim that another customer won.</summary>
+    private static void CheckClaim(string owner, string customerId, StrongBox<int> lost)
     {
-        if (await owner != customerId)
+        if (owner != customerId)
         {
             Interlocked.Increment(ref lost.Value);
         }

@@ -185,7 +185,7 @@ public static class ProfileSize
     }
 
     // Generic over a struct so the JIT compiles one walk per bound with the string cost inlined. Lists are walked as spans
-    // (no enumerator version checks) and empty dictionaries are skipped: it runs before every profile write.
+    // (no enumerator version checks): it runs before every profile write.
     private static long Walk<TBound>(CustomerProfile profile)
         where TBound : struct, IStringBound
     {
@@ -199,12 +199,9 @@ public static class ProfileSize
         var c = profile.Contact;
         size += Text(c.Email) + Text(c.Phone) + Text(c.FirstName) + Text(c.LastName) + Text(c.Gender) + Text(c.Street) + Text(c.City)
             + Text(c.Postcode) + Text(c.State) + Text(c.Country) + Text(c.LoyaltyId);
-        if (profile.FieldStamps.Count > 0)
+        foreach (var (field, stamp) in profile.FieldStamps)
         {
-            foreach (var (field, stamp) in profile.FieldStamps)
-            {
-                size += 80 + Text(field) + Text(stamp.Source);
-            }
+            size += 80 + Text(field) + Text(stamp.Source);
         }
         foreach (var v in CollectionsMarshal.AsSpan(profile.ContactValues))
         {
@@ -214,12 +211,9 @@ public static class ProfileSize
         {
             size += 90 + Text(s.Channel) + Text(s.Source);
         }
-        if (profile.Attributes.Count > 0)
+        foreach (var (name, value) in profile.Attributes)
         {
-            foreach (var (name, value) in profile.Attributes)
-            {
-                size += 4 + Text(name) + Text(value);
-            }
+            size += 4 + Text(name) + Text(value);
         }
         foreach (var o in CollectionsMarshal.AsSpan(profile.Orders))
         {
@@ -262,15 +256,12 @@ public static class ProfileSize
         {
             size += 200 + Text(v.GivenName) + Text(v.Surname) + Text(v.StreetNumber) + Text(v.Street) + Text(v.Suburb) + Text(v.Postcode) + Text(v.State);
         }
-        if (profile.Predictions.Count > 0)
+        foreach (var (kind, p) in profile.Predictions)
         {
-            foreach (var (kind, p) in profile.Predictions)
+            size += 200 + Text(kind) + Text(p.ModelVersion) + Text(p.Label);
+            for (var i = 0; i < p.TopFactors.Count; i++)
             {
-                size += 200 + Text(kind) + Text(p.ModelVersion) + Text(p.Label);
-                for (var i = 0; i < p.TopFactors.Count; i++)
-                {
-                    size += 80 + Text(p.TopFactors[i].Feature) + Text(p.TopFactors[i].Label);
-                }
+                size += 80 + Text(p.TopFactors[i].Feature) + Text(p.TopFactors[i].Label);
             }
         }
         foreach (var id in CollectionsMarshal.AsSpan(profile.MergedFrom))
